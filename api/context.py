@@ -1,0 +1,36 @@
+"""What the API's routes need from the outside world, built once per process and kept on ``app.state``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from facility.settings import Settings
+from ingest.influx import InfluxClient
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    influx: InfluxClient
+    #: extra services registered by capabilities (e.g. the SQL session factory); keyed by name
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AppContext:
+        influx = InfluxClient(
+            settings.influx_url,
+            settings.influx_db,
+            username=settings.influx_username,
+            password=settings.influx_password,
+            token=settings.influx_token,
+            timeout_s=settings.influx_timeout_s,
+        )
+        return cls(settings, influx)
+
+    def close(self) -> None:
+        self.influx.close()
+        for extra in self.extras.values():
+            closer = getattr(extra, "close", None) or getattr(extra, "dispose", None)
+            if callable(closer):
+                closer()

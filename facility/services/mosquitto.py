@@ -1,0 +1,69 @@
+"""mosquitto (Debian's package) as a child process, on a port of ours, with persistence in our directory.
+
+Authentication: when ``password_file`` / ``acl_file`` are given, anonymous access is off and the broker
+checks them (see ``ingest.security`` for how they are generated).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from facility.services.packages import require
+from facility.services.process import ManagedServer
+
+
+class MosquittoServer(ManagedServer):
+    name = "mosquitto"
+
+    def __init__(
+        self,
+        workdir: Path,
+        port: int,
+        host: str = "127.0.0.1",
+        password_file: Path | None = None,
+        acl_file: Path | None = None,
+        tls_port: int | None = None,
+        tls_files: tuple[Path, Path, Path] | None = None,  # (ca, cert, key)
+        persistence: bool = True,
+    ) -> None:
+        super().__init__(workdir, host, port)
+        self.password_file = password_file
+        self.acl_file = acl_file
+        self.tls_port = tls_port
+        self.tls_files = tls_files
+        self.persistence = persistence
+
+    def prepare(self) -> None:
+        d = self.workdir.resolve()
+        lines = [
+            "per_listener_settings false",
+            f"persistence {'true' if self.persistence else 'false'}",
+            f"persistence_location {d}/",
+            "autosave_interval 1",
+            "max_queued_messages 1000000",
+            "max_inflight_messages 1000",
+            "max_packet_size 1048576",
+            "log_dest stdout",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            f"listener {self.port} {self.host}",
+        ]
+        if self.password_file:
+            lines += ["allow_anonymous false", f"password_file {self.password_file.resolve()}"]
+            if self.acl_file:
+                lines.append(f"acl_file {self.acl_file.resolve()}")
+        else:
+            lines.append("allow_anonymous true")
+        if self.tls_port and self.tls_files:
+            ca, cert, key = self.tls_files
+            lines += [
+                f"listener {self.tls_port} {self.host}",
+                f"cafile {ca.resolve()}",
+                f"certfile {cert.resolve()}",
+                f"keyfile {key.resolve()}",
+            ]
+        (d / "mosquitto.conf").write_text("\n".join(lines) + "\n")
+
+    def command(self) -> list[str]:
+        return [require("mosquitto"), "-c", str((self.workdir / "mosquitto.conf").resolve())]

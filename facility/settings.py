@@ -1,0 +1,59 @@
+"""One settings object per process, read from the environment (prefix ``FACILITY_``) at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FACILITY_", env_file=".env", extra="ignore")
+
+    #: where local services keep config and data, and where the SQLite store lives
+    var_dir: Path = Path("var")
+
+    # --- MQTT broker. When ``manage_services`` is on, `facility run/demo` starts its own mosquitto
+    # on ``mqtt_port`` (not 1883, which a system broker may hold).
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 18830
+    mqtt_tls: bool = False
+    mqtt_ca_file: Path | None = None
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    #: ingest's persistent-session client id and the shared-subscription group of its workers
+    ingest_client_id: str = "facility-ingest"
+    ingest_share_group: str | None = None
+
+    # --- InfluxDB v1 HTTP API (/write, /query): served by 1.x, and by 2.x/3.x through v1 compatibility
+    influx_url: str = "http://127.0.0.1:18086"
+    influx_db: str = "facility"
+    influx_username: str | None = None
+    influx_password: str | None = None
+    #: token for InfluxDB 2.x/3.x (sent as ``Authorization: Token ...``)
+    influx_token: str | None = None
+    influx_timeout_s: float = 10.0
+
+    # --- relational store (assets, work orders, ratings). SQLite under var/ by default.
+    database_url: str | None = None
+
+    # --- ingest tuning
+    batch_size: int = 5000
+    batch_interval_s: float = 0.5
+    queue_max: int = 50_000
+    spool_max_rows: int = 2_000_000
+
+    # --- API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    #: start mosquitto and influxd as child processes (False: use the servers named above)
+    manage_services: bool = True
+
+    #: fleet definition used by the demo and simulators
+    fleet_file: Path = Field(default=Path("simulators/fleets/demo.yaml"))
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.var_dir / 'facility.db').resolve()}"
