@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from facility.fleet import Fleet, load_fleet
 from facility.settings import Settings
 from ingest.influx import InfluxClient
 
@@ -27,6 +28,13 @@ class AppContext:
             timeout_s=settings.influx_timeout_s,
         )
         return cls(settings, influx)
+
+    def fleet(self) -> Fleet:
+        """The asset registry as the fleet file defines it (loaded once)."""
+        if "fleet" not in self.extras:
+            self.extras["fleet"] = load_fleet(self.settings.fleet_file)
+        fleet: Fleet = self.extras["fleet"]
+        return fleet
 
     def close(self) -> None:
         self.influx.close()

@@ -298,7 +298,8 @@ def _values(schema: KindSchema, raw: Any) -> dict[str, float]:
         spec = schema.by_name.get(name)
         if spec is None:
             raise ContractError(
-                "unknown_field", f"{schema.kind.value} has no field {name!r}: expected {sorted(schema.by_name)}"
+                "unknown_field",
+                f"{schema.kind.value} has no field {name!r}: expected {sorted(schema.by_name)}",
             )
         if isinstance(value, bool):
             value = int(value)
@@ -364,16 +365,20 @@ def decode(topic: str, payload: bytes, now_ms: int) -> list[Message]:
         raise ContractError("bad_field", f"{channel.value} payload must be a JSON object")
     if channel is Channel.EVENT:
         try:
-            etype = EventType(body.get("type"))
+            etype = EventType(str(body.get("type")))
         except ValueError:
             raise ContractError(
-                "bad_field", f"event 'type' must be one of {[t.value for t in EventType]}, got {body.get('type')!r}"
+                "bad_field",
+                f"event 'type' must be one of {[t.value for t in EventType]}, got {body.get('type')!r}",
             ) from None
         code = body.get("code")
-        allowed = schema.alarm_codes if etype in (EventType.ALARM, EventType.ALARM_CLEAR) else schema.fault_codes
+        allowed = (
+            schema.alarm_codes if etype in (EventType.ALARM, EventType.ALARM_CLEAR) else schema.fault_codes
+        )
         if code not in allowed:
             raise ContractError(
-                "bad_field", f"{ref.kind.value} {etype.value} code must be one of {list(allowed)}, got {code!r}"
+                "bad_field",
+                f"{ref.kind.value} {etype.value} code must be one of {list(allowed)}, got {code!r}",
             )
         detail = body.get("detail", "")
         if not isinstance(detail, str) or len(detail) > 1024:

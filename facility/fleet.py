@@ -1,17 +1,17 @@
 """The fleet definition: which estates, buildings and assets exist (a YAML file).
 
-    estates:
-      - id: lvyuan
-        name: 绿苑小区
-        group: old                     # luxury | old | housing-reform | affordable | resettlement | new
-        company: pc-anju               # property company id
-        company_name: 安居物业
-        buildings:
-          - id: b1
-            assets:
-              - {id: lvyuan-b1-el1, kind: elevator, model: KONE-MonoSpace, installed: 2012-05-01, criticality: 3}
-            # or a shorthand that expands to numbered assets:
-            counts: {elevator: 2, fire_alarm: 1, water_pump: 1, smart_bin: 2}
+estates:
+  - id: lvyuan
+    name: 绿苑小区
+    group: old                     # luxury | old | housing-reform | affordable | resettlement | new
+    company: pc-anju               # property company id
+    company_name: 安居物业
+    buildings:
+      - id: b1
+        assets:
+          - {id: lvyuan-b1-el1, kind: elevator, model: KONE-MonoSpace, installed: 2012-05-01, criticality: 3}
+        # or a shorthand that expands to numbered assets:
+        counts: {elevator: 2, fire_alarm: 1, water_pump: 1, smart_bin: 2}
 """
 
 from __future__ import annotations
@@ -160,7 +160,14 @@ def parse_fleet(data: Any, source: str = "fleet") -> Fleet:
                     )
                 )
         estates.append(
-            Estate(eid, str(e.get("name", eid)), group, company, str(e.get("company_name", company)), tuple(buildings))
+            Estate(
+                eid,
+                str(e.get("name", eid)),
+                group,
+                company,
+                str(e.get("company_name", company)),
+                tuple(buildings),
+            )
         )
     return Fleet(tuple(estates), tuple(assets))
 

@@ -12,7 +12,9 @@ from facility.services.process import ManagedServer
 class InfluxServer(ManagedServer):
     name = "influxd"
 
-    def __init__(self, workdir: Path, port: int, host: str = "127.0.0.1", rpc_port: int | None = None) -> None:
+    def __init__(
+        self, workdir: Path, port: int, host: str = "127.0.0.1", rpc_port: int | None = None
+    ) -> None:
         super().__init__(workdir, host, port)
         self.rpc_port = rpc_port or free_port()
 

@@ -44,7 +44,9 @@ class ManagedServer:
         except TimeoutError:
             tail = self.log_path.read_text(errors="replace")[-2000:]
             self.stop()
-            raise RuntimeError(f"{self.name} did not start on port {self.port}; its log ends:\n{tail}") from None
+            raise RuntimeError(
+                f"{self.name} did not start on port {self.port}; its log ends:\n{tail}"
+            ) from None
         if self.proc.poll() is not None:
             raise RuntimeError(f"{self.name} exited at start (port {self.port} taken?); see {self.log_path}")
 
