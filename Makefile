@@ -27,6 +27,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy facility simulators ingest predict maintenance evaluation api dashboards bench
 
 test: setup lint typecheck
+	$(BIN)/facility setup --browser
 	$(BIN)/pytest -q
 
 bench: setup

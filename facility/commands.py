@@ -1,0 +1,61 @@
+"""Core sub-commands: `facility setup`, `facility services` and `facility demo`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+from facility.cli import UserError
+from facility.services.packages import ensure
+from facility.settings import Settings
+from facility.stack import LocalStack, StackError
+
+
+def _setup(args: argparse.Namespace) -> int:
+    wanted = ["mosquitto", "mosquitto_passwd", "influxd"] + (["chromium"] if args.browser else [])
+    installed = ensure(wanted)
+    settings = Settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    print(f"setup: OS packages ok{' (installed ' + ', '.join(installed) + ')' if installed else ''}")
+    return 0
+
+
+def _services(args: argparse.Namespace) -> int:
+    settings = Settings()
+    stack = LocalStack(settings)
+    try:
+        stack.start()
+    except StackError as exc:
+        raise UserError(str(exc)) from None
+    print(f"mosquitto on {settings.mqtt_host}:{settings.mqtt_port}, InfluxDB on {settings.influx_url}")
+    print("Ctrl-C stops them.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from facility.demo import run_demo
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    return run_demo(Settings(), history_days=args.history_days, seed=args.seed)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("setup", help="install the OS packages the service needs (mosquitto, influxdb)")
+    p.add_argument("--browser", action="store_true", help="also install chromium for the browser tests")
+    p.set_defaults(func=_setup)
+    p = sub.add_parser("services", help="run mosquitto and InfluxDB as child processes until Ctrl-C")
+    p.set_defaults(func=_services)
+    p = sub.add_parser("demo", help="services, simulated history, live simulators, ingest and the API")
+    p.add_argument("--history-days", type=int, default=180, help="days of simulated history to load first")
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=_demo)

@@ -1,0 +1,86 @@
+"""The local services of `facility run` / `make demo`: mosquitto and influxd as our child processes.
+
+Config and data live under ``<var_dir>/services/``; ports come from Settings (defaults 18830 and 18086,
+away from a system broker on 1883). When ``manage_services`` is off, the servers named in Settings are used.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from facility.services.influxd import InfluxServer
+from facility.services.mosquitto import MosquittoServer
+from facility.services.packages import MissingPackage, require
+from facility.services.ports import port_open
+from facility.settings import Settings
+from ingest.influx import InfluxClient
+
+log = logging.getLogger(__name__)
+
+
+class StackError(RuntimeError):
+    """Why the stack cannot start, in one sentence."""
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
+class LocalStack:
+    def __init__(
+        self, settings: Settings, password_file: Path | None = None, acl_file: Path | None = None
+    ) -> None:
+        self.settings = settings
+        root = settings.var_dir / "services"
+        self.influxd = InfluxServer(root / "influxd", _port(settings.influx_url))
+        self.mosquitto = MosquittoServer(
+            root / "mosquitto", settings.mqtt_port, password_file=password_file, acl_file=acl_file
+        )
+
+    def start(self) -> None:
+        if not self.settings.manage_services:
+            self.check_external()
+            return
+        for server, what in ((self.mosquitto, "mosquitto"), (self.influxd, "influxd")):
+            try:
+                require(what)
+            except MissingPackage as exc:
+                raise StackError(str(exc)) from None
+            if port_open(server.host, server.port):
+                raise StackError(
+                    f"port {server.port} for {what} is already in use: stop what holds it or set "
+                    f"FACILITY_{'MQTT_PORT' if what == 'mosquitto' else 'INFLUX_URL'} to a free one"
+                )
+            log.info("starting %s on %s:%s (data in %s)", what, server.host, server.port, server.workdir)
+            server.start()
+        with self.influx_client() as influx:
+            influx.create_database()
+
+    def check_external(self) -> None:
+        s = self.settings
+        if not port_open(s.mqtt_host, s.mqtt_port):
+            raise StackError(
+                f"no MQTT broker answers at {s.mqtt_host}:{s.mqtt_port}: start one or fix FACILITY_MQTT_*"
+            )
+        with self.influx_client() as influx:
+            if not influx.ping():
+                raise StackError(
+                    f"no InfluxDB answers at {s.influx_url}: start it or fix FACILITY_INFLUX_URL"
+                )
+            influx.create_database()
+
+    def influx_client(self) -> InfluxClient:
+        s = self.settings
+        return InfluxClient(
+            s.influx_url,
+            s.influx_db,
+            username=s.influx_username,
+            password=s.influx_password,
+            token=s.influx_token,
+            timeout_s=s.influx_timeout_s,
+        )
+
+    def stop(self) -> None:
+        for server in (self.mosquitto, self.influxd):
+            server.stop()
