@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     #: fleet definition used by the demo and simulators
     fleet_file: Path = Field(default=Path("simulators/fleets/demo.yaml"))
 
+    # --- ingest observability (added by ingest): Prometheus /metrics port of the ingester (0 = off; worker i
+    # of N listens on metrics_port + i) and how often it writes the ``ingest_stats`` measurement
+    metrics_port: int = 9108
+    stats_interval_s: float = 10.0
+
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'facility.db').resolve()}"
