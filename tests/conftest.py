@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +42,102 @@ def influx(influx_server: InfluxServer, request: pytest.FixtureRequest) -> Itera
     yield client
     client._request("POST", "/query", data={"q": f'DROP DATABASE "{name}"'})
     client.close()
+
+
+# --------------------------------------------------------------- PostgreSQL (maintenance store tests)
+
+
+def _pg_admin_url() -> str | None:
+    """A server on 127.0.0.1:5432 that lets us in (trust auth, user postgres or root), else None."""
+    import psycopg
+
+    for user in ("postgres", "root"):
+        try:
+            with psycopg.connect(f"host=127.0.0.1 port=5432 user={user} dbname=postgres", connect_timeout=2):
+                return f"postgresql+psycopg://{user}@127.0.0.1:5432"
+        except psycopg.Error:
+            continue
+    return None
+
+
+def _pg_cluster(workdir: Path) -> tuple[str, Callable[[], None]]:
+    """A throwaway cluster made with initdb/pg_ctl (run as user postgres when we are root)."""
+    import glob
+    import os
+    import shutil
+    import subprocess
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    initdb = shutil.which("initdb") or (f"{bins[-1]}/initdb" if bins else None)
+    if initdb is None:
+        pytest.fail(
+            "PostgreSQL is not reachable on 127.0.0.1:5432 and initdb is missing: apt-get install postgresql"
+        )
+    pg_ctl = str(Path(initdb).with_name("pg_ctl"))
+    data, port = workdir / "pgdata", free_port()
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(workdir, "postgres")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [*prefix, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True
+    )
+    opts = f"-p {port} -k {workdir} -h 127.0.0.1 -F"
+    subprocess.run(
+        [*prefix, pg_ctl, "-D", str(data), "-o", opts, "-l", str(workdir / "log"), "-w", "start"], check=True
+    )
+
+    def stop() -> None:
+        subprocess.run(
+            [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], check=False, capture_output=True
+        )
+
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}", stop
+
+
+def _pg_execute(server_url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        server_url.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True
+    ) as c:
+        c.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL (without database) of a PostgreSQL server: the local one on 5432, else a throwaway cluster."""
+    url = _pg_admin_url()
+    if url is not None:
+        yield url
+        return
+    url, stop = _pg_cluster(tmp_path_factory.mktemp("pg"))
+    yield url
+    stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A uniquely named throwaway database for this test session, dropped afterwards."""
+    import os
+    import secrets
+
+    name = f"t_facility_{os.getpid()}_{secrets.token_hex(3)}"
+    _pg_execute(pg_server, f'CREATE DATABASE "{name}"')
+    yield f"{pg_server}/{name}"
+    _pg_execute(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database per test, on SQLite and on PostgreSQL (a fresh database on ``pg_server``)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    import secrets
+
+    server: str = request.getfixturevalue("pg_server")
+    name = f"t_store_{secrets.token_hex(5)}"
+    _pg_execute(server, f'CREATE DATABASE "{name}"')
+    yield f"{server}/{name}"
+    _pg_execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,182 @@
+"""Work-order services: create, transition (stored with who and when), assign. Optimistic locking."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from facility.contract import AssetKind
+from maintenance import timeline
+from maintenance.assignment import choose_crew
+from maintenance.crews import crew_profiles
+from maintenance.domain import (
+    CREW_LOAD_STATES,
+    OrderState,
+    OrderType,
+    Priority,
+    check_transition,
+    state_after_order,
+)
+from maintenance.models import Asset, Crew, Order, Transition
+from maintenance.outbox import crew_topic, enqueue, order_payload
+from maintenance.sla import OrderClock
+
+
+class NotFound(LookupError):
+    """A referenced order, asset or crew does not exist."""
+
+
+class ConcurrentUpdate(RuntimeError):
+    """Someone else changed the order first; reload it and retry."""
+
+
+def get_order(session: Session, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFound(f"order {order_id} does not exist")
+    return order
+
+
+def create_order(
+    session: Session,
+    *,
+    asset_id: str,
+    type: OrderType,
+    priority: Priority,
+    title: str,
+    actor: str,
+    at: dt.datetime,
+    description: str = "",
+    fault_code: str | None = None,
+    complex: bool = False,
+    scheduled_for: dt.datetime | None = None,
+) -> Order:
+    asset = session.get(Asset, asset_id)
+    if asset is None:
+        raise NotFound(
+            f"asset {asset_id!r} is not in the registry: import it first (facility registry import)"
+        )
+    order = Order(
+        asset=asset,
+        type=type.value,
+        priority=priority.value,
+        state=OrderState.CREATED.value,
+        title=title,
+        description=description,
+        fault_code=fault_code,
+        complex=complex,
+        opened_at=at,
+        scheduled_for=scheduled_for,
+        rework_count=0,
+        created_by=actor,
+    )
+    order.transitions.append(
+        Transition(from_state=None, to_state=OrderState.CREATED.value, actor=actor, at=at, note=title)
+    )
+    session.add(order)
+    session.flush()
+    return order
+
+
+def transition(
+    session: Session,
+    order: Order,
+    target: OrderState,
+    actor: str,
+    at: dt.datetime,
+    note: str = "",
+    crew_id: str | None = None,
+    expected_version: int | None = None,
+) -> Transition:
+    """Move ``order`` to ``target``; raises InvalidTransition, ValueError, NotFound or ConcurrentUpdate."""
+    order_id = order.id
+    try:
+        return _transition(session, order, target, actor, at, note, crew_id, expected_version)
+    except StaleDataError:
+        raise ConcurrentUpdate(
+            f"order {order_id} was changed by someone else meanwhile: reload it and retry"
+        ) from None
+
+
+def _transition(
+    session: Session,
+    order: Order,
+    target: OrderState,
+    actor: str,
+    at: dt.datetime,
+    note: str,
+    crew_id: str | None,
+    expected_version: int | None,
+) -> Transition:
+    if expected_version is not None and expected_version != order.version:
+        raise ConcurrentUpdate(
+            f"order {order.id} is at version {order.version}, not {expected_version}: reload it and retry"
+        )
+    current = OrderState(order.state)
+    check_transition(current, target, note)
+    if target is OrderState.ASSIGNED:
+        crew_id = crew_id or (order.crew_id if current is not OrderState.REJECTED else None)
+        if crew_id is None:
+            raise ValueError("assigning needs a crew: send 'crew_id' (or use automatic assignment)")
+        if session.get(Crew, crew_id) is None:
+            raise NotFound(f"crew {crew_id!r} does not exist")
+        order.crew_id = crew_id
+    if target is OrderState.REOPENED:
+        order.rework_count += 1
+        order.recovered_at = None
+    order.state = target.value
+    row = Transition(
+        from_state=current.value, to_state=target.value, actor=actor, at=at, note=note, crew_id=order.crew_id
+    )
+    order.transitions.append(row)
+    new_asset_state = state_after_order(target)
+    if new_asset_state is not None:
+        timeline.set_state(session, order.asset_id, new_asset_state, at, f"order {order.id} {target.value}")
+    if order.crew_id is not None and target is not OrderState.CREATED:
+        enqueue(session, crew_topic(order.crew_id), order_payload(order, target.value, at), at, order.crew_id)
+    try:
+        session.flush()
+    except StaleDataError:
+        raise ConcurrentUpdate(
+            f"order {order.id} was changed by someone else meanwhile: reload it and retry"
+        ) from None
+    return row
+
+
+def crew_loads(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        sa.select(Order.crew_id, sa.func.count())
+        .where(Order.crew_id.is_not(None), Order.state.in_([s.value for s in CREW_LOAD_STATES]))
+        .group_by(Order.crew_id)
+    )
+    return {crew: int(n) for crew, n in rows if crew is not None}
+
+
+def auto_assign(session: Session, order: Order, actor: str, at: dt.datetime) -> Crew | None:
+    """Assign to the best crew (skill, estate, on duty, load); None (order left as is) when no crew fits."""
+    choice = choose_crew(
+        crew_profiles(session), AssetKind(order.asset.kind), order.asset.estate_id, crew_loads(session), at
+    )
+    if choice is None:
+        return None
+    transition(session, order, OrderState.ASSIGNED, actor, at, "automatic assignment", crew_id=choice.id)
+    return session.get(Crew, choice.id)
+
+
+def first_at(transitions: Sequence[Transition], state: OrderState) -> dt.datetime | None:
+    return next((t.at for t in transitions if t.to_state == state.value), None)
+
+
+def order_clock(order: Order) -> OrderClock:
+    return OrderClock(
+        kind=AssetKind(order.asset.kind),
+        priority=Priority(order.priority),
+        opened_at=order.opened_at,
+        acknowledged_at=first_at(order.transitions, OrderState.ACKNOWLEDGED),
+        resolved_at=first_at(order.transitions, OrderState.RESOLVED),
+        complex=order.complex,
+    )

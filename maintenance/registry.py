@@ -1,0 +1,215 @@
+"""The registry: property companies, estates, buildings and assets; fleet-file load and CSV import/export."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from facility.contract import AssetKind, AssetRef, ContractError
+from facility.fleet import ESTATE_GROUPS, AssetSpec, Fleet
+from facility.fleet import Building as FleetBuilding
+from facility.fleet import Estate as FleetEstate
+from maintenance import timeline
+from maintenance.domain import AssetState
+from maintenance.models import Asset, Building, Company, Estate
+
+CSV_COLUMNS = (
+    "asset_id",
+    "kind",
+    "estate",
+    "estate_name",
+    "group",
+    "company",
+    "company_name",
+    "building",
+    "building_name",
+    "floors",
+    "model",
+    "installed",
+    "criticality",
+    "location",
+)
+
+
+class RegistryError(ValueError):
+    """Bad registry input; the message names the row and field."""
+
+
+def upsert_estate(session: Session, e: FleetEstate) -> Estate:
+    company = session.get(Company, e.company) or Company(id=e.company, name=e.company_name)
+    company.name = e.company_name
+    session.add(company)
+    estate = session.get(Estate, e.id) or Estate(id=e.id)
+    estate.name, estate.group, estate.company_id = e.name, e.group, e.company
+    session.add(estate)
+    for b in e.buildings:
+        upsert_building(session, e.id, b)
+    session.flush()
+    return estate
+
+
+def upsert_building(session: Session, estate_id: str, b: FleetBuilding) -> Building:
+    row = session.scalars(
+        sa.select(Building).where(Building.estate_id == estate_id, Building.code == b.id)
+    ).first()
+    if row is None:
+        row = Building(estate_id=estate_id, code=b.id)
+        session.add(row)
+    row.name, row.floors = b.name, b.floors
+    session.flush()
+    return row
+
+
+def upsert_asset(session: Session, spec: AssetSpec) -> Asset:
+    """Insert or update one asset; a new asset starts in service at midnight UTC of its install date."""
+    building = session.scalars(
+        sa.select(Building).where(Building.estate_id == spec.ref.estate, Building.code == spec.ref.building)
+    ).first()
+    if building is None:
+        raise RegistryError(
+            f"asset {spec.id}: building {spec.ref.building!r} of estate {spec.ref.estate!r} is unknown"
+        )
+    asset = session.get(Asset, spec.id)
+    new = asset is None
+    if asset is None:
+        asset = Asset(id=spec.id)
+        session.add(asset)
+    asset.kind, asset.estate_id, asset.building_id = spec.kind.value, spec.ref.estate, building.id
+    asset.model, asset.installed, asset.criticality, asset.location = (
+        spec.model,
+        spec.installed,
+        spec.criticality,
+        spec.location,
+    )
+    session.flush()
+    if new and timeline.current(session, spec.id) is None:
+        since = dt.datetime.combine(spec.installed, dt.time(), tzinfo=dt.UTC)
+        timeline.set_state(session, spec.id, AssetState.IN_SERVICE, since, "installed")
+    return asset
+
+
+def load_fleet(session: Session, fleet: Fleet) -> int:
+    """Upsert every estate, building and asset of a fleet file; returns the number of assets."""
+    for e in fleet.estates:
+        upsert_estate(session, e)
+    for a in fleet.assets:
+        upsert_asset(session, a)
+    return len(fleet.assets)
+
+
+def asset_ref(asset: Asset) -> AssetRef:
+    return AssetRef(asset.estate_id, asset.building.code, AssetKind(asset.kind), asset.id)
+
+
+def export_csv(session: Session) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for a in session.scalars(sa.select(Asset).order_by(Asset.estate_id, Asset.id)):
+        e, b = a.estate, a.building
+        writer.writerow(
+            {
+                "asset_id": a.id,
+                "kind": a.kind,
+                "estate": e.id,
+                "estate_name": e.name,
+                "group": e.group,
+                "company": e.company_id,
+                "company_name": e.company.name,
+                "building": b.code,
+                "building_name": b.name,
+                "floors": b.floors,
+                "model": a.model,
+                "installed": a.installed.isoformat(),
+                "criticality": a.criticality,
+                "location": a.location,
+            }
+        )
+    return out.getvalue()
+
+
+def _row_specs(rows: Iterable[dict[str, str]]) -> tuple[list[FleetEstate], list[AssetSpec]]:
+    estates: dict[str, tuple[dict[str, str], dict[str, FleetBuilding]]] = {}
+    assets: list[AssetSpec] = []
+    for n, row in enumerate(rows, start=2):
+        where = f"CSV line {n}"
+
+        def need(col: str, row: dict[str, str] = row, where: str = where) -> str:
+            value = (row.get(col) or "").strip()
+            if not value:
+                raise RegistryError(f"{where}: column {col!r} is empty")
+            return value
+
+        try:
+            kind = AssetKind(need("kind"))
+        except ValueError:
+            raise RegistryError(
+                f"{where}: kind {row.get('kind')!r} is not one of {[k.value for k in AssetKind]}"
+            ) from None
+        group = need("group")
+        if group not in ESTATE_GROUPS:
+            raise RegistryError(f"{where}: group {group!r} is not one of {list(ESTATE_GROUPS)}")
+        try:
+            installed = dt.date.fromisoformat(need("installed"))
+        except ValueError:
+            raise RegistryError(
+                f"{where}: installed {row.get('installed')!r} is not a date like 2015-06-01"
+            ) from None
+        try:
+            criticality, floors = int(need("criticality")), int(row.get("floors") or 18)
+        except ValueError:
+            raise RegistryError(f"{where}: criticality and floors must be whole numbers") from None
+        if not 1 <= criticality <= 5:
+            raise RegistryError(f"{where}: criticality must be 1..5, got {criticality}")
+        try:
+            ref = AssetRef(need("estate"), need("building"), kind, need("asset_id"))
+        except ContractError as exc:
+            raise RegistryError(f"{where}: {exc}") from None
+        meta, buildings = estates.setdefault(ref.estate, (row, {}))
+        if need("company") != need("company", meta):
+            raise RegistryError(f"{where}: estate {ref.estate!r} has two companies in this file")
+        buildings[ref.building] = FleetBuilding(
+            ref.building, row.get("building_name") or ref.building, floors
+        )
+        assets.append(AssetSpec(ref, need("model"), installed, criticality, row.get("location") or ""))
+    fleet_estates = [
+        FleetEstate(
+            eid,
+            meta.get("estate_name") or eid,
+            meta["group"].strip(),
+            meta["company"].strip(),
+            meta.get("company_name") or meta["company"].strip(),
+            tuple(bs.values()),
+        )
+        for eid, (meta, bs) in estates.items()
+    ]
+    return fleet_estates, assets
+
+
+def import_csv(session: Session, text: str) -> int:
+    """Upsert the registry from CSV (the columns of ``export_csv``); all rows or none (caller's transaction)."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [
+        c
+        for c in (
+            "asset_id",
+            "kind",
+            "estate",
+            "group",
+            "company",
+            "building",
+            "model",
+            "installed",
+            "criticality",
+        )
+        if c not in (reader.fieldnames or [])
+    ]
+    if missing:
+        raise RegistryError(f"CSV header lacks columns {missing}; expected {list(CSV_COLUMNS)}")
+    estates, assets = _row_specs(reader)
+    return load_fleet(session, Fleet(tuple(estates), tuple(assets)))
