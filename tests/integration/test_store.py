@@ -11,7 +11,7 @@ from facility.contract import AssetKind, AssetRef, Event, EventType, Status
 from maintenance import queries, timeline
 from maintenance.db import Database
 from maintenance.domain import InvalidTransition, OrderState
-from maintenance.handler import handle_event
+from maintenance.handler import Outcome, handle_event
 from maintenance.models import Asset, Order
 from maintenance.orders import ConcurrentUpdate, get_order, transition
 from maintenance.registry import RegistryError, export_csv, import_csv
@@ -27,6 +27,11 @@ def ms(t: dt.datetime) -> int:
 
 def fault(at: dt.datetime, code: str = "door_fault", ref: AssetRef = EL) -> Event:
     return Event(ref, ms(at), EventType.FAULT, code)
+
+
+def oid_of(outcome: Outcome) -> int:
+    assert outcome.order_id is not None, outcome
+    return outcome.order_id
 
 
 @pytest.fixture
@@ -131,14 +136,14 @@ def test_entrapment_and_fire_faults_are_p1_and_load_balances(db: Database) -> No
             s, fault(T0, "drive_fault", AssetRef("jinhu", "t1", AssetKind.ELEVATOR, "jinhu-t1-el1")), T0
         )
         prio = {o.id: (o.priority, o.crew_id) for o in s.scalars(sa.select(Order))}
-    assert prio[a.order_id] == ("p1", "lift-a")
-    assert prio[b.order_id] == ("p1", "fire-a")
-    assert prio[c.order_id] == ("p2", "all-j")
+    assert prio[oid_of(a)] == ("p1", "lift-a")
+    assert prio[oid_of(b)] == ("p1", "fire-a")
+    assert prio[oid_of(c)] == ("p2", "all-j")
 
 
 def test_same_fault_within_30_days_of_resolution_reopens_as_rework(db: Database) -> None:
     with db.transaction() as s:
-        oid = handle_event(s, fault(T0), T0).order_id
+        oid = oid_of(handle_event(s, fault(T0), T0))
         o = get_order(s, oid)
         for i, st in enumerate([OrderState.ACKNOWLEDGED, OrderState.IN_PROGRESS, OrderState.RESOLVED]):
             transition(s, o, st, "crew:lift-a", T0 + dt.timedelta(hours=i + 1))
@@ -153,7 +158,7 @@ def test_same_fault_within_30_days_of_resolution_reopens_as_rework(db: Database)
 
 def test_invalid_transition_names_allowed_and_rejection_needs_reason(db: Database) -> None:
     with db.transaction() as s:
-        o = get_order(s, handle_event(s, fault(T0), T0).order_id)
+        o = get_order(s, oid_of(handle_event(s, fault(T0), T0)))
         with pytest.raises(
             InvalidTransition, match="allowed from 'assigned': assigned, acknowledged, rejected"
         ):
@@ -169,7 +174,7 @@ def test_invalid_transition_names_allowed_and_rejection_needs_reason(db: Databas
 
 def test_optimistic_locking_does_not_lose_a_transition(db: Database) -> None:
     with db.transaction() as s:
-        oid = handle_event(s, fault(T0), T0).order_id
+        oid = oid_of(handle_event(s, fault(T0), T0))
     s1, s2 = db.sessions(), db.sessions()
     try:
         o1, o2 = get_order(s1, oid), get_order(s2, oid)
