@@ -1,0 +1,87 @@
+"""From received MQTT messages to line protocol and dead letters (pure), and writing with split-on-reject."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from facility.contract import ContractError, decode
+from ingest.deadletters import DeadLetter
+from ingest.influx import InfluxRejected
+from ingest.lineprotocol import to_line
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One MQTT message as it came off the wire (converted from paho's type at the edge)."""
+
+    mid: int
+    topic: str
+    payload: bytes
+    received_ms: int
+    #: connection generation: an ack is only valid on the connection the message came on
+    generation: int = 0
+    qos: int = 1
+
+
+@dataclass
+class Prepared:
+    lines: list[str] = field(default_factory=list)
+    #: index into the batch of the message each line came from
+    owners: list[int] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+    #: (device key, seq, device ts) of every valid reading/event, for loss accounting and lag
+    seqs: list[tuple[str, int | None, int]] = field(default_factory=list)
+
+
+def prepare(batch: list[Received]) -> Prepared:
+    """Validate each message with the contract (the receive time is used only for the sanity window)."""
+    out = Prepared()
+    lines, owners, seqs = out.lines, out.owners, out.seqs
+    for i, item in enumerate(batch):
+        try:
+            msgs = decode(item.topic, item.payload, item.received_ms)
+        except ContractError as exc:
+            out.dead.append(DeadLetter(item.topic, item.payload, exc.reason, str(exc), item.received_ms))
+            continue
+        except Exception as exc:  # never let one message stop the stream
+            out.dead.append(
+                DeadLetter(
+                    item.topic, item.payload, "internal", f"{type(exc).__name__}: {exc}", item.received_ms
+                )
+            )
+            continue
+        for m in msgs:
+            lines.append(to_line(m))
+            owners.append(i)
+            device = item.topic.rsplit("/", 1)[0]
+            seqs.append((device, m.seq, m.ts_ms))
+    return out
+
+
+class LineWriter(Protocol):
+    def write(self, lines: list[str], precision: str = "ms") -> None: ...
+
+
+def write_splitting(influx: LineWriter, lines: list[str]) -> list[tuple[int, str]]:
+    """Write ``lines``; if InfluxDB rejects the batch (e.g. 400 partial write), split it in halves until
+    every rejected line is found. Re-writing accepted lines is harmless (same identity, same values).
+
+    Returns (index, InfluxDB's message) of each rejected line. InfluxUnavailable propagates.
+    """
+    rejected: list[tuple[int, str]] = []
+    stack = [(0, len(lines))]
+    while stack:
+        lo, hi = stack.pop()
+        if lo >= hi:
+            continue
+        try:
+            influx.write(lines[lo:hi])
+        except InfluxRejected as exc:
+            if hi - lo == 1:
+                rejected.append((lo, exc.body.strip()[:500] or str(exc)))
+            else:
+                mid = (lo + hi) // 2
+                stack += [(mid, hi), (lo, mid)]
+    rejected.sort()
+    return rejected

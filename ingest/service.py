@@ -1,0 +1,314 @@
+"""The ingester: MQTT → validate → line protocol → InfluxDB (or the spool), then acknowledge.
+
+Threads: paho's network thread only enqueues (ingest.mqtt); one writer thread drains the queue in batches,
+validates, stores dead letters, writes to InfluxDB — or, when InfluxDB is unreachable, to the local spool —
+and only then acknowledges each message. While the spool holds anything, new batches are appended behind it
+so points reach InfluxDB in the order they were received.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from facility.settings import Settings
+from ingest.accounting import SeqTracker
+from ingest.deadletters import DeadLetter, DeadLetterStore
+from ingest.influx import InfluxClient, InfluxError, InfluxUnavailable
+from ingest.metrics import Metrics
+from ingest.mqtt import MqttConsumer
+from ingest.pipeline import Prepared, Received, prepare, write_splitting
+from ingest.spool import Spool
+
+log = logging.getLogger(__name__)
+
+#: wait this long for more messages before writing a partial batch (the broker's window may be full)
+IDLE_GAP_S = 0.002
+RETRY_MIN_S, RETRY_MAX_S = 0.25, 5.0
+LOUD_EVERY_S = 5.0
+
+
+def ingest_dir(settings: Settings) -> Path:
+    return settings.var_dir / "ingest"
+
+
+def dead_letter_path(settings: Settings) -> Path:
+    return ingest_dir(settings) / "dead_letters.db"
+
+
+def spool_path(settings: Settings, client_id: str) -> Path:
+    return ingest_dir(settings) / f"spool-{re.sub(r'[^A-Za-z0-9_.-]', '_', client_id)}.db"
+
+
+def influx_client(settings: Settings) -> InfluxClient:
+    return InfluxClient(
+        settings.influx_url,
+        settings.influx_db,
+        username=settings.influx_username,
+        password=settings.influx_password,
+        token=settings.influx_token,
+        timeout_s=settings.influx_timeout_s,
+    )
+
+
+class Ingester:
+    """One ingest worker. ``start()`` returns at once (threads); ``stop()`` finishes the current batch."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client_id: str | None = None,
+        share_group: str | None = None,
+        metrics_port: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client_id = client_id or settings.ingest_client_id
+        group = share_group if share_group is not None else settings.ingest_share_group
+        self.queue: queue.Queue[Received] = queue.Queue(maxsize=max(1, settings.queue_max))
+        self.influx = influx_client(settings)
+        self.dead_letters = DeadLetterStore(dead_letter_path(settings))
+        self.spool = Spool(spool_path(settings, self.client_id), settings.spool_max_rows)
+        self.metrics = Metrics(self.client_id)
+        self.tracker = SeqTracker()
+        self._changed_devices: set[str] = set()
+        self.mqtt = MqttConsumer(
+            settings,
+            self.client_id,
+            self.queue,
+            share_group=group or None,
+            receive_maximum=min(settings.queue_max, 65535),
+            on_state=lambda up: self.metrics.connected.set(int(up)),
+        )
+        self._metrics_port = settings.metrics_port if metrics_port is None else metrics_port
+        self._metrics_server: Any = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._retry_at = 0.0
+        self._retry_s = RETRY_MIN_S
+        self._last_loud = 0.0
+        self._next_stats = 0.0
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        try:
+            self.influx.create_database()
+            self.metrics.influx_up.set(1)
+        except InfluxError as exc:
+            log.warning("InfluxDB not ready at start (%s); readings will be spooled until it is", exc)
+        if self._metrics_port:
+            from prometheus_client import start_http_server
+
+            self._metrics_server, _ = start_http_server(
+                self._metrics_port, addr="127.0.0.1", registry=self.metrics.registry
+            )
+        self.metrics.set_depths(self.spool.depth, 0)
+        self._thread = threading.Thread(target=self._run, name=f"ingest-writer-{self.client_id}", daemon=True)
+        self._thread.start()
+        self.mqtt.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        self.mqtt.stop()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
+        self.dead_letters.close()
+        self.spool.close()
+        self.influx.close()
+
+    def run_forever(self) -> None:
+        self.start()
+        try:
+            while not self._stop.wait(1.0):
+                pass
+        finally:
+            self.stop()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    # ------------------------------------------------------------------ writer thread
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.spool.depth:
+                    self._drain_spool(budget_s=0.5)
+                batch = self._collect()
+                if batch:
+                    self._handle(batch)
+                self._periodic()
+            except Exception:  # keep the writer alive; unacked messages will come again
+                log.exception("ingest writer error; retrying")
+                time.sleep(0.5)
+
+    def _collect(self) -> list[Received]:
+        q, size = self.queue, self.settings.batch_size
+        try:
+            batch = [q.get(timeout=0.1)]
+        except queue.Empty:
+            return []
+        deadline = time.monotonic() + self.settings.batch_interval_s
+        get_nowait = q.get_nowait
+        while len(batch) < size:
+            try:
+                batch.append(get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(q.get(timeout=min(remaining, IDLE_GAP_S)))
+            except queue.Empty:
+                break
+        return batch
+
+    def _handle(self, batch: list[Received]) -> None:
+        self.metrics.add_received(len(batch))
+        prep = prepare(batch)
+        if prep.dead:
+            self.dead_letters.add_many(prep.dead)
+            for d in prep.dead:
+                self.metrics.add_dead(d.reason)
+        while not self._store(prep, batch):
+            if self._stop.wait(0.5):
+                return  # shutting down: not acked, the broker will deliver these again
+            self._drain_spool(budget_s=0.5)
+        acked = sum(1 for item in batch if self.mqtt.ack(item))
+        self.metrics.add_acked(acked)
+        self._account(prep)
+        self.metrics.set_depths(self.spool.depth, self.queue.qsize())
+
+    def _store(self, prep: Prepared, batch: list[Received]) -> bool:
+        """True once the batch's lines are durable (InfluxDB or spool)."""
+        lines = prep.lines
+        if not lines:
+            return True
+        if self.spool.depth == 0 and time.monotonic() >= self._retry_at:
+            try:
+                rejected = write_splitting(self.influx, lines)
+            except InfluxUnavailable as exc:
+                self._influx_down(exc)
+            else:
+                self._influx_ok()
+                sources = [batch[prep.owners[i]] for i, _ in rejected]
+                self._reject(rejected, [(s.topic, s.payload) for s in sources])
+                self.metrics.add_stored(len(lines) - len(rejected))
+                self._observe_lag(prep)
+                return True
+        if self.spool.has_room(len(lines)):
+            self.spool.append(lines)
+            self.metrics.add_stored(len(lines))
+            return True
+        now = time.monotonic()
+        if now - self._last_loud >= LOUD_EVERY_S:
+            self._last_loud = now
+            log.error(
+                "SPOOL FULL (%d of %d points) and InfluxDB unavailable: NOT acknowledging; the broker keeps "
+                "the backlog. Start InfluxDB or raise FACILITY_SPOOL_MAX_ROWS.",
+                self.spool.depth,
+                self.spool.max_rows,
+            )
+        return False
+
+    def _reject(self, rejected: list[tuple[int, str]], sources: list[tuple[str, bytes]]) -> None:
+        """Lines InfluxDB refused become dead letters (one per source message)."""
+        if not rejected:
+            return
+        now_ms = int(time.time() * 1000)
+        seen: set[tuple[str, bytes]] = set()
+        letters = []
+        for (_, why), src in zip(rejected, sources, strict=True):
+            if src in seen:
+                continue
+            seen.add(src)
+            letters.append(DeadLetter(src[0], src[1], "rejected_by_store", why, now_ms))
+        self.dead_letters.add_many(letters)
+        self.metrics.add_dead("rejected_by_store", len(letters))
+        log.warning("InfluxDB refused %d line(s); kept as dead letters: %s", len(rejected), rejected[0][1])
+
+    def _drain_spool(self, budget_s: float) -> None:
+        end = time.monotonic() + budget_s
+        while self.spool.depth and time.monotonic() < end and time.monotonic() >= self._retry_at:
+            head = self.spool.head()
+            if head is None:
+                return
+            batch_id, lines = head
+            try:
+                rejected = write_splitting(self.influx, lines)
+            except InfluxUnavailable as exc:
+                self._influx_down(exc)
+                return
+            self._influx_ok()
+            self._reject(rejected, [("(spool)", lines[i].encode()) for i, _ in rejected])
+            self.spool.pop(batch_id)
+            self.metrics.set_depths(self.spool.depth, self.queue.qsize())
+            if not self.spool.depth:
+                log.info("spool replayed into InfluxDB")
+
+    def _influx_down(self, exc: Exception) -> None:
+        if self._retry_s == RETRY_MIN_S:
+            log.warning("InfluxDB unavailable (%s): spooling to %s", exc, self.spool.path)
+        self.metrics.influx_up.set(0)
+        self._retry_at = time.monotonic() + self._retry_s
+        self._retry_s = min(RETRY_MAX_S, self._retry_s * 2)
+
+    def _influx_ok(self) -> None:
+        self._retry_s = RETRY_MIN_S
+        self._retry_at = 0.0
+        self.metrics.influx_up.set(1)
+
+    def _observe_lag(self, prep: Prepared) -> None:
+        if not prep.seqs:
+            return
+        now_ms = time.time() * 1000
+        newest = max(ts for _, _, ts in prep.seqs)
+        oldest = min(ts for _, _, ts in prep.seqs)
+        self.metrics.last_lag_ms = now_ms - newest
+        self.metrics.lag.observe(max(0.0, (now_ms - oldest) / 1000))
+
+    def _account(self, prep: Prepared) -> None:
+        observe, changed = self.tracker.observe, self._changed_devices
+        for device, seq, _ in prep.seqs:
+            if seq is not None:
+                observe(device, seq)
+                changed.add(device)
+
+    def _periodic(self) -> None:
+        now = time.monotonic()
+        if now < self._next_stats:
+            return
+        self._next_stats = now + self.settings.stats_interval_s
+        self.metrics.set_depths(self.spool.depth, self.queue.qsize())
+        changed, self._changed_devices = self._changed_devices, set()
+        self.metrics.update_seq(self.tracker, changed)
+        if self.spool.depth or time.monotonic() < self._retry_at:
+            return
+        try:
+            self.influx.write(self.metrics.stats_lines(self.tracker, changed, int(time.time() * 1000)))
+        except InfluxError as exc:  # statistics are best effort, readings are not
+            log.warning("could not write ingest_stats: %s", exc)
+
+    # ------------------------------------------------------------------ for tests and the API
+    def snapshot(self) -> dict[str, Any]:
+        m = self.metrics
+        return {
+            "worker": self.client_id,
+            "received": m.n_received,
+            "stored": m.n_stored,
+            "acked": m.n_acked,
+            "dead_letters": dict(m.n_dead),
+            "spool_depth": self.spool.depth,
+            "queue_depth": self.queue.qsize(),
+            "connected": self.mqtt.connected,
+            **{f"seq_{k}": v for k, v in self.tracker.totals().items()},
+        }
