@@ -1,0 +1,82 @@
+"""Every metric of one dataset over one period, by name (the names a scoring scheme may use).
+
+Each function is pure over the plain inputs of ``evaluation.inputs``; formulas are in docs/evaluation.md.
+Narrow the dataset first (``ds.where(kind="elevator")``, ``ds.where(estate="lvyuan")``) for per-kind,
+per-building, per-estate or per-company figures.
+"""
+
+from __future__ import annotations
+
+from evaluation import availability as av
+from evaluation import service as sv
+from evaluation.external import EXTERNAL, aggregate
+from evaluation.inputs import Dataset
+from evaluation.kinds import kind_metrics
+from evaluation.metric_types import MetricSettings, MetricValue
+from evaluation.periods import Period
+from evaluation.timeline import episodes
+
+#: metric name → what it measures (for docs, the API and scheme validation)
+CATALOGUE: dict[str, str] = {
+    "intactness_rate": "time-weighted share of known asset-hours in working order",
+    "failures": "failures (outages with a fault) starting in the period",
+    "down_hours": "asset-hours not in working order",
+    "fault_rate_per_100_asset_months": "failures per 100 asset-months (30 asset-days)",
+    "fault_rate_per_1000_asset_days": "failures per 1,000 asset-days",
+    "mtbf_hours": "working hours per failure (censored up-time counted)",
+    "mttr_hours": "mean hours from failure to working order, repairs finished in the period",
+    "response_on_time_rate": "reactive orders acknowledged by their deadline",
+    "resolve_on_time_rate": "reactive orders resolved by their deadline",
+    "first_time_fix_rate": "resolved reactive orders never reopened nor flagged rework",
+    "rework_rate": "resolved reactive orders reopened or flagged rework",
+    "follow_up_rate": "closed reactive orders followed up with the resident",
+    "rejection_rate": "orders rejected (退单) at least once",
+    "response_minutes_mean": "mean minutes from creation to acknowledgement",
+    "response_minutes_p90": "90th percentile (nearest rank) of response minutes",
+    "resolution_hours_mean": "mean hours from creation to resolution",
+    "resolution_hours_p90": "90th percentile (nearest rank) of resolution hours",
+    "preventive_share": "preventive orders among preventive + reactive orders",
+    "preventive_on_time_rate": "preventive orders resolved by the end of their window",
+    "failures_preceded_rate": "failures preceded by a preventive order on the asset",
+    "elevator_entrapments": "entrapment episodes starting in the period",
+    "elevator_entrapment_rate": "entrapments per 100 elevator-months",
+    "elevator_out_of_service_hours": "elevator-hours not in working order",
+    "fire_alarm_fault_rate": "fire-alarm failures per 100 panel-months",
+    "fire_alarm_false_alarm_rate": "fire alarms confirmed false among all fire alarms",
+    "fire_alarm_offline_rate": "share of known fire-alarm hours offline",
+    "water_pump_dry_run_events": "dry-run episodes starting in the period",
+    "water_pump_pressure_loss_hours": "hours of pressure-loss episodes",
+    "smart_bin_overflow_hours": "hours of overflow episodes",
+} | {name: spec.description for name, spec in EXTERNAL.items()}
+
+
+def compute_all(ds: Dataset, p: Period, s: MetricSettings) -> dict[str, MetricValue]:
+    tl = av.timelines(ds, s)
+    out: dict[str, MetricValue] = {
+        "intactness_rate": av.intactness(tl, p),
+        "failures": av.failure_count(tl, p),
+        "down_hours": av.down_hours(tl, p),
+        "fault_rate_per_100_asset_months": av.fault_rate_per_100_asset_months(tl, p),
+        "fault_rate_per_1000_asset_days": av.fault_rate_per_1000_asset_days(tl, p),
+        "mtbf_hours": av.mtbf_hours(tl, p),
+        "mttr_hours": av.mttr_hours(tl, p),
+        "response_on_time_rate": sv.response_on_time_rate(ds.orders, p, s),
+        "resolve_on_time_rate": sv.resolve_on_time_rate(ds.orders, p, s),
+        "first_time_fix_rate": sv.first_time_fix_rate(ds.orders, p),
+        "rework_rate": sv.rework_rate(ds.orders, p),
+        "follow_up_rate": sv.follow_up_rate(ds.orders, p),
+        "rejection_rate": sv.rejection_rate(ds.orders, p),
+        "preventive_share": sv.preventive_share(ds.orders, p),
+        "preventive_on_time_rate": sv.preventive_on_time_rate(ds.orders, p, s),
+        "failures_preceded_rate": sv.failures_preceded_rate(ds.orders, av.failures_in(tl, p), s),
+    }
+    rm, rp = sv.response_times(ds.orders, p)
+    hm, hp = sv.resolution_times(ds.orders, p)
+    out.update({m.name: m for m in (rm, rp, hm, hp)})
+    out.update(kind_metrics(ds, tl, p, episodes(ds.events, s.as_of)))
+    months = [m.label for m in p.months()]
+    for name in EXTERNAL:
+        out[name] = aggregate(ds.external, name, months)
+    missing = set(CATALOGUE) - set(out)
+    assert not missing, f"catalogue names without a computation: {missing}"
+    return out

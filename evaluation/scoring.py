@@ -1,0 +1,204 @@
+"""Monthly scores, quarterly colours and rankings (formulas: docs/evaluation.md, "Scoring").
+
+Entities are estates and property companies. A company's metrics are computed over the pooled data of all
+its estates (not by averaging estate scores).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from evaluation.inputs import Dataset
+from evaluation.metric_types import MetricSettings, MetricValue
+from evaluation.metrics import compute_all
+from evaluation.periods import Period
+from evaluation.scheme import Inspection, Scheme
+
+
+@dataclass(frozen=True)
+class IndicatorResult:
+    name: str
+    metric: str
+    weight: float  # as configured
+    value: float | None
+    display: str
+    points: float | None  # 0..100; None: no data
+    effective_weight: float  # after redistribution of missing weight, sums to 100 over those with data
+    contribution: float  # points × effective_weight / 100
+    evidence: tuple[str, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class EntityScore:
+    entity: str  # "estate" | "company"
+    id: str
+    name: str
+    group: str  # the scheme group ("mixed" for a company spanning groups)
+    period: str
+    score: float | None
+    coverage: float  # share of configured weight that had data
+    indicators: tuple[IndicatorResult, ...]
+    metrics: dict[str, MetricValue]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Ranked:
+    score: EntityScore
+    rank_overall: int | None
+    rank_in_group: int | None
+    group_size: int
+
+
+@dataclass(frozen=True)
+class QuarterResult:
+    entity: str
+    id: str
+    name: str
+    group: str
+    quarter: str
+    monthly: tuple[tuple[str, float | None], ...]
+    average: float | None
+    colour: str | None
+    inspection: Inspection | None
+
+
+def round2(x: float) -> float:
+    """Half-up rounding to 2 decimals (Python's round() is half-even)."""
+    return float(Decimal(repr(x)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def metric_settings(scheme: Scheme, as_of: dt.datetime) -> MetricSettings:
+    return MetricSettings(
+        as_of=as_of,
+        excuse_planned=scheme.excuse_planned,
+        response_target_min=scheme.response_target_min,
+        resolve_target_h=scheme.resolve_target_h,
+        precede_days=scheme.precede_days,
+    )
+
+
+def score_metrics(
+    metrics: dict[str, MetricValue], scheme: Scheme
+) -> tuple[float | None, float, tuple[IndicatorResult, ...]]:
+    """(score, coverage, indicator results) from computed metrics."""
+    total = sum(i.weight for i in scheme.indicators)
+    with_data = [i for i in scheme.indicators if metrics[i.metric].value is not None]
+    covered = sum(i.weight for i in with_data)
+    coverage = covered / total
+    base = total if scheme.missing == "zero" else covered
+    results: list[IndicatorResult] = []
+    for ind in scheme.indicators:
+        m = metrics[ind.metric]
+        pts = ind.points(m.value) if m.value is not None else None
+        eff = 0.0 if base <= 0 or (pts is None and scheme.missing != "zero") else ind.weight * 100.0 / base
+        contrib = (pts or 0.0) * eff / 100.0
+        results.append(
+            IndicatorResult(
+                ind.name, ind.metric, ind.weight, m.value, m.display(), pts, eff, contrib, m.evidence, m.note
+            )
+        )
+    if coverage < scheme.min_coverage or covered <= 0:
+        return None, coverage, tuple(results)
+    return sum(r.contribution for r in results), coverage, tuple(results)
+
+
+def _entity_group(ds: Dataset, scheme: Scheme) -> str:
+    groups = {scheme.group_of(e.group) for e in ds.estates}
+    return groups.pop() if len(groups) == 1 else "mixed"
+
+
+def score_entity(
+    entity: str, entity_id: str, ds: Dataset, p: Period, scheme: Scheme, as_of: dt.datetime
+) -> EntityScore:
+    sub = ds.where(estate=entity_id) if entity == "estate" else ds.where(company=entity_id)
+    metrics = compute_all(sub, p, metric_settings(scheme, as_of))
+    score, coverage, results = score_metrics(metrics, scheme)
+    if entity == "estate":
+        name = next((e.name for e in ds.estates if e.estate == entity_id), entity_id)
+    else:
+        name = next((e.company_name for e in ds.estates if e.company == entity_id), entity_id)
+    note = "" if score is not None else f"no data: only {coverage:.0%} of the weight had data"
+    return EntityScore(
+        entity, entity_id, name, _entity_group(sub, scheme), p.label, score, coverage, results, metrics, note
+    )
+
+
+def score_month(ds: Dataset, p: Period, scheme: Scheme, as_of: dt.datetime) -> list[EntityScore]:
+    """Every estate and company of the dataset for one month."""
+    if p.granularity != "month":
+        raise ValueError(f"scores are monthly; {p.label} is a {p.granularity}")
+    estates = sorted({a.estate for a in ds.assets})
+    companies = sorted({a.company for a in ds.assets})
+    return [score_entity("estate", e, ds, p, scheme, as_of) for e in estates] + [
+        score_entity("company", c, ds, p, scheme, as_of) for c in companies
+    ]
+
+
+def _competition(scores: Sequence[EntityScore]) -> dict[str, int]:
+    """Standard competition ranking (1, 2, 2, 4) by score rounded to 2 decimals; no score → unranked."""
+    scored = sorted((s for s in scores if s.score is not None), key=lambda s: (-round2(s.score or 0), s.id))
+    ranks: dict[str, int] = {}
+    prev: float | None = None
+    for pos, s in enumerate(scored, start=1):
+        r = round2(s.score or 0)
+        if prev is None or r != prev:
+            rank = pos
+        ranks[s.id] = rank
+        prev = r
+    return ranks
+
+
+def rank(scores: Sequence[EntityScore]) -> list[Ranked]:
+    """Rank one kind of entity overall and within its group; best first, unscored last."""
+    overall = _competition(scores)
+    in_group: dict[str, int] = {}
+    sizes: dict[str, int] = {}
+    for g in {s.group for s in scores}:
+        members = [s for s in scores if s.group == g]
+        sizes[g] = len(members)
+        in_group.update(_competition(members))
+    out = [Ranked(s, overall.get(s.id), in_group.get(s.id), sizes[s.group]) for s in scores]
+    out.sort(key=lambda r: (r.rank_overall is None, r.rank_overall or 0, r.score.id))
+    return out
+
+
+def quarter_result(monthly: Sequence[EntityScore], quarter: Period, scheme: Scheme) -> QuarterResult:
+    """The quarterly average of the monthly scores that exist decides the colour (on the 2-decimal average)."""
+    first = monthly[0]
+    by_month = {m.period: m.score for m in monthly}
+    months = tuple((m.label, by_month.get(m.label)) for m in quarter.months())
+    present = [s for _, s in months if s is not None]
+    if not present:
+        return QuarterResult(
+            first.entity, first.id, first.name, first.group, quarter.label, months, None, None, None
+        )
+    avg = round2(sum(present) / len(present))
+    colour = scheme.colour(avg)
+    return QuarterResult(
+        first.entity,
+        first.id,
+        first.name,
+        first.group,
+        quarter.label,
+        months,
+        avg,
+        colour,
+        scheme.inspection(colour),
+    )
+
+
+def score_quarter(ds: Dataset, quarter: Period, scheme: Scheme, as_of: dt.datetime) -> list[QuarterResult]:
+    if quarter.granularity != "quarter":
+        raise ValueError(f"colours are quarterly; {quarter.label} is a {quarter.granularity}")
+    months = [score_month(ds, m, scheme, as_of) for m in quarter.months()]
+    out: list[QuarterResult] = []
+    for i, first in enumerate(months[0]):
+        series = [m[i] for m in months]
+        assert all(s.id == first.id for s in series)
+        out.append(quarter_result(series, quarter, scheme))
+    return out
