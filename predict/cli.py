@@ -1,0 +1,177 @@
+"""``facility backtest`` / ``facility train`` / ``facility forecast``: survival models on a company's own files."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+import numpy as np
+
+from facility.cli import UserError
+from facility.settings import Settings
+from predict.backtest import run_backtest
+from predict.data import DataError, SurvivalData, load_lifetimes, load_series, series_table
+from predict.features import WindowSpec
+from predict.models import FitFailed
+from predict.registry import ModelRegistry
+
+SERIES_DEFAULTS = {"window": 30.0, "buckets": 5, "step": 20.0}
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--csv", required=True, metavar="FILE", help="the history file")
+    p.add_argument("--duration-col", metavar="NAME", help="lifetimes shape: time to failure or censoring")
+    p.add_argument(
+        "--event-col", metavar="NAME", help="1 = failed, 0 = still running (series: on the last row)"
+    )
+    p.add_argument("--id-col", metavar="NAME", help="asset id (rows of one asset stay in one split)")
+    p.add_argument("--sep", default=",", help="field separator; 'ws' for runs of whitespace (default ,)")
+    p.add_argument(
+        "--series", action="store_true", help="per-asset time series (C-MAPSS shape), see docs/predict.md"
+    )
+    p.add_argument("--time-col", metavar="NAME", help="series shape: the asset's age at each reading")
+    p.add_argument(
+        "--no-header", action="store_true", help="the file has no header row; columns are c1, c2, …"
+    )
+    p.add_argument("--window", type=float, default=SERIES_DEFAULTS["window"], help="series: look-back window")
+    p.add_argument("--buckets", type=int, default=int(SERIES_DEFAULTS["buckets"]), help="series: sub-windows")
+    p.add_argument("--step", type=float, default=SERIES_DEFAULTS["step"], help="series: landmark spacing")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def load_data(args: argparse.Namespace) -> tuple[SurvivalData, dict[str, Any]]:
+    """The data and its feature spec from the command line; DataError becomes a one-sentence UserError."""
+    try:
+        if args.series:
+            if not args.id_col or not args.time_col:
+                raise UserError("the series shape needs --id-col and --time-col naming the asset and its age")
+            if not args.window > 0 or not args.step > 0 or args.buckets < 1:
+                raise UserError("--window and --step must be positive and --buckets at least 1")
+            series = load_series(
+                args.csv, args.id_col, args.time_col, args.event_col, args.sep, not args.no_header
+            )
+            spec = WindowSpec(args.window, args.buckets, stats=("level", "trend"))
+            spec_meta = {
+                "window": spec.window,
+                "buckets": spec.buckets,
+                "stats": list(spec.stats),
+                "step": args.step,
+            }
+            return series_table(series, spec, args.step), spec_meta
+        if not args.duration_col or not args.event_col:
+            raise UserError(
+                "the lifetimes shape needs --duration-col and --event-col (for per-asset time series pass --series "
+                "with --id-col and --time-col)"
+            )
+        return load_lifetimes(args.csv, args.duration_col, args.event_col, args.id_col, args.sep), {}
+    except DataError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    if args.splits < 1:
+        raise UserError(f"--splits must be at least 1, but was {args.splits}")
+    data, _ = load_data(args)
+    try:
+        report = run_backtest(data, splits=args.splits, seed=args.seed)
+    except DataError as exc:
+        raise UserError(str(exc)) from None
+    except FitFailed as exc:
+        raise UserError(f"{exc}") from None
+    if args.json:
+        print(json.dumps(report, default=_plain))
+    else:
+        base = report["baselines"]
+        print(
+            f"{report['n']} assets, {report['events']} failures, {report['splits']} splits; model {report['model']}"
+        )
+        for name, row in (("model", report), ("kaplan-meier", base["kaplan_meier"]), ("cox", base["cox"])):
+            print(
+                f"  {name:13s} Harrell C {row['c_index_harrell']}  Uno C {row['c_index_uno']}  "
+                f"IBS {row['integrated_brier_score']}"
+            )
+    return 0
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from predict.train import train_model
+
+    data, spec = load_data(args)
+    registry = ModelRegistry(Settings().var_dir / "models")
+    try:
+        meta = train_model(
+            data,
+            args.kind,
+            registry,
+            dt.datetime.now(dt.UTC),
+            horizon=args.horizon,
+            splits=args.splits,
+            features_spec=spec,
+            time_unit=args.time_unit,
+            seed=args.seed,
+        )
+    except FitFailed as exc:
+        raise UserError(f"training failed, the previous model stays in service: {exc}") from None
+    except (DataError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    print(
+        json.dumps(
+            {"kind": meta.kind, "version": meta.version, "model": meta.model, "threshold": meta.threshold}
+        )
+    )
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    registry = ModelRegistry(Settings().var_dir / "models")
+    out = []
+    for kind in registry.kinds():
+        current = registry.current(kind)
+        out.append(
+            {
+                "kind": kind,
+                "version": current.version if current else None,
+                "model": current.model if current else None,
+                "versions": len(registry.versions(kind)),
+            }
+        )
+    json.dump(out, sys.stdout)
+    print()
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "backtest",
+        help="backtest survival models on your own repair history (C-index, Brier score vs baselines)",
+        description="One row per asset lifetime (--duration-col, --event-col, other columns = covariates), or "
+        "per-asset time series with --series. Prints figures averaged over --splits random splits by asset.",
+    )
+    _data_args(p)
+    p.add_argument("--splits", type=int, default=5, help="random 70/30 splits by asset (default 5)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_backtest)
+
+    t = sub.add_parser(
+        "train", help="train and register a survival model for an asset kind from a history file"
+    )
+    _data_args(t)
+    t.add_argument("--kind", required=True, help="the asset kind (or any model name) to register under")
+    t.add_argument(
+        "--horizon", type=float, default=30.0, help="planner horizon for the threshold (time units)"
+    )
+    t.add_argument("--splits", type=int, default=3, help="backtest splits recorded with the model (0: none)")
+    t.add_argument("--time-unit", default="days", help="the unit of durations (default days)")
+    t.set_defaults(func=_train)
+
+    m = sub.add_parser("models", help="list registered survival models")
+    m.set_defaults(func=_models)

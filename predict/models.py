@@ -1,0 +1,351 @@
+"""Survival models with the scikit-learn estimator contract.
+
+Every model takes ``fit(X, y)`` with ``X`` a DataFrame of numeric covariates and ``y`` a structured array from
+:func:`survival_y` (fields ``event`` = 1 for an observed failure / 0 for right-censored, ``time`` > 0 in the
+data's unit — days for our assets, cycles for C-MAPSS). ``__init__`` stores hyperparameters only, ``fit``
+returns ``self``, fitted attributes end in ``_``. After fitting:
+
+- ``predict(X)`` — a risk score, higher = earlier failure (what concordance ranks);
+- ``predict_survival(X, times)`` — matrix ``S[i, k] = P(T_i > times[k] | x_i)``, finite, in [0, 1],
+  non-increasing in k;
+- ``contributions(X)`` — per-covariate contribution to the risk score (the drivers shown on a forecast).
+
+A fit that does not converge raises :class:`FitFailed` (lifelines' CoxPH can diverge with only a
+ConvergenceWarning and return a near-random model; we treat the warning as the failure it is), so the
+caller keeps the previous model in service.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+from lifelines import CoxPHFitter, WeibullAFTFitter
+from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+
+from predict.metrics import harrell_c, kaplan_meier
+
+FloatArray = NDArray[np.float64]
+Y_DTYPE = np.dtype([("event", bool), ("time", float)])
+
+
+class FitFailed(RuntimeError):
+    """The model did not converge; keep the previous one in service."""
+
+
+def survival_y(time: ArrayLike, event: ArrayLike) -> NDArray[Any]:
+    """The ``y`` of every model here: a structured array with fields ``event`` (bool) and ``time``."""
+    t = np.asarray(time, dtype=float).ravel()
+    e = np.asarray(event).ravel()
+    if t.shape != e.shape:
+        raise ValueError(f"time and event differ in length ({t.size} vs {e.size})")
+    if np.any(~np.isfinite(t)) or np.any(t <= 0):
+        raise ValueError("survival times must be finite and positive; add a small positive value to zeros")
+    if not np.all(np.isin(e, (0, 1))):
+        raise ValueError("event must be 0 (censored) or 1 (failure)")
+    y = np.empty(t.size, dtype=Y_DTYPE)
+    y["time"], y["event"] = t, e.astype(bool)
+    return y
+
+
+class _Prep:
+    """Drop constant columns, fill gaps with the training median, standardise to mean 0 / sd 1."""
+
+    def fit(self, X: pd.DataFrame) -> _Prep:
+        num = X.astype(float)
+        sd = num.std(ddof=0)
+        self.columns = [c for c in num.columns if np.isfinite(sd[c]) and sd[c] > 1e-12]
+        if not self.columns:
+            raise ValueError("every covariate is constant: a model needs at least one that varies")
+        self.median = num[self.columns].median()
+        filled = num[self.columns].fillna(self.median)
+        self.mean = filled.mean()
+        self.sd = filled.std(ddof=0).replace(0.0, 1.0)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        missing = [c for c in self.columns if c not in X.columns]
+        if missing:
+            raise ValueError(f"covariates {missing} are missing: score with the columns the model was fit on")
+        num = X[self.columns].astype(float).fillna(self.median)
+        return (num - self.mean) / self.sd
+
+
+def _frame(X: pd.DataFrame | ArrayLike) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X.reset_index(drop=True)
+    arr = np.asarray(X, dtype=float)
+    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+
+
+def _monotone(s: FloatArray) -> FloatArray:
+    s = np.clip(np.nan_to_num(s, nan=1.0), 0.0, 1.0)
+    return np.asarray(np.minimum.accumulate(s, axis=1), dtype=float)
+
+
+class SurvivalModel(BaseEstimator):
+    """Shared plumbing: preprocessing, the concordance ``score`` and generic contributions."""
+
+    prep_: _Prep
+
+    def _fit_prep(self, X: pd.DataFrame | ArrayLike) -> pd.DataFrame:
+        frame = _frame(X)
+        self.prep_ = _Prep().fit(frame)
+        self.feature_names_in_ = np.array(list(frame.columns), dtype=object)
+        return self.prep_.transform(frame)
+
+    def _z(self, X: pd.DataFrame | ArrayLike) -> pd.DataFrame:
+        return self.prep_.transform(_frame(X))
+
+    def fit(self, X: pd.DataFrame | ArrayLike, y: NDArray[Any]) -> Self:
+        raise NotImplementedError
+
+    def predict(self, X: pd.DataFrame | ArrayLike) -> FloatArray:
+        return self._risk(self._z(X))
+
+    def _risk(self, z: pd.DataFrame) -> FloatArray:
+        raise NotImplementedError
+
+    def predict_survival(self, X: pd.DataFrame | ArrayLike, times: ArrayLike) -> FloatArray:
+        grid = np.asarray(times, dtype=float).ravel()
+        return _monotone(self._survival(self._z(X), grid))
+
+    def _survival(self, z: pd.DataFrame, times: FloatArray) -> FloatArray:
+        raise NotImplementedError
+
+    def contributions(self, X: pd.DataFrame | ArrayLike) -> pd.DataFrame:
+        """risk(x) − risk(x with covariate k at its training mean), for each covariate k."""
+        z = self._z(X)
+        base = self._risk(z)
+        out = {}
+        for col in z.columns:
+            ref = z.copy()
+            ref[col] = 0.0
+            out[col] = base - self._risk(ref)
+        return pd.DataFrame(out)
+
+    def score(self, X: pd.DataFrame | ArrayLike, y: NDArray[Any]) -> float:
+        return harrell_c(y["time"], y["event"], self.predict(X))
+
+
+class KaplanMeierModel(SurvivalModel):
+    """The no-covariate baseline: everyone gets the Kaplan-Meier curve; every risk is equal."""
+
+    def fit(self, X: pd.DataFrame | ArrayLike, y: NDArray[Any]) -> Self:
+        self.feature_names_in_ = np.array(list(_frame(X).columns), dtype=object)
+        self.km_ = kaplan_meier(y["time"], y["event"])
+        return self
+
+    def predict(self, X: pd.DataFrame | ArrayLike) -> FloatArray:
+        return np.zeros(len(_frame(X)))
+
+    def predict_survival(self, X: pd.DataFrame | ArrayLike, times: ArrayLike) -> FloatArray:
+        s = self.km_(np.asarray(times, dtype=float).ravel())
+        return np.tile(s, (len(_frame(X)), 1))
+
+    def contributions(self, X: pd.DataFrame | ArrayLike) -> pd.DataFrame:
+        return pd.DataFrame(index=range(len(_frame(X))))
+
+
+def _lifelines_fit(fitter: Any, df: pd.DataFrame) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fitter.fit(df, duration_col="_time", event_col="_event")
+        except (ConvergenceError, np.linalg.LinAlgError, ValueError) as exc:
+            first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+            raise FitFailed(f"{type(fitter).__name__} did not converge: {first}") from exc
+    bad = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    if bad:
+        raise FitFailed(f"{type(fitter).__name__} did not converge: {str(bad[0].message).splitlines()[0]}")
+    if not np.all(np.isfinite(np.asarray(fitter.params_, dtype=float))):
+        raise FitFailed(f"{type(fitter).__name__} returned non-finite coefficients")
+
+
+def _training_frame(z: pd.DataFrame, y: NDArray[Any]) -> pd.DataFrame:
+    df = z.copy()
+    df["_time"] = np.maximum(y["time"], 1e-6)
+    df["_event"] = y["event"].astype(int)
+    return df
+
+
+class CoxPH(SurvivalModel):
+    """Cox proportional hazards (lifelines): h(t|x) = h₀(t)·exp(βᵀz), z the standardised covariates.
+
+    ``penalizer`` is lifelines' ridge/elastic-net strength (0 = the plain, unpenalised Cox model).
+    """
+
+    def __init__(self, penalizer: float = 0.0, l1_ratio: float = 0.0) -> None:
+        self.penalizer = penalizer
+        self.l1_ratio = l1_ratio
+
+    def fit(self, X: pd.DataFrame | ArrayLike, y: NDArray[Any]) -> Self:
+        if self.penalizer < 0:
+            raise ValueError(f"penalizer must be non-negative, but was {self.penalizer!r}")
+        z = self._fit_prep(X)
+        fitter = CoxPHFitter(penalizer=self.penalizer, l1_ratio=self.l1_ratio)
+        _lifelines_fit(fitter, _training_frame(z, y))
+        self.coef_ = fitter.params_.reindex(z.columns).to_numpy(dtype=float)
+        # lifelines' baseline is at the covariate mean, which is 0 after standardising
+        h0 = fitter.baseline_cumulative_hazard_.iloc[:, 0]
+        self.baseline_times_ = h0.index.to_numpy(dtype=float)
+        self.baseline_cumhaz_ = h0.to_numpy(dtype=float)
+        self.mean_offset_ = float(np.asarray(fitter._norm_mean.reindex(z.columns)) @ self.coef_)
+        return self
+
+    def _risk(self, z: pd.DataFrame) -> FloatArray:
+        return np.asarray(z.to_numpy(dtype=float) @ self.coef_ - self.mean_offset_, dtype=float)
+
+    def _survival(self, z: pd.DataFrame, times: FloatArray) -> FloatArray:
+        idx = np.searchsorted(self.baseline_times_, times, side="right") - 1
+        h0 = np.where(idx >= 0, self.baseline_cumhaz_[np.clip(idx, 0, None)], 0.0)
+        return np.asarray(np.exp(-np.exp(self._risk(z))[:, None] * h0[None, :]), dtype=float)
+
+    def contributions(self, X: pd.DataFrame | ArrayLike) -> pd.DataFrame:
+        z = self._z(X)
+        return pd.DataFrame(z.to_numpy(dtype=float) * self.coef_, columns=z.columns)
+
+
+class WeibullAFT(SurvivalModel):
+    """Weibull accelerated failure time (lifelines): S(t|x) = exp(−(t/λ(x))^ρ), log λ(x) = a + bᵀz."""
+
+    def __init__(self, penalizer: float = 0.0) -> None:
+        self.penalizer = penalizer
+
+    def fit(self, X: pd.DataFrame | ArrayLike, y: NDArray[Any]) -> Self:
+        if self.penalizer < 0:
+            raise ValueError(f"penalizer must be non-negative, but was {self.penalizer!r}")
+        z = self._fit_prep(X)
+        fitter = WeibullAFTFitter(penalizer=self.penalizer)
+        # fit on times divided by their median (lifelines converges far better near unit scale)
+        scale = float(np.median(y["time"])) or 1.0
+        frame = _training_frame(z, y)
+        frame["_time"] = frame["_time"] / scale
+        _lifelines_fit(fitter, frame)
+        params = fitter.params_
+        self.coef_ = params.loc["lambda_"].reindex(z.columns).to_numpy(dtype=float)
+        self.intercept_ = float(params.loc[("lambda_", "Intercept")]) + float(np.log(scale))
+        self.rho_ = float(np.exp(params.loc[("rho_", "Intercept")]))
+        return self
+
+    def _log_scale(self, z: pd.DataFrame) -> FloatArray:
+        return np.asarray(self.intercept_ + z.to_numpy(dtype=float) @ self.coef_, dtype=float)
+
+    def _risk(self, z: pd.DataFrame) -> FloatArray:
+        return -self._log_scale(z)
+
+    def _survival(self, z: pd.DataFrame, times: FloatArray) -> FloatArray:
+        lam = np.exp(self._log_scale(z))
+        return np.asarray(np.exp(-((times[None, :] / lam[:, None]) ** self.rho_)), dtype=float)
+
+    def contributions(self, X: pd.DataFrame | ArrayLike) -> pd.DataFrame:
+        z = self._z(X)
+        return pd.DataFrame(-z.to_numpy(dtype=float) * self.coef_, columns=z.columns)
+
+
+class DiscreteHazard(SurvivalModel):
+    """Discrete-time hazard classifier (the machine-learning challenger).
+
+    Time is cut into ``n_bins`` intervals (e_{j−1}, e_j] at quantiles of the training failure times. Each
+    subject contributes one row per interval it entered (person-period data); the target is 1 in the interval
+    where it failed. A classifier estimates h_j(x) = P(T ∈ interval j | T > e_{j−1}, x), and
+    S(e_j | x) = Π_{k ≤ j} (1 − h_k(x)); log S is interpolated linearly inside an interval and extended past
+    the last edge at the last interval's rate. A subject censored inside an interval counts as surviving it
+    when censored after the interval's midpoint. ``classifier`` is ``"hgb"`` (gradient-boosted trees, the
+    interval index a feature) or ``"logistic"`` (one intercept per interval, linear in z).
+    """
+
+    def __init__(
+        self, n_bins: int = 20, classifier: str = "hgb", max_iter: int = 200, random_state: int = 0
+    ) -> None:
+        self.n_bins = n_bins
+        self.classifier = classifier
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def _design(self, z: FloatArray, bins: NDArray[np.int64]) -> FloatArray:
+        j = len(self.edges_) - 1
+        if self.classifier == "logistic":
+            onehot = np.zeros((bins.size, j))
+            onehot[np.arange(bins.size), bins] = 1.0
+            return np.hstack([z, onehot])
+        return np.hstack([z, bins[:, None].astype(float)])
+
+    def fit(self, X: pd.DataFrame | ArrayLike, y: NDArray[Any]) -> Self:
+        if self.classifier not in ("hgb", "logistic"):
+            raise ValueError(f"classifier must be 'hgb' or 'logistic', but was {self.classifier!r}")
+        if self.n_bins < 2:
+            raise ValueError(f"n_bins must be at least 2, but was {self.n_bins!r}")
+        z = self._fit_prep(X).to_numpy(dtype=float)
+        t, e = y["time"].astype(float), y["event"].astype(bool)
+        if not e.any():
+            raise FitFailed("no failures in the training data: a hazard model needs at least one")
+        qs = np.quantile(t[e], np.linspace(0, 1, self.n_bins + 1)[1:])
+        self.edges_ = np.concatenate([[0.0], np.unique(qs)])
+        n_int = len(self.edges_) - 1
+        # interval index containing each time (times past the last edge go to the last interval)
+        k = np.clip(np.searchsorted(self.edges_, t, side="left") - 1, 0, n_int - 1)
+        mid = (self.edges_[k] + self.edges_[k + 1]) / 2
+        last = np.where(e | (t >= mid), k, k - 1)  # the last interval each subject is counted in
+        rows = np.repeat(np.arange(t.size), np.maximum(last + 1, 0))
+        bins = np.concatenate([np.arange(n + 1) for n in last if n >= 0]).astype(np.int64)
+        target = ((bins == k[rows]) & e[rows]).astype(int)
+        if target.min() == target.max():
+            raise FitFailed("person-period data has a single class: too few failures or intervals")
+        design = self._design(z[rows], bins)
+        if self.classifier == "logistic":
+            clf: Any = LogisticRegression(C=1.0, max_iter=1000)
+        else:
+            clf = HistGradientBoostingClassifier(
+                max_iter=self.max_iter,
+                learning_rate=0.05,
+                max_leaf_nodes=15,
+                min_samples_leaf=40,
+                l2_regularization=1.0,
+                early_stopping=False,
+                random_state=self.random_state,
+            )
+        clf.fit(design, target)
+        self.clf_ = clf
+        return self
+
+    def _edge_survival(self, z: pd.DataFrame) -> FloatArray:
+        zz = z.to_numpy(dtype=float)
+        n, n_int = zz.shape[0], len(self.edges_) - 1
+        bins = np.tile(np.arange(n_int), n)
+        h = self.clf_.predict_proba(self._design(np.repeat(zz, n_int, axis=0), bins))[:, 1]
+        h = np.clip(h.reshape(n, n_int), 1e-9, 1 - 1e-9)
+        return np.asarray(np.cumsum(np.log1p(-h), axis=1), dtype=float)  # log S at edges 1..J
+
+    def _risk(self, z: pd.DataFrame) -> FloatArray:
+        log_s = self._edge_survival(z)
+        widths = np.diff(self.edges_)
+        # restricted mean survival time up to the last edge, negated (shorter expected life = riskier)
+        s_start = np.exp(np.hstack([np.zeros((log_s.shape[0], 1)), log_s[:, :-1]]))
+        return -np.asarray((s_start + np.exp(log_s)) / 2 @ widths, dtype=float)
+
+    def _survival(self, z: pd.DataFrame, times: FloatArray) -> FloatArray:
+        log_s = np.hstack([np.zeros((len(z), 1)), self._edge_survival(z)])
+        edges = self.edges_
+        rate = (log_s[:, -1] - log_s[:, -2]) / (edges[-1] - edges[-2])
+        out = np.empty((len(z), times.size))
+        for i in range(len(z)):
+            inside = np.interp(times, edges, log_s[i])
+            beyond = log_s[i, -1] + rate[i] * (times - edges[-1])
+            out[i] = np.where(times > edges[-1], beyond, inside)
+        return np.asarray(np.exp(out), dtype=float)
+
+
+def default_candidates() -> dict[str, SurvivalModel]:
+    """The models model selection chooses from (per asset kind, by cross-validated concordance)."""
+    return {
+        "cox_ridge": CoxPH(penalizer=0.1),
+        "weibull_aft": WeibullAFT(penalizer=0.01),
+        "discrete_hazard_hgb": DiscreteHazard(classifier="hgb"),
+    }

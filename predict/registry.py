@@ -1,0 +1,107 @@
+"""Versioned trained models: ``{root}/{kind}/{version}/model.joblib`` + ``meta.json``, and a ``CURRENT`` pointer.
+
+A version is only written after a successful fit, so a failed (non-converged) training run leaves the
+previous version in service. ``root`` is ``Settings.var_dir / "models"`` in the product.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from predict.models import SurvivalModel
+
+_KIND = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """What was trained, when, on which data, and how well it did in backtests."""
+
+    kind: str
+    version: str
+    model: str
+    created: str
+    features: tuple[str, ...]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    #: n, events, and the time range of the training data (first/last, ISO or data units)
+    data: dict[str, Any] = field(default_factory=dict)
+    #: the window spec and landmark step used to build features (empty for static covariates)
+    features_spec: dict[str, Any] = field(default_factory=dict)
+    #: planner threshold chosen from backtests (see predict.threshold)
+    threshold: dict[str, Any] = field(default_factory=dict)
+    #: time unit of durations, e.g. "days" or "cycles"
+    time_unit: str = "days"
+
+
+class ModelRegistry:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _dir(self, kind: str) -> Path:
+        if not _KIND.match(kind):
+            raise ValueError(f"model kind {kind!r} is not a valid name: use letters, digits, '_', '-' or '.'")
+        return self.root / kind
+
+    def save(self, model: SurvivalModel, meta: ModelVersion) -> ModelVersion:
+        """Write a new version and make it current."""
+        base = self._dir(meta.kind)
+        target = base / meta.version
+        if target.exists():
+            raise ValueError(
+                f"model version {meta.version!r} of {meta.kind!r} exists already: pick a new one"
+            )
+        tmp = base / f".{meta.version}.tmp"
+        tmp.mkdir(parents=True, exist_ok=False)
+        joblib.dump(model, tmp / "model.joblib")
+        (tmp / "meta.json").write_text(json.dumps(asdict(meta), indent=2, default=str))
+        tmp.rename(target)
+        pointer = base / "CURRENT.tmp"
+        pointer.write_text(meta.version)
+        os.replace(pointer, base / "CURRENT")
+        return meta
+
+    def versions(self, kind: str) -> list[ModelVersion]:
+        base = self._dir(kind)
+        if not base.is_dir():
+            return []
+        out = [self._meta(p) for p in sorted(base.iterdir()) if (p / "meta.json").is_file()]
+        return sorted(out, key=lambda m: m.created)
+
+    def kinds(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / "CURRENT").is_file())
+
+    @staticmethod
+    def _meta(path: Path) -> ModelVersion:
+        raw = json.loads((path / "meta.json").read_text())
+        raw["features"] = tuple(raw.get("features", ()))
+        return ModelVersion(**raw)
+
+    def current(self, kind: str) -> ModelVersion | None:
+        pointer = self._dir(kind) / "CURRENT"
+        if not pointer.is_file():
+            return None
+        return self._meta(self._dir(kind) / pointer.read_text().strip())
+
+    def load(self, kind: str, version: str | None = None) -> tuple[SurvivalModel, ModelVersion]:
+        meta = self.current(kind) if version is None else self._meta(self._dir(kind) / version)
+        if meta is None:
+            raise LookupError(f"no trained model for {kind!r}: run `facility train --kind {kind} ...` first")
+        model = joblib.load(self._dir(kind) / meta.version / "model.joblib")
+        if not isinstance(model, SurvivalModel):
+            raise TypeError(f"{kind}/{meta.version}/model.joblib is not a survival model")
+        return model, meta
+
+
+def new_version(now: dt.datetime) -> str:
+    """A sortable version name from the training time, e.g. ``v20261123T142501``."""
+    return "v" + now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S")

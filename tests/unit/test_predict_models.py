@@ -1,0 +1,136 @@
+"""Survival models and metrics: curve invariants for every model, metrics against known values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines.utils import concordance_index
+from sklearn.base import clone
+
+from predict.metrics import (
+    brier_scores,
+    censoring_survival,
+    harrell_c,
+    integrated_brier_score,
+    kaplan_meier,
+    uno_c,
+)
+from predict.models import (
+    CoxPH,
+    DiscreteHazard,
+    FitFailed,
+    KaplanMeierModel,
+    WeibullAFT,
+    default_candidates,
+    survival_y,
+)
+
+
+def weibull_data(n: int = 300, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Weibull lifetimes whose scale depends on x1 (x2 is noise), with independent uniform censoring."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n), "flat": np.ones(n)})
+    t = 50 * np.exp(-0.8 * X["x1"].to_numpy()) * rng.weibull(1.5, n)
+    c = rng.uniform(10, 150, n)
+    return X, survival_y(np.minimum(t, c), (t <= c).astype(int))
+
+
+MODELS = {
+    "km": KaplanMeierModel(),
+    "cox": CoxPH(),
+    "weibull": WeibullAFT(),
+    "discrete_logistic": DiscreteHazard(classifier="logistic", n_bins=10),
+    **default_candidates(),
+}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_survival_curves_are_finite_in_unit_interval_and_non_increasing(name: str) -> None:
+    X, y = weibull_data()
+    model = clone(MODELS[name]).fit(X.iloc[:200], y[:200])
+    times = np.linspace(0, 400, 60)  # beyond the largest observed time too
+    s = model.predict_survival(X.iloc[200:], times)
+    assert s.shape == (100, 60)
+    assert np.all(np.isfinite(s))
+    assert np.all((s >= 0) & (s <= 1))
+    assert np.all(np.diff(s, axis=1) <= 1e-12)
+    assert np.all(np.isfinite(model.predict(X.iloc[200:])))
+
+
+@pytest.mark.parametrize("name", [n for n in MODELS if n != "km"])
+def test_covariate_models_rank_better_than_chance(name: str) -> None:
+    X, y = weibull_data()
+    model = clone(MODELS[name]).fit(X.iloc[:200], y[:200])
+    c = model.score(X.iloc[200:], y[200:])
+    assert c > 0.65
+    contrib = model.contributions(X.iloc[200:210])
+    assert contrib.shape[0] == 10
+    # x1 drives the hazard, the constant column was dropped; x1 matters more than noise on average
+    assert "flat" not in contrib.columns
+    assert contrib["x1"].abs().mean() > contrib["x2"].abs().mean()
+
+
+def test_cox_convergence_warning_is_a_failed_fit() -> None:
+    x = np.arange(40, dtype=float)
+    X = pd.DataFrame({"x": x})  # perfectly separates the failure order: lifelines only warns
+    y = survival_y(100 - x, np.ones(40, dtype=int))
+    with pytest.raises(FitFailed, match="did not converge"):
+        CoxPH().fit(X, y)
+
+
+def test_hyperparameter_errors_say_what_was_wrong() -> None:
+    X, y = weibull_data(50)
+    with pytest.raises(ValueError, match=r"penalizer must be non-negative, but was -1"):
+        CoxPH(penalizer=-1).fit(X, y)
+    with pytest.raises(ValueError, match=r"classifier must be 'hgb' or 'logistic', but was 'svm'"):
+        DiscreteHazard(classifier="svm").fit(X, y)
+    with pytest.raises(ValueError, match="add a small positive value"):
+        survival_y([0.0, 1.0], [1, 0])
+
+
+def test_harrell_c_matches_lifelines_without_ties() -> None:
+    rng = np.random.default_rng(1)
+    t = rng.exponential(10, 400)
+    e = rng.integers(0, 2, 400)
+    risk = -t + rng.normal(0, 5, 400)
+    assert harrell_c(t, e, risk) == pytest.approx(concordance_index(t, -risk, e), abs=1e-9)
+
+
+def test_harrell_c_by_hand() -> None:
+    # comparable pairs (earlier time is a failure): (0,1) (0,2) (2,1); subject 1 censored at 5
+    t, e = np.array([1.0, 5.0, 3.0]), np.array([1, 0, 1])
+    assert harrell_c(t, e, [3, 1, 2]) == 1.0
+    assert harrell_c(t, e, [1, 3, 2]) == 0.0
+    assert harrell_c(t, e, [2, 1, 2]) == pytest.approx((0.5 + 1 + 1) / 3)
+
+
+def test_uno_c_equals_harrell_without_censoring_and_weights_late_pairs_up() -> None:
+    rng = np.random.default_rng(2)
+    t = rng.exponential(10, 200)
+    risk = -t + rng.normal(0, 4, 200)
+    ones = np.ones(200, dtype=int)
+    assert uno_c(t, ones, t, ones, risk) == pytest.approx(harrell_c(t, ones, risk))
+    c = rng.exponential(10, 200)
+    obs, ev = np.minimum(t, c), (t <= c).astype(int)
+    assert uno_c(obs, ev, obs, ev, risk) != pytest.approx(harrell_c(obs, ev, risk))
+
+
+def test_kaplan_meier_and_censoring_survival_by_hand() -> None:
+    t, e = np.array([1.0, 2.0, 2.0, 3.0, 4.0]), np.array([1, 1, 0, 1, 0])
+    km = kaplan_meier(t, e)
+    # S(1) = 4/5, S(2) = 4/5 · 3/4 = 3/5, S(3) = 3/5 · 1/2 = 3/10
+    assert km([0.5, 1, 2, 3, 10]).tolist() == pytest.approx([1, 0.8, 0.6, 0.3, 0.3])
+    assert km.left(np.array([2.0])).tolist() == pytest.approx([0.8])
+    g = censoring_survival(t, e)
+    assert g([1, 2, 4]).tolist() == pytest.approx([1.0, 0.75, 0.0])
+
+
+def test_brier_score_perfect_and_uninformative_predictions() -> None:
+    t = np.array([1.0, 2.0, 3.0, 4.0])
+    e = np.ones(4, dtype=int)
+    grid = np.array([1.5, 2.5, 3.5])
+    perfect = (t[:, None] > grid[None, :]).astype(float)
+    assert brier_scores(t, e, t, e, perfect, grid).tolist() == pytest.approx([0, 0, 0])
+    half = np.full((4, 3), 0.5)
+    assert integrated_brier_score(t, e, t, e, half, grid) == pytest.approx(0.25)
