@@ -1,0 +1,154 @@
+"""docker-compose.yml: services, ports, volumes, health-gated start order, secrets documented in .env.example."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = REPO / "docker-compose.yml"
+APP_SERVICES = {"ingester": "ingest", "predictor": "predict", "api": "api", "simulators": "simulate"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+def _without_comments(path: Path) -> str:
+    return "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("#"))
+
+
+def _container_ports(service: dict[str, Any]) -> set[int]:
+    return {int(str(p).rsplit(":", 1)[1].split("/")[0]) for p in service.get("ports", [])}
+
+
+def test_the_stack_has_every_service(services: dict[str, dict[str, Any]]) -> None:
+    assert {"mosquitto", "influxdb", "grafana", "postgres", *APP_SERVICES} <= set(services)
+    assert services["influxdb"]["image"] == "influxdb:1.8"  # the v1 API the code and tests use
+    assert services["mosquitto"]["image"].startswith("eclipse-mosquitto:2")
+    assert services["grafana"]["image"].startswith("grafana/grafana")
+    assert _container_ports(services["mosquitto"]) == {1883}
+    assert _container_ports(services["influxdb"]) == {8086}
+    assert _container_ports(services["grafana"]) == {3000}
+    assert _container_ports(services["api"]) == {8000}
+
+
+def test_app_services_run_the_image_built_from_the_dockerfile(services: dict[str, dict[str, Any]]) -> None:
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.M)
+    assert 'ENTRYPOINT ["facility"]' in dockerfile
+    for name, command in APP_SERVICES.items():
+        svc = services[name]
+        assert svc["build"] == "." and svc["image"] == "facility-monitor:latest", name
+        assert svc["command"][0] == command, name
+        env = svc["environment"]
+        assert env["FACILITY_MANAGE_SERVICES"] == "false", name
+        assert (
+            env["FACILITY_MQTT_HOST"] == "mosquitto" and env["FACILITY_INFLUX_URL"] == "http://influxdb:8086"
+        )
+    # each package the image installs is copied into it
+    for package in (
+        "facility",
+        "simulators",
+        "ingest",
+        "predict",
+        "maintenance",
+        "evaluation",
+        "api",
+        "dashboards",
+    ):
+        assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_simulators_only_run_under_the_sim_profile(services: dict[str, dict[str, Any]]) -> None:
+    assert services["simulators"]["profiles"] == ["sim"]
+    assert [n for n, s in services.items() if "profiles" in s] == ["simulators"]
+
+
+def test_start_order_waits_for_health(services: dict[str, dict[str, Any]]) -> None:
+    for name, svc in services.items():
+        for dep, spec in (svc.get("depends_on") or {}).items():
+            assert dep in services, f"{name} depends on unknown {dep}"
+            condition = spec["condition"]
+            if condition == "service_healthy":
+                assert "healthcheck" in services[dep], (
+                    f"{name} waits for {dep}'s health but it has no healthcheck"
+                )
+            else:
+                assert condition == "service_completed_successfully" and "restart" not in services[dep]
+    for name in ("mosquitto", "influxdb", "postgres", "grafana", "api", "ingester"):
+        assert services[name]["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
+    for name in ("ingester", "predictor", "api"):
+        deps = services[name]["depends_on"]
+        assert {d: s["condition"] for d, s in deps.items()} == {
+            "mosquitto": "service_healthy",
+            "influxdb": "service_healthy",
+            "postgres": "service_healthy",
+        }
+
+
+def test_mounted_paths_exist_in_the_repository(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    named = set(compose["volumes"])
+    for name, svc in services.items():
+        for volume in svc.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (REPO / source).exists(), f"{name} mounts {source}, which is not in the repository"
+            else:
+                assert source in named, f"{name} uses volume {source!r} not declared under volumes:"
+    grafana = {v.split(":")[1]: v.split(":")[0] for v in services["grafana"]["volumes"]}
+    assert grafana["/etc/grafana/provisioning/datasources"] == "./dashboards/provisioning/datasources"
+    assert grafana["/etc/grafana/provisioning/dashboards"] == "./dashboards/provisioning/dashboards"
+    provider = yaml.safe_load((REPO / "dashboards/provisioning/dashboards/facility.yaml").read_text())
+    json_dir = grafana[provider["providers"][0]["options"]["path"]]
+    assert sorted((REPO / json_dir).glob("facility-*.json")), "the provisioned dashboard folder is empty"
+    home = services["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert (REPO / json_dir / Path(home).name).exists()
+
+
+def test_grafana_gets_every_variable_its_provisioning_reads(services: dict[str, dict[str, Any]]) -> None:
+    text = _without_comments(REPO / "dashboards/provisioning/datasources/influxdb.yaml")
+    wanted = set(re.findall(r"\$\{(\w+)\}", text))
+    assert wanted and wanted <= set(services["grafana"]["environment"])
+
+
+def test_mosquitto_requires_accounts() -> None:
+    conf = (REPO / "deploy/mosquitto/mosquitto.conf").read_text()
+    assert re.search(r"^allow_anonymous false$", conf, re.M)
+    assert re.search(r"^password_file /mosquitto/auth/passwd$", conf, re.M)
+    assert re.search(r"^acl_file /mosquitto/config/acl$", conf, re.M)
+    acl = (REPO / "deploy/mosquitto/acl").read_text()
+    assert "pattern write facility/+/+/+/%u/+" in acl  # a device publishes only under its own id
+    init = (REPO / "deploy/mosquitto/init.sh").read_text()
+    for account in re.findall(r"^user (\w+)$", acl, re.M):
+        assert account in init.split("for account in ")[1].split(";")[0], f"init.sh does not create {account}"
+
+
+def test_every_required_secret_is_documented_in_env_example() -> None:
+    text = _without_comments(COMPOSE)
+    required = set(re.findall(r"\$\{(\w+):\?[^}]+\}", text))
+    optional = set(re.findall(r"\$\{(\w+):-[^}]*\}", text))
+    plain = set(re.findall(r"\$\{(\w+)\}", text))
+    assert not plain, f"{plain} have neither a default nor a :? failure message"
+    example = (REPO / ".env.example").read_text()
+    set_in_example = set(re.findall(r"^(\w+)=", example, re.M))
+    mentioned = set(re.findall(r"^#? ?(\w+)=", example, re.M))
+    assert required, "secrets must come from the environment"
+    assert required <= set_in_example, f"undocumented secrets: {required - set_in_example}"
+    assert optional <= mentioned, f"undocumented settings: {optional - mentioned}"
+    assert "GRAFANA_ADMIN_PASSWORD" in required and "POSTGRES_PASSWORD" in required
+    for line in example.splitlines():
+        if re.match(r"^\w+=", line) and line.split("=", 1)[0] in required:
+            assert line.endswith("=change-me"), f"{line}: .env.example must not carry a usable secret"
