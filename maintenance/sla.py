@@ -9,6 +9,7 @@ resolution − opened. A clock is *breached* when it stopped after its due time,
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +93,12 @@ def parse_targets(data: dict[str, Any], source: str = "sla") -> SlaTargets:
 def load_targets(path: Path | None = None) -> SlaTargets:
     path = path or DEFAULT_TARGETS_FILE
     return parse_targets(tomllib.loads(path.read_text(encoding="utf-8")), str(path))
+
+
+@functools.cache
+def default_targets() -> SlaTargets:
+    """The targets of ``maintenance/sla.toml`` (read once)."""
+    return load_targets()
 
 
 @dataclass(frozen=True)

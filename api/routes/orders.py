@@ -1,0 +1,283 @@
+"""Work orders: list, create, read (with transitions and SLA figures), transition, assign; SLA escalations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from api.auth import OPERATORS, READERS, Principal, Role, ensure_crew_access, require_role
+from api.deps import ClockDep, SessionDep
+from maintenance import escalation
+from maintenance.domain import InvalidTransition, OrderState, OrderType, Priority, allowed_transitions
+from maintenance.models import Escalation, Order
+from maintenance.orders import (
+    ConcurrentUpdate,
+    NotFound,
+    auto_assign,
+    create_order,
+    get_order,
+    order_clock,
+    transition,
+)
+from maintenance.sla import default_targets, sla_status
+
+router = APIRouter(tags=["orders"])
+
+#: what a crew member may move their crew's orders to
+CREW_TARGETS = frozenset(
+    {OrderState.ACKNOWLEDGED, OrderState.IN_PROGRESS, OrderState.RESOLVED, OrderState.REJECTED}
+)
+
+Readers = Annotated[Principal, Depends(require_role(*READERS, Role.CREW))]
+Operators = Annotated[Principal, Depends(require_role(*OPERATORS))]
+Actors = Annotated[Principal, Depends(require_role(*OPERATORS, Role.CREW))]
+Overseers = Annotated[Principal, Depends(require_role(*READERS))]
+
+
+class OrderCreate(BaseModel):
+    asset_id: str = Field(min_length=1, max_length=64)
+    type: OrderType
+    priority: Priority = Priority.P3
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field("", max_length=10_000)
+    complex: bool = False
+    scheduled_for: dt.datetime | None = None
+    crew_id: str | None = None
+    auto_assign: bool = True
+
+
+class TransitionIn(BaseModel):
+    to: OrderState
+    note: str = Field("", max_length=10_000)
+    crew_id: str | None = None
+    #: the version the client last saw; a different current version → 409
+    version: int | None = None
+
+
+class AssignIn(BaseModel):
+    crew_id: str | None = None  # None: automatic assignment
+
+
+class TransitionOut(BaseModel):
+    from_state: str | None
+    to_state: str
+    actor: str
+    at: dt.datetime
+    note: str
+    crew_id: str | None
+
+
+class SlaOut(BaseModel):
+    respond_due: dt.datetime
+    resolve_due: dt.datetime
+    response_minutes: float | None
+    resolution_hours: float | None
+    response_breached: bool
+    resolution_breached: bool
+
+
+class OrderOut(BaseModel):
+    id: int
+    asset_id: str
+    type: str
+    priority: str
+    state: str
+    title: str
+    description: str
+    fault_code: str | None
+    crew_id: str | None
+    complex: bool
+    opened_at: dt.datetime
+    scheduled_for: dt.datetime | None
+    recovered_at: dt.datetime | None
+    rework_count: int
+    version: int
+    allowed: list[str]
+    sla: SlaOut
+    transitions: list[TransitionOut]
+
+
+class EscalationOut(BaseModel):
+    order_id: int
+    clock: str
+    due_at: dt.datetime
+    at: dt.datetime
+    engineer_id: str | None
+
+
+def unprocessable(field: str, msg: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": ["body", field], "msg": msg, "type": "value_error"}]
+    )
+
+
+def _utc(t: dt.datetime | None, field: str) -> dt.datetime | None:
+    if t is not None and t.tzinfo is None:
+        raise unprocessable(field, "give a timezone, e.g. 2026-11-23T09:00:00Z")
+    return t
+
+
+def order_out(order: Order, now: dt.datetime) -> OrderOut:
+    s = sla_status(order_clock(order), now, default_targets())
+    return OrderOut(
+        id=order.id,
+        asset_id=order.asset_id,
+        type=order.type,
+        priority=order.priority,
+        state=order.state,
+        title=order.title,
+        description=order.description,
+        fault_code=order.fault_code,
+        crew_id=order.crew_id,
+        complex=order.complex,
+        opened_at=order.opened_at,
+        scheduled_for=order.scheduled_for,
+        recovered_at=order.recovered_at,
+        rework_count=order.rework_count,
+        version=order.version,
+        allowed=[x.value for x in allowed_transitions(OrderState(order.state))],
+        sla=SlaOut(**s.__dict__),
+        transitions=[
+            TransitionOut(
+                from_state=t.from_state,
+                to_state=t.to_state,
+                actor=t.actor,
+                at=t.at,
+                note=t.note,
+                crew_id=t.crew_id,
+            )
+            for t in order.transitions
+        ],
+    )
+
+
+def _load(session: SessionDep, order_id: int, who: Principal) -> Order:
+    try:
+        order = get_order(session, order_id)
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    ensure_crew_access(who, order.crew_id)
+    return order
+
+
+@router.get("/orders", response_model=list[OrderOut])
+def list_orders(
+    session: SessionDep,
+    who: Readers,
+    clock: ClockDep,
+    state: OrderState | None = None,
+    asset_id: str | None = None,
+    crew_id: str | None = None,
+    limit: int = Query(200, ge=1, le=2000),
+) -> list[OrderOut]:
+    q = sa.select(Order).order_by(Order.id.desc()).limit(limit)
+    if who.role is Role.CREW:
+        q = q.where(Order.crew_id == who.crew_id)
+    if state is not None:
+        q = q.where(Order.state == state.value)
+    if asset_id is not None:
+        q = q.where(Order.asset_id == asset_id)
+    if crew_id is not None:
+        q = q.where(Order.crew_id == crew_id)
+    now = clock()
+    return [order_out(o, now) for o in session.scalars(q)]
+
+
+@router.post("/orders", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
+def create(body: OrderCreate, session: SessionDep, who: Operators, clock: ClockDep) -> OrderOut:
+    now = clock()
+    try:
+        order = create_order(
+            session,
+            asset_id=body.asset_id,
+            type=body.type,
+            priority=body.priority,
+            title=body.title,
+            description=body.description,
+            complex=body.complex,
+            scheduled_for=_utc(body.scheduled_for, "scheduled_for"),
+            actor=who.actor,
+            at=now,
+        )
+        if body.crew_id is not None:
+            transition(
+                session, order, OrderState.ASSIGNED, who.actor, now, "assigned at creation", body.crew_id
+            )
+        elif body.auto_assign:
+            auto_assign(session, order, who.actor, now)
+    except NotFound as exc:
+        raise unprocessable("crew_id" if "crew" in str(exc) else "asset_id", str(exc)) from None
+    return order_out(order, now)
+
+
+@router.get("/orders/{order_id}", response_model=OrderOut)
+def read(order_id: int, session: SessionDep, who: Readers, clock: ClockDep) -> OrderOut:
+    return order_out(_load(session, order_id, who), clock())
+
+
+@router.post("/orders/{order_id}/transitions", response_model=OrderOut, responses={409: {}})
+def move(order_id: int, body: TransitionIn, session: SessionDep, who: Actors, clock: ClockDep) -> Any:
+    order = _load(session, order_id, who)
+    if who.role is Role.CREW and body.to not in CREW_TARGETS:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"a crew member may only move an order to {sorted(s.value for s in CREW_TARGETS)}",
+        )
+    if who.role is Role.CREW and body.crew_id is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a crew member cannot assign orders")
+    if body.to is OrderState.REJECTED and not body.note.strip():
+        raise unprocessable("note", "a rejection (退单) needs a reason in 'note'")
+    now = clock()
+    try:
+        transition(session, order, body.to, who.actor, now, body.note, body.crew_id, body.version)
+    except InvalidTransition as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except ConcurrentUpdate as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except NotFound as exc:
+        raise unprocessable("crew_id", str(exc)) from None
+    except ValueError as exc:
+        raise unprocessable("crew_id", str(exc)) from None
+    return order_out(order, now)
+
+
+@router.post("/orders/{order_id}/assign", response_model=OrderOut)
+def assign(order_id: int, body: AssignIn, session: SessionDep, who: Operators, clock: ClockDep) -> OrderOut:
+    order = _load(session, order_id, who)
+    now = clock()
+    try:
+        if body.crew_id is None:
+            if auto_assign(session, order, who.actor, now) is None:
+                raise unprocessable("crew_id", "no active crew has this asset's skill and estate: name one")
+        else:
+            transition(session, order, OrderState.ASSIGNED, who.actor, now, "manual assignment", body.crew_id)
+    except InvalidTransition as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except ConcurrentUpdate as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except NotFound as exc:
+        raise unprocessable("crew_id", str(exc)) from None
+    return order_out(order, now)
+
+
+@router.get("/escalations", response_model=list[EscalationOut])
+def escalations(session: SessionDep, who: Overseers) -> list[EscalationOut]:
+    rows = session.scalars(sa.select(Escalation).order_by(Escalation.id))
+    return [
+        EscalationOut(order_id=e.order_id, clock=e.clock, due_at=e.due_at, at=e.at, engineer_id=e.engineer_id)
+        for e in rows
+    ]
+
+
+@router.post("/sla/check", response_model=list[EscalationOut])
+def check(session: SessionDep, who: Operators, clock: ClockDep) -> list[EscalationOut]:
+    """Run the breach check now (the service also runs it periodically)."""
+    new = escalation.check_sla(session, clock(), default_targets())
+    return [
+        EscalationOut(order_id=e.order_id, clock=e.clock, due_at=e.due_at, at=e.at, engineer_id=e.engineer_id)
+        for e in new
+    ]
