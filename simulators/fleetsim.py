@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -41,6 +41,8 @@ class FleetSimulator:
     maintenance policies and oracles.
     """
 
+    assets: dict[str, AssetSimulator]
+
     def __init__(
         self,
         fleet: Fleet,
@@ -49,11 +51,20 @@ class FleetSimulator:
         *,
         auto_repair_after_s: float | None = None,
         health_every_s: float = 3600.0,
+        simulators: Mapping[str, AssetSimulator] | None = None,
     ) -> None:
+        """``simulators``: continue existing simulators (e.g. `History.simulators()`) instead of new ones."""
         self.fleet = fleet
         self.seed = seed
+        if simulators is not None:
+            self.assets = {spec.id: simulators[spec.id] for spec in fleet.assets}
+            for sim in self.assets.values():
+                sim.auto_repair_after_s = auto_repair_after_s
+                sim.health_every_ms = int(health_every_s * 1000)
+            self.t_ms = max(sim.t_ms for sim in self.assets.values())
+            return
         floors = floors_of(fleet)
-        self.assets: dict[str, AssetSimulator] = {
+        self.assets = {
             spec.id: build_simulator(
                 spec,
                 seed,

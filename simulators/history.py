@@ -38,6 +38,10 @@ class History:
         for batch in batches:
             yield from sim.messages(batch)
 
+    def simulators(self) -> dict[str, AssetSimulator]:
+        """The asset simulators in their state at ``end_ms``: hand them to `FleetSimulator` to go on live."""
+        return {sim.ref.asset: sim for sim, _ in self._streams}
+
     def failures(self) -> list[TruthRecord]:
         return [r for r in self.truth if r.type == "failure"]
 
