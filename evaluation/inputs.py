@@ -92,8 +92,8 @@ class OrderRecord:
     reopened: int = 0
     #: the fix did not hold: the same fault came back within 30 days (maintenance's rework flag)
     rework: bool = False
-    #: closed orders: the resident / requester was called back (回访)
-    followed_up: bool = False
+    #: closed orders: the resident / requester was called back (回访); None: not recorded
+    followed_up: bool | None = None
     #: preventive and inspection orders: the window the work was planned for
     window_start: dt.datetime | None = None
     window_end: dt.datetime | None = None

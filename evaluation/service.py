@@ -79,7 +79,7 @@ def rework_rate(orders: Sequence[OrderRecord], p: Period) -> MetricValue:
 
 
 def follow_up_rate(orders: Sequence[OrderRecord], p: Period) -> MetricValue:
-    closed = [o for o in reactive(orders, p) if o.closed is not None]
+    closed = [o for o in reactive(orders, p) if o.closed is not None and o.followed_up is not None]
     ok = [o for o in closed if o.followed_up]
     return ratio("follow_up_rate", len(ok), len(closed), evidence=tuple(o.order_id for o in closed))
 

@@ -1,0 +1,162 @@
+"""The rating service: monthly scores and rankings, quarterly colours, publication to the ledger.
+
+Used by the CLI and the API; it holds no state besides its collaborators. Quarterly colours use the
+*published* monthly scores from the ledger where a month is published (its latest correction), so a
+colour can be traced to immutable entries; unpublished months are computed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from evaluation.inputs import Dataset
+from evaluation.ledger import Entry, Ledger
+from evaluation.periods import Period, quarter_of
+from evaluation.scheme import Scheme
+from evaluation.scoring import EntityScore, QuarterResult, Ranked, quarter_result, rank, score_month
+from evaluation.source import Source
+
+
+@dataclass(frozen=True)
+class MonthResult:
+    period: Period
+    as_of: dt.datetime
+    estates: tuple[Ranked, ...]
+    companies: tuple[Ranked, ...]
+
+    def find(self, entity: str, entity_id: str) -> Ranked | None:
+        pool = self.estates if entity == "estate" else self.companies
+        return next((r for r in pool if r.score.id == entity_id), None)
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
+
+
+def score_record(r: Ranked) -> dict[str, Any]:
+    s = r.score
+    return {
+        "entity": s.entity,
+        "id": s.id,
+        "name": s.name,
+        "group": s.group,
+        "score": _r(s.score),
+        "coverage": _r(s.coverage),
+        "rank_overall": r.rank_overall,
+        "rank_in_group": r.rank_in_group,
+        "group_size": r.group_size,
+        "indicators": [
+            {
+                "name": i.name,
+                "metric": i.metric,
+                "value": _r(i.value),
+                "points": _r(i.points),
+                "weight": i.weight,
+                "effective_weight": _r(i.effective_weight),
+                "contribution": _r(i.contribution),
+            }
+            for i in s.indicators
+        ],
+    }
+
+
+def quarter_record(q: QuarterResult) -> dict[str, Any]:
+    return {
+        "entity": q.entity,
+        "id": q.id,
+        "name": q.name,
+        "group": q.group,
+        "average": q.average,
+        "colour": q.colour,
+        "monthly": [{"period": p, "score": _r(s)} for p, s in q.monthly],
+        "inspection": q.inspection.describe() if q.inspection else None,
+        "inspections_per_month": q.inspection.per_month if q.inspection else None,
+        "rectification_plan": q.inspection.rectification_plan if q.inspection else None,
+    }
+
+
+@dataclass
+class Ratings:
+    source: Source
+    scheme: Scheme
+    ledger: Ledger
+
+    def scheme_ref(self) -> dict[str, str]:
+        return {"name": self.scheme.name, "version": self.scheme.version, "sha256": self.scheme.sha256}
+
+    def dataset(self, period: Period, as_of: dt.datetime) -> Dataset:
+        return self.source.dataset(period, as_of)
+
+    def month(self, period: Period, as_of: dt.datetime, ds: Dataset | None = None) -> MonthResult:
+        if period.granularity != "month":
+            raise ValueError(f"scores are monthly: give a month like 2026-10, not {period.label}")
+        scores = score_month(ds or self.dataset(period, as_of), period, self.scheme, as_of)
+        estates = rank([s for s in scores if s.entity == "estate"])
+        companies = rank([s for s in scores if s.entity == "company"])
+        return MonthResult(period, as_of, tuple(estates), tuple(companies))
+
+    def published_month(self, label: str) -> Entry | None:
+        return self.ledger.latest(label, "monthly")
+
+    def quarter(self, quarter: Period, as_of: dt.datetime) -> list[QuarterResult]:
+        """Colours from each month's published scores when published, else computed now."""
+        if quarter.granularity == "month":
+            quarter = quarter_of(quarter)
+        if quarter.granularity != "quarter":
+            raise ValueError(f"colours are quarterly: give a quarter like 2026Q4, not {quarter.label}")
+        per_entity: dict[tuple[str, str], list[EntityScore]] = {}
+        for m in quarter.months():
+            if m.start >= as_of:
+                continue
+            for s in self._month_scores(m, as_of):
+                per_entity.setdefault((s.entity, s.id), []).append(s)
+        return [quarter_result(series, quarter, self.scheme) for series in per_entity.values()]
+
+    def _month_scores(self, m: Period, as_of: dt.datetime) -> list[EntityScore]:
+        entry = self.published_month(m.label)
+        if entry is None:
+            res = self.month(m, as_of)
+            return [r.score for r in (*res.estates, *res.companies)]
+        return [
+            EntityScore(
+                x["entity"], x["id"], x["name"], x["group"], m.label, x["score"], x["coverage"], (), {}
+            )
+            for x in entry.data()["scores"]
+        ]
+
+    def monthly_content(self, res: MonthResult) -> dict[str, Any]:
+        return {
+            "scheme": self.scheme_ref(),
+            "period": res.period.label,
+            "as_of": res.as_of.isoformat(),
+            "scores": [score_record(r) for r in (*res.estates, *res.companies)],
+        }
+
+    def publish(self, period: Period, as_of: dt.datetime, published_at: dt.datetime) -> Entry:
+        """Append the month's scores, or the quarter's colours, to the ledger (once; see Ledger.append)."""
+        if period.granularity == "month":
+            return self.ledger.append(
+                period.label, "monthly", self.monthly_content(self.month(period, as_of)), published_at
+            )
+        if period.granularity == "quarter":
+            results = self.quarter(period, as_of)
+            content = {
+                "scheme": self.scheme_ref(),
+                "period": period.label,
+                "as_of": as_of.isoformat(),
+                "months_published": [m.label for m in period.months() if self.published_month(m.label)],
+                "results": [quarter_record(q) for q in results],
+            }
+            return self.ledger.append(period.label, "quarterly", content, published_at)
+        raise ValueError(f"publish a month (2026-10) or a quarter (2026Q4), not a {period.granularity}")
+
+    def correct(self, period: Period, as_of: dt.datetime, published_at: dt.datetime, reason: str) -> Entry:
+        """Recompute a published month and append it as a correction of the latest entry."""
+        old = self.published_month(period.label)
+        if old is None:
+            raise ValueError(f"{period.label} is not published yet; publish it instead")
+        content = self.monthly_content(self.month(period, as_of)) | {"reason": reason}
+        first = self.ledger.find(period.label, "monthly")[0]
+        return self.ledger.append(period.label, "correction", content, published_at, corrects=first.seq)

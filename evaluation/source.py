@@ -1,0 +1,147 @@
+"""Where a rating's data comes from: the fleet file, the maintenance store, InfluxDB events and the
+imported external indicators — converted to ``evaluation.inputs`` types here and nowhere else.
+
+Conversion rules (docs/evaluation.md, "Inputs from the store"):
+
+* An asset is installed at midnight UTC of its fleet ``installed`` date.
+* A maintenance interval still running (``ongoing``) has no end.
+* An ``under_maintenance`` interval belongs to the order that went ``in_progress`` on that asset at the
+  interval's start.
+* A preventive or inspection order's window is ``[scheduled_for, scheduled_for + resolve target]``, the
+  resolve target of its kind and priority in ``maintenance/sla.toml`` (48 h target when ``complex``).
+* ``respond_by`` / ``resolve_by`` are the order's SLA due times from the same targets.
+* ``rejected`` is the first transition to ``rejected``; ``reopened`` = ``rework_count``; ``rework`` =
+  ``rework_count > 0``; ``followed_up`` is taken from the record when the store provides it, else unknown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from evaluation.external_store import ExternalStore
+from evaluation.inputs import (
+    AssetInfo,
+    AssetState,
+    Dataset,
+    EstateInfo,
+    EventRecord,
+    OrderRecord,
+    OrderType,
+    StateInterval,
+)
+from evaluation.periods import Period
+from facility.contract import AssetKind
+from facility.fleet import Fleet
+
+#: how far before a period the store is read (outages, preventive orders and episodes that began earlier)
+LOOKBACK = dt.timedelta(days=62)
+
+
+class Source(Protocol):
+    def dataset(self, period: Period, as_of: dt.datetime) -> Dataset: ...
+
+
+def assets_from_fleet(fleet: Fleet) -> tuple[tuple[AssetInfo, ...], tuple[EstateInfo, ...]]:
+    estates = {e.id: e for e in fleet.estates}
+    assets = []
+    for a in fleet.assets:
+        e = estates[a.ref.estate]
+        installed = dt.datetime.combine(a.installed, dt.time(), tzinfo=dt.UTC)
+        assets.append(AssetInfo(a.id, a.kind.value, e.id, a.ref.building, e.company, e.group, installed))
+    infos = tuple(EstateInfo(e.id, e.name, e.group, e.company, e.company_name) for e in fleet.estates)
+    return tuple(assets), infos
+
+
+def _starts(order: Any) -> list[dt.datetime]:
+    return [t.at for t in order.transitions if t.to_state == "in_progress"]
+
+
+def intervals_from_maintenance(records: Iterable[Any], orders: Sequence[Any]) -> list[StateInterval]:
+    """``maintenance.queries.StateInterval`` → ours, linking maintenance intervals to their order."""
+    started: dict[tuple[str, dt.datetime], str] = {}
+    for o in orders:
+        for at in _starts(o):
+            started[(o.asset_id, at)] = str(o.id)
+    out = []
+    for r in records:
+        state = AssetState(r.state)
+        order_id = started.get((r.asset_id, r.start)) if state is AssetState.UNDER_MAINTENANCE else None
+        ref = f"{r.asset_id}:{r.state}@{r.start.isoformat()}"
+        out.append(StateInterval(r.asset_id, state, r.start, None if r.ongoing else r.end, order_id, ref))
+    return out
+
+
+def orders_from_maintenance(records: Iterable[Any], targets: Any | None = None) -> list[OrderRecord]:
+    """``maintenance.queries.OrderRecord`` → ours; ``targets``: maintenance SlaTargets (default: sla.toml)."""
+    from maintenance.domain import Priority
+    from maintenance.sla import default_targets
+
+    targets = targets or default_targets()
+    out = []
+    for r in records:
+        target = targets.for_(AssetKind(r.kind), Priority(r.priority))
+        resolve = target.complex_resolve if r.complex else target.resolve
+        rejected = next((t.at for t in r.transitions if t.to_state == "rejected"), None)
+        planned = r.type in (OrderType.PREVENTIVE.value, OrderType.INSPECTION.value) and r.scheduled_for
+        out.append(
+            OrderRecord(
+                order_id=str(r.id),
+                asset_id=r.asset_id,
+                type=OrderType(r.type),
+                created=r.opened_at,
+                assigned=r.assigned_at,
+                acknowledged=r.acknowledged_at,
+                in_progress=r.started_at,
+                resolved=r.resolved_at,
+                verified=r.verified_at,
+                closed=r.closed_at,
+                rejected=rejected,
+                cancelled=r.cancelled_at,
+                reopened=int(r.rework_count),
+                rework=r.rework_count > 0,
+                followed_up=getattr(r, "followed_up", None),
+                window_start=r.scheduled_for if planned else None,
+                window_end=r.scheduled_for + resolve if planned else None,
+                respond_by=r.opened_at + target.respond,
+                resolve_by=r.opened_at + resolve,
+                fault_code=r.fault_code or "",
+            )
+        )
+    return out
+
+
+@dataclass
+class StoreSource:
+    """The production source. ``db``: maintenance.db.Database; ``influx``: None to skip device events."""
+
+    fleet: Fleet
+    db: Any
+    influx: Any | None
+    external: ExternalStore
+
+    def dataset(self, period: Period, as_of: dt.datetime) -> Dataset:
+        from maintenance import queries
+
+        start = period.start - LOOKBACK
+        end = max(as_of, period.end)
+        with self.db.transaction() as session:
+            m_orders = queries.orders(session, start, end)
+            m_intervals = queries.state_intervals(session, start, end)
+        assets, estates = assets_from_fleet(self.fleet)
+        events: list[EventRecord] = []
+        if self.influx is not None:
+            from evaluation.events_source import load_events
+
+            events = load_events(self.influx, start, end)
+        months = [m.label for m in period.months()]
+        return Dataset(
+            assets,
+            tuple(intervals_from_maintenance(m_intervals, m_orders)),
+            tuple(orders_from_maintenance(m_orders)),
+            tuple(events),
+            tuple(self.external.values(months)),
+            estates,
+        )

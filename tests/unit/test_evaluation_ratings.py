@@ -1,0 +1,157 @@
+"""The rating service over a fake source (the hand-computed fleet): publish, quarter colours from the
+ledger, corrections; external CSV import; conversion of the maintenance store's records."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from evaluation.external import ExternalError, parse_csv
+from evaluation.external_store import ExternalStore
+from evaluation.ledger import Ledger, LedgerError
+from evaluation.periods import parse_period
+from evaluation.ratings import Ratings
+from evaluation.scheme import load_scheme
+from evaluation.source import intervals_from_maintenance, orders_from_maintenance
+from evaluation.testing import AS_OF, small_fleet, t
+from maintenance import queries as mq
+
+UTC = dt.UTC
+
+
+class FleetSource:
+    def __init__(self, ds):
+        self.ds = ds
+        self.calls = 0
+
+    def dataset(self, period, as_of):
+        self.calls += 1
+        return self.ds
+
+
+@pytest.fixture
+def ratings(tmp_path):
+    led = Ledger(tmp_path / "ledger.sqlite")
+    yield Ratings(FleetSource(small_fleet()), load_scheme(), led)
+    led.close()
+
+
+def test_month_ranks_estates_and_companies(ratings):
+    res = ratings.month(parse_period("2026-10"), AS_OF)
+    scores = [r.score.score for r in res.estates]
+    assert None not in scores and scores == sorted(scores, reverse=True)
+    assert [r.rank_overall for r in res.estates] == [1, 2]
+    east, pc_a = res.find("estate", "east"), res.find("company", "pc-a")
+    assert east is not None and pc_a is not None
+    assert east.rank_in_group == 1 and east.group_size == 1  # alone in old-estates
+    assert pc_a.score.score == pytest.approx(east.score.score)
+
+
+def test_publish_month_then_quarter_uses_the_published_scores(ratings):
+    oct_ = parse_period("2026-10")
+    e = ratings.publish(oct_, AS_OF, AS_OF)
+    assert e.seq == 1 and e.kind == "monthly"
+    published = {x["id"]: x["score"] for x in e.data()["scores"]}
+    assert published["east"] == pytest.approx(20 + 10 / 3 + 10 / 3 + 5 / 3 + 15 + 2.5, abs=1e-6)
+    with pytest.raises(LedgerError, match="already published"):
+        ratings.publish(oct_, AS_OF, AS_OF)
+    # the source changes after publication: the quarter still uses the published October
+    ratings.source.ds = dataclasses.replace(small_fleet(), orders=())
+    q = ratings.publish(parse_period("2026Q4"), AS_OF, AS_OF)
+    results = {r["id"]: r for r in q.data()["results"]}
+    assert q.data()["months_published"] == ["2026-10"]
+    east = results["east"]
+    # Nov has data only up to AS_OF (Nov 5), Dec is after AS_OF and left out
+    assert [m["period"] for m in east["monthly"]] == ["2026-10", "2026-11", "2026-12"]
+    assert east["monthly"][0]["score"] == published["east"]
+    assert east["monthly"][2]["score"] is None
+    assert ratings.ledger.verify().ok
+
+
+def test_correction_references_the_published_entry(ratings):
+    oct_ = parse_period("2026-10")
+    ratings.publish(oct_, AS_OF, AS_OF)
+    with pytest.raises(ValueError, match="not published yet"):
+        ratings.correct(parse_period("2026-09"), AS_OF, AS_OF, "late data")
+    c = ratings.correct(oct_, AS_OF, AS_OF, "orders re-imported")
+    assert c.kind == "correction" and c.corrects == 1 and c.data()["reason"] == "orders re-imported"
+    assert ratings.published_month("2026-10") == c
+
+
+CSV = """estate,month,indicator,value,count,source
+east,2026-10,resident_satisfaction,88%,120,survey
+west,2026-10,hotline_handled_rate,0.9,,12345
+"""
+
+
+def test_external_csv_import_and_store(tmp_path):
+    vals = parse_csv(CSV, known_estates=["east", "west"])
+    assert [(v.estate, v.indicator, v.value, v.count) for v in vals] == [
+        ("east", "resident_satisfaction", 0.88, 120),
+        ("west", "hotline_handled_rate", 0.9, 0),
+    ]
+    store = ExternalStore(tmp_path / "x.sqlite")
+    store.put(vals)
+    store.put([dataclasses.replace(vals[0], value=0.5)])  # same key: replaced
+    assert sorted((v.estate, v.value) for v in store.values(["2026-10"])) == [("east", 0.5), ("west", 0.9)]
+    assert store.values(["2026-11"]) == []
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("estate,month,value\n", "CSV header lacks ['indicator']"),
+        ("estate,month,indicator,value\neast,2026-10,happiness,1\n", "line 2: unknown indicator 'happiness'"),
+        ("estate,month,indicator,value\neast,2026-13,resident_satisfaction,0.8\n", "line 2: month '2026-13'"),
+        (
+            "estate,month,indicator,value\neast,2026-10,resident_satisfaction,180\n",
+            "line 2: resident_satisfaction=180",
+        ),
+        (
+            "estate,month,indicator,value\nnorth,2026-10,resident_satisfaction,0.8\n",
+            "line 2: unknown estate 'north'",
+        ),
+        ("estate,month,indicator,value\neast,2026-10,inspection_score,\n", "line 2: missing 'value'"),
+    ],
+)
+def test_external_csv_errors_name_the_line(text, message):
+    with pytest.raises(ExternalError) as exc:
+        parse_csv(text, known_estates=["east", "west"])
+    assert str(exc.value).startswith(message)
+
+
+def _morder(id_, type_, opened, **kw):
+    base = dict(
+        id=id_, asset_id="E1", kind="elevator", estate="east", building="b1", company="pc-a", group="old",
+        type=type_, priority="p2", state="closed", fault_code=None, crew_id="c1", complex=False, opened_at=opened,
+        scheduled_for=None, recovered_at=None, assigned_at=None, acknowledged_at=None, started_at=None,
+        resolved_at=None, verified_at=None, closed_at=None, cancelled_at=None, rejections=0, rework_count=0,
+        transitions=(),
+    )  # fmt: skip
+    return mq.OrderRecord(**(base | kw))
+
+
+def test_maintenance_records_convert_with_sla_deadlines_and_planned_windows():
+    tr = mq.TransitionRecord
+    pm = _morder(7, "preventive", t(15), scheduled_for=t(20, 8), started_at=t(20, 8), resolved_at=t(20, 11),
+                 transitions=(tr("assigned", "in_progress", "crew", t(20, 8), "", "c1"),))  # fmt: skip
+    cm = _morder(8, "corrective", t(10), priority="p1", acknowledged_at=t(10, 0, 5), rework_count=1,
+                 transitions=(tr("assigned", "rejected", "crew", t(10, 0, 2), "busy", "c1"),))  # fmt: skip
+    orders = orders_from_maintenance([pm, cm])
+    p, c = orders
+    assert (p.order_id, p.window_start, p.window_end) == ("7", t(20, 8), t(20, 8) + dt.timedelta(hours=24))
+    assert p.scheduled_ahead and p.in_progress == t(20, 8)
+    assert c.respond_by == t(10, 0, 10)  # p1: 10 minutes (maintenance/sla.toml)
+    assert c.resolve_by == t(11)
+    assert c.rejected == t(10, 0, 2) and c.reopened == 1 and c.rework and c.followed_up is None
+    si = mq.StateInterval
+    ivs = intervals_from_maintenance(
+        [si("E1", "elevator", "east", "b1", "pc-a", "old", "under_maintenance", t(20, 8), t(20, 11), False),
+         si("E1", "elevator", "east", "b1", "pc-a", "old", "in_service", t(20, 11), t(31), True)],
+        [pm, cm],
+    )  # fmt: skip
+    assert ivs[0].order_id == "7" and ivs[0].end == t(20, 11)
+    assert ivs[1].end is None and ivs[1].order_id is None
