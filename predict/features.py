@@ -228,3 +228,24 @@ def landmark_table(
         np.asarray(groups, dtype=object),
         np.asarray(marks, dtype=float),
     )
+
+
+#: event types counted in the window (see facility.contract.EventType)
+EVENT_TYPES = ("fault", "alarm")
+DAY_MS = 86_400_000
+
+
+def asset_features(
+    readings: pd.DataFrame,
+    events: pd.DataFrame,
+    t: float,
+    spec: WindowSpec,
+    fields: Sequence[str],
+    event_types: Sequence[str] = EVENT_TYPES,
+) -> dict[str, float]:
+    """Window features of the readings plus event counts, for one asset at time ``t`` (the live row)."""
+    return window_features(readings, t, spec, fields) | event_counts(events, t, spec.window, event_types)
+
+
+def kind_fields(kind: AssetKind) -> tuple[str, ...]:
+    return tuple(f.name for f in SCHEMAS[kind].fields)

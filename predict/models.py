@@ -345,6 +345,7 @@ class DiscreteHazard(SurvivalModel):
 def default_candidates() -> dict[str, SurvivalModel]:
     """The models model selection chooses from (per asset kind, by cross-validated concordance)."""
     return {
+        "cox": CoxPH(penalizer=0.001),
         "cox_ridge": CoxPH(penalizer=0.1),
         "weibull_aft": WeibullAFT(penalizer=0.01),
         "discrete_hazard_hgb": DiscreteHazard(classifier="hgb"),
