@@ -120,7 +120,7 @@ def test_elevator_fault_to_fix(mosquitto_server, tmp_path) -> None:
         assert client.post("/api/v1/sla/check", headers={"Authorization": f"Bearer {eng_token}"}).json() == []
         done = move("resolved", dt.timedelta(hours=26))
 
-        seen = []
+        seen: list[tuple[str, dict]] = []
         while len(seen) < 4:
             seen.append(got.get(timeout=10))
         assert [(t, n["event"]) for t, n in seen] == [
