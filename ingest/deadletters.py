@@ -1,11 +1,13 @@
 """Dead letters: every message the ingester refused, kept with its topic, raw payload, reason and time.
 
 A SQLite file (WAL mode) under ``var/``; several ingest workers may share it (SQLite serialises writers).
-A message is acknowledged to the broker only after its dead letter is committed here.
+A message is acknowledged to the broker only after its dead letter is committed here. A redelivered message
+(same topic, same payload) is stored once and its ``deliveries`` counted, so counts are per message.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -19,9 +21,12 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     payload BLOB NOT NULL,
     reason TEXT NOT NULL,
     message TEXT NOT NULL,
-    received_at_ms INTEGER NOT NULL
+    received_at_ms INTEGER NOT NULL,
+    digest BLOB NOT NULL,
+    deliveries INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters (reason, id);
+CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_identity ON dead_letters (topic, digest);
 """
 
 
@@ -57,13 +62,17 @@ class DeadLetterStore:
 
     def add_many(self, letters: Iterable[DeadLetter]) -> int:
         """Store letters in one transaction (committed on return); returns how many."""
-        rows = [(d.topic, d.payload, d.reason, d.message, d.received_at_ms) for d in letters]
+        rows = [
+            (d.topic, d.payload, d.reason, d.message, d.received_at_ms, hashlib.sha256(d.payload).digest())
+            for d in letters
+        ]
         if not rows:
             return 0
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.executemany(
-                "INSERT INTO dead_letters (topic, payload, reason, message, received_at_ms) VALUES (?,?,?,?,?)",
+                "INSERT INTO dead_letters (topic, payload, reason, message, received_at_ms, digest)"
+                " VALUES (?,?,?,?,?,?) ON CONFLICT (topic, digest) DO UPDATE SET deliveries = deliveries + 1",
                 rows,
             )
             self._conn.execute("COMMIT")

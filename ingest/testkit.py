@@ -61,7 +61,7 @@ def malformed(ref: AssetRef, reason: str, ts: int, rng: np.random.Generator) -> 
     topic = ref.topic(Channel.TELEMETRY)
     good = _values(ref.kind, rng)
     if reason == "bad_json":
-        return topic, b'{"ts": 1, "values": {'
+        return topic, b'{"ts": %d, "values": {' % ts
     if reason == "unknown_kind":
         return f"facility/{ref.estate}/{ref.building}/toaster/{ref.asset}/telemetry", encode_reading(
             good, ts, 1

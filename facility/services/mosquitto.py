@@ -1,11 +1,14 @@
 """mosquitto (Debian's package) as a child process, on a port of ours, with persistence in our directory.
 
 Authentication: when ``password_file`` / ``acl_file`` are given, anonymous access is off and the broker
-checks them (see ``ingest.security`` for how they are generated).
+checks them (see ``ingest.security`` for how they are generated; ``facility devices`` writes them
+and sends SIGHUP to the pid in ``<workdir>/mosquitto.pid`` so the broker re-reads them).
 """
 
 from __future__ import annotations
 
+import getpass
+import signal
 from pathlib import Path
 
 from facility.services.packages import require
@@ -36,6 +39,9 @@ class MosquittoServer(ManagedServer):
     def prepare(self) -> None:
         d = self.workdir.resolve()
         lines = [
+            # mosquitto started as root would switch to the `mosquitto` user, which cannot write our
+            # persistence directory (a private temp dir in tests): stay the user who started it
+            f"user {getpass.getuser()}",
             "per_listener_settings false",
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {d}/",
@@ -64,6 +70,21 @@ class MosquittoServer(ManagedServer):
                 f"keyfile {key.resolve()}",
             ]
         (d / "mosquitto.conf").write_text("\n".join(lines) + "\n")
+
+    @property
+    def pid_file(self) -> Path:
+        """Written at start so `facility devices` can SIGHUP the broker to reload password and ACL files."""
+        return self.workdir / "mosquitto.pid"
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        super().start(timeout_s)
+        if self.proc is not None:
+            self.pid_file.write_text(f"{self.proc.pid}\n")
+
+    def reload(self) -> None:
+        """Re-read password and ACL files (SIGHUP)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGHUP)
 
     def command(self) -> list[str]:
         return [require("mosquitto"), "-c", str((self.workdir / "mosquitto.conf").resolve())]
