@@ -25,6 +25,8 @@ class MonthResult:
     as_of: dt.datetime
     estates: tuple[Ranked, ...]
     companies: tuple[Ranked, ...]
+    #: estate id → company id
+    owner: dict[str, str]
 
     def find(self, entity: str, entity_id: str) -> Ranked | None:
         pool = self.estates if entity == "estate" else self.companies
@@ -92,10 +94,12 @@ class Ratings:
     def month(self, period: Period, as_of: dt.datetime, ds: Dataset | None = None) -> MonthResult:
         if period.granularity != "month":
             raise ValueError(f"scores are monthly: give a month like 2026-10, not {period.label}")
-        scores = score_month(ds or self.dataset(period, as_of), period, self.scheme, as_of)
+        ds = ds or self.dataset(period, as_of)
+        scores = score_month(ds, period, self.scheme, as_of)
         estates = rank([s for s in scores if s.entity == "estate"])
         companies = rank([s for s in scores if s.entity == "company"])
-        return MonthResult(period, as_of, tuple(estates), tuple(companies))
+        owner = {a.estate: a.company for a in ds.assets}
+        return MonthResult(period, as_of, tuple(estates), tuple(companies), owner)
 
     def published_month(self, label: str) -> Entry | None:
         return self.ledger.latest(label, "monthly")
@@ -110,11 +114,12 @@ class Ratings:
         for m in quarter.months():
             if m.start >= as_of:
                 continue
-            for s in self._month_scores(m, as_of):
+            for s in self.month_scores(m, as_of):
                 per_entity.setdefault((s.entity, s.id), []).append(s)
         return [quarter_result(series, quarter, self.scheme) for series in per_entity.values()]
 
-    def _month_scores(self, m: Period, as_of: dt.datetime) -> list[EntityScore]:
+    def month_scores(self, m: Period, as_of: dt.datetime) -> list[EntityScore]:
+        """The month's scores: as published (latest correction) when published, else computed."""
         entry = self.published_month(m.label)
         if entry is None:
             res = self.month(m, as_of)
