@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     metrics_port: int = 9108
     stats_interval_s: float = 10.0
 
+    # --- evaluation (added by evaluation): the scoring scheme YAML (None: evaluation/schemes/default.yaml);
+    # the ledger and imported external indicators live under var_dir/evaluation/
+    rating_scheme_file: Path | None = None
+
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'facility.db').resolve()}"
