@@ -1,0 +1,186 @@
+"""Forecast per asset: the conditional survival curve from now, failure probabilities, window, risk, drivers.
+
+Two conventions for what a model's time axis means (``ModelVersion.features_spec``):
+
+- **landmark** (telemetry models): the model was trained on residual life from landmark times with covariates
+  measured just before each landmark (``since_repair`` among them), so ``S(u | x(now))`` *is* the survival
+  curve from now, conditional on the asset running now.
+- **static** (lifetimes models, covariates fixed over life): durations run from install / last repair, so the
+  curve from now is conditioned on having survived to the current age a:
+  ``S(u | T > a, x) = S(a + u | x) / S(a | x)``.
+
+From the conditional curve S_c(u): ``P(fail within h) = 1 − S_c(h)``; the failure window is
+``[q₀.₂, q₀.₈]`` with ``q_p = inf{u : 1 − S_c(u) ≥ p}`` (None when beyond the curve's horizon);
+``risk = P(fail within risk_horizon) × criticality``; drivers are the covariates with the largest
+contributions to the model's risk score (positive = pushes failure earlier).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from predict.models import SurvivalModel
+
+HORIZONS_DAYS = (7, 30, 90)
+
+
+@dataclass(frozen=True)
+class Driver:
+    name: str
+    value: float
+    contribution: float
+
+
+@dataclass(frozen=True)
+class AssetInput:
+    """What the forecast needs to know about one asset besides its covariates."""
+
+    asset: str
+    kind: str
+    criticality: int = 3
+    #: time since install or last repair (days): used by static models only
+    age_days: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.criticality <= 5:
+            raise ValueError(f"criticality of {self.asset!r} must be 1..5, but was {self.criticality!r}")
+
+
+@dataclass(frozen=True)
+class Forecast:
+    asset: str
+    kind: str
+    now: dt.datetime
+    model_version: str
+    #: days from now and the conditional survival probability at each
+    curve_days: tuple[float, ...]
+    survival: tuple[float, ...]
+    p_fail: Mapping[int, float]
+    window_start: dt.datetime | None
+    window_end: dt.datetime | None
+    criticality: int
+    risk_horizon_days: int
+    risk: float
+    drivers: tuple[Driver, ...] = field(default=())
+
+    def probability(self, horizon_days: int) -> float:
+        if horizon_days in self.p_fail:
+            return self.p_fail[horizon_days]
+        return float(1.0 - np.interp(horizon_days, self.curve_days, self.survival))
+
+
+@dataclass(frozen=True)
+class ForecastSettings:
+    horizons: tuple[int, ...] = HORIZONS_DAYS
+    risk_horizon: int = 30
+    curve_days: float = 365.0
+    curve_points: int = 74
+    window: tuple[float, float] = (0.2, 0.8)
+    drivers: int = 3
+    #: explain (compute drivers for) only the riskiest N assets; None = all
+    explain_top: int | None = 200
+
+    def grid(self) -> np.ndarray:
+        grid = np.linspace(0.0, self.curve_days, self.curve_points)
+        extra = np.asarray([*self.horizons, self.risk_horizon], dtype=float)
+        return np.unique(np.concatenate([grid, extra]))
+
+
+def conditional_survival(
+    model: SurvivalModel, X: pd.DataFrame, grid: np.ndarray, mode: str, age: np.ndarray | None = None
+) -> np.ndarray:
+    """Rows: assets; columns: ``grid`` (days from now); see the module docstring for ``mode``."""
+    if mode == "landmark":
+        return model.predict_survival(X, grid)
+    if mode != "static":
+        raise ValueError(f"mode must be 'landmark' or 'static', but was {mode!r}")
+    ages = np.zeros(len(X)) if age is None else np.asarray(age, dtype=float)
+    out = np.empty((len(X), grid.size))
+    for a in np.unique(ages):
+        rows = np.flatnonzero(ages == a)
+        s = model.predict_survival(X.iloc[rows], np.concatenate([[a], a + grid]))
+        base = np.maximum(s[:, :1], 1e-12)
+        out[rows] = np.clip(s[:, 1:] / base, 0.0, 1.0)
+    return np.minimum.accumulate(out, axis=1)
+
+
+def _quantile(grid: np.ndarray, s: np.ndarray, p: float) -> float | None:
+    """inf{u : 1 − S(u) ≥ p}, linearly interpolated between grid points; None if not reached."""
+    f = 1.0 - s
+    hit = np.flatnonzero(f >= p)
+    if hit.size == 0:
+        return None
+    k = int(hit[0])
+    if k == 0:
+        return float(grid[0])
+    f0, f1 = f[k - 1], f[k]
+    frac = (p - f0) / (f1 - f0) if f1 > f0 else 1.0
+    return float(grid[k - 1] + frac * (grid[k] - grid[k - 1]))
+
+
+def forecast_assets(
+    model: SurvivalModel,
+    model_version: str,
+    X: pd.DataFrame,
+    assets: Sequence[AssetInput],
+    now: dt.datetime,
+    mode: str = "landmark",
+    settings: ForecastSettings | None = None,
+) -> list[Forecast]:
+    """Forecasts for ``assets`` (row i of ``X`` holds asset i's covariates at ``now``), riskiest first."""
+    if len(X) != len(assets):
+        raise ValueError(f"{len(X)} covariate rows for {len(assets)} assets: give one row per asset")
+    if not assets:
+        return []
+    cfg = settings or ForecastSettings()
+    grid = cfg.grid()
+    X = X.reset_index(drop=True)
+    surv = conditional_survival(model, X, grid, mode, np.array([a.age_days for a in assets]))
+    p_cols = {h: int(np.searchsorted(grid, h)) for h in cfg.horizons}
+    risk_col = int(np.searchsorted(grid, cfg.risk_horizon))
+    crit = np.array([a.criticality for a in assets], dtype=float)
+    risk = (1.0 - surv[:, risk_col]) * crit
+    order = np.argsort(-risk, kind="stable")
+    explain = order if cfg.explain_top is None else order[: cfg.explain_top]
+    drivers: dict[int, tuple[Driver, ...]] = {}
+    if cfg.drivers > 0 and explain.size:
+        contrib = model.contributions(X.iloc[explain])
+        if contrib.shape[1]:
+            values = contrib.to_numpy(dtype=float)
+            names = list(contrib.columns)
+            for j, i in enumerate(explain):
+                top = np.argsort(-np.abs(values[j]))[: cfg.drivers]
+                drivers[int(i)] = tuple(
+                    Driver(names[k], float(X.iloc[int(i)][names[k]]), round(float(values[j, k]), 4))
+                    for k in top
+                    if values[j, k] != 0
+                )
+    out = []
+    lo, hi = cfg.window
+    for i in order:
+        s = surv[i]
+        q_lo, q_hi = _quantile(grid, s, lo), _quantile(grid, s, hi)
+        a = assets[i]
+        out.append(
+            Forecast(
+                asset=a.asset,
+                kind=a.kind,
+                now=now,
+                model_version=model_version,
+                curve_days=tuple(float(g) for g in grid),
+                survival=tuple(round(float(v), 6) for v in s),
+                p_fail={h: round(float(1.0 - s[c]), 6) for h, c in p_cols.items()},
+                window_start=None if q_lo is None else now + dt.timedelta(days=q_lo),
+                window_end=None if q_hi is None else now + dt.timedelta(days=q_hi),
+                criticality=a.criticality,
+                risk_horizon_days=cfg.risk_horizon,
+                risk=round(float(risk[i]), 6),
+                drivers=drivers.get(int(i), ()),
+            )
+        )
+    return out

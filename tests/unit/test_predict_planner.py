@@ -1,0 +1,117 @@
+"""The planner's rules: threshold, before the window, capacity, working hours, no duplicates, approval."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from predict.forecast import Driver, Forecast
+from predict.planner import PlannerSettings, plan_work_orders, threshold_from_backtest
+
+UTC = dt.UTC
+NOW = dt.datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
+SETTINGS = PlannerSettings(risk_threshold=0.9, work_hours=(8, 17), job_hours=2.0, tz="Asia/Shanghai")
+
+
+def fc(asset: str, p30: float, crit: int = 3, window_in_days: float | None = 10.0) -> Forecast:
+    start = None if window_in_days is None else NOW + dt.timedelta(days=window_in_days)
+    return Forecast(
+        asset=asset,
+        kind="elevator",
+        now=NOW,
+        model_version="v1",
+        curve_days=(0.0, 7.0, 30.0, 90.0),
+        survival=(1.0, 1 - p30 / 2, 1 - p30, max(0.0, 1 - 2 * p30)),
+        p_fail={7: p30 / 2, 30: p30, 90: min(1.0, 2 * p30)},
+        window_start=start,
+        window_end=None if start is None else start + dt.timedelta(days=20),
+        criticality=crit,
+        risk_horizon_days=30,
+        risk=p30 * crit,
+        drivers=(Driver("vibration_mm_s__trend", 0.4, 0.8),),
+    )
+
+
+def test_only_assets_at_or_above_the_threshold_get_orders() -> None:
+    orders = plan_work_orders(
+        [fc("a", 0.31), fc("b", 0.29), fc("c", 0.2, crit=5)], [], {"crew1": 4}, NOW, SETTINGS
+    )
+    assert [o.asset for o in orders] == ["c", "a"]  # 1.0 and 0.93 pass 0.9 (riskier first); 0.87 does not
+
+
+def test_orders_are_scheduled_before_the_window_opens_earliest_deadline_first() -> None:
+    forecasts = [fc("late-window", 0.5, window_in_days=6), fc("soon", 0.5, window_in_days=1.2), fc("x", 0.5)]
+    orders = plan_work_orders(forecasts, [], {"crew1": 1}, NOW, SETTINGS)
+    assert [o.asset for o in orders] == ["soon", "late-window", "x"]
+    for o in orders:
+        assert o.window_start is not None and o.end <= o.window_start
+        assert not o.late
+
+
+def test_crew_capacity_per_day_is_respected() -> None:
+    forecasts = [fc(f"a{i}", 0.5, window_in_days=30) for i in range(9)]
+    orders = plan_work_orders(forecasts, [], {"crew1": 2, "crew2": 1}, NOW, SETTINGS)
+    assert len(orders) == 9
+    per_day: dict[tuple[str, dt.date], int] = {}
+    for o in orders:
+        key = (o.crew, o.start.astimezone(ZoneInfo("Asia/Shanghai")).date())
+        per_day[key] = per_day.get(key, 0) + 1
+    assert max(n for (crew, _), n in per_day.items() if crew == "crew1") == 2
+    assert max(n for (crew, _), n in per_day.items() if crew == "crew2") == 1
+    # the same crew never has two orders at once
+    slots = [(o.crew, o.start) for o in orders]
+    assert len(slots) == len(set(slots))
+
+
+def test_orders_fall_in_working_hours_on_working_days_and_not_in_the_past() -> None:
+    friday_evening = dt.datetime(2026, 11, 27, 9, 30, tzinfo=UTC)  # 17:30 Friday in Shanghai
+    forecasts = [fc(f"a{i}", 0.5, window_in_days=30) for i in range(6)]
+    orders = plan_work_orders(forecasts, [], {"crew1": 4}, friday_evening, SETTINGS)
+    tz = ZoneInfo("Asia/Shanghai")
+    for o in orders:
+        start, end = o.start.astimezone(tz), o.end.astimezone(tz)
+        assert start.weekday() < 5
+        assert start.hour >= 8 and (end.hour, end.minute) <= (17, 0)
+        assert o.start >= friday_evening
+    assert orders[0].start.astimezone(tz) == dt.datetime(2026, 11, 30, 8, 0, tzinfo=tz)  # Monday 08:00
+
+
+def test_no_order_when_one_is_open_and_no_duplicates() -> None:
+    @dataclass(frozen=True)
+    class Open:
+        asset_id: str
+
+    forecasts = [fc("a", 0.5), fc("a", 0.6), fc("b", 0.5), fc("c", 0.5)]
+    orders = plan_work_orders(forecasts, [Open("b"), "c"], {"crew1": 4}, NOW, SETTINGS)
+    assert [o.asset for o in orders] == ["a"]
+    assert orders[0].probability == pytest.approx(0.6)
+
+
+def test_approval_required_by_default_and_reasons_on_the_order() -> None:
+    [order] = plan_work_orders([fc("a", 0.5)], [], {"crew1": 1}, NOW, SETTINGS)
+    assert order.requires_approval
+    text = " | ".join(order.reasons)
+    assert "P(failure within 30 d) = 0.50" in text
+    assert "risk 1.50 = 0.50 × criticality 3 ≥ threshold 0.90" in text
+    assert "vibration_mm_s__trend (+0.80)" in text
+    auto = PlannerSettings(risk_threshold=0.9, auto_approve=True)
+    [order] = plan_work_orders([fc("a", 0.5)], [], {"crew1": 1}, NOW, auto)
+    assert not order.requires_approval
+
+
+def test_an_order_that_cannot_make_the_window_is_flagged_late() -> None:
+    forecasts = [fc("a", 0.5, window_in_days=0.05), fc("b", 0.5, window_in_days=0.06)]
+    orders = plan_work_orders(forecasts, [], {"crew1": 1}, NOW, SETTINGS)
+    assert [o.late for o in orders] == [True, True]
+    assert "late" in orders[0].reasons[-1]
+
+
+def test_threshold_from_backtest_and_bad_settings() -> None:
+    assert threshold_from_backtest(0.3) == pytest.approx(0.9)
+    with pytest.raises(ValueError, match=r"work_hours must be \(start, end\)"):
+        PlannerSettings(work_hours=(18, 8))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        plan_work_orders([], [], {}, dt.datetime(2026, 1, 1), SETTINGS)
