@@ -1,0 +1,170 @@
+"""Device accounts and ACL on a real mosquitto: anonymous off, each device confined to its own topics,
+revocation, and the ingester reading over a TLS listener with a CA made here."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import paho.mqtt.client as mqtt
+import pytest
+
+from facility.contract import AssetKind, AssetRef, Channel, encode_reading
+from facility.services.mosquitto import MosquittoServer
+from facility.services.ports import free_port
+from facility.settings import Settings
+from ingest.influx import InfluxClient
+from ingest.security import DeviceRegistry, verify_password
+from ingest.service import Ingester
+from ingest.testkit import stored_points, wait_for_points
+
+pytestmark = pytest.mark.integration
+
+DEV_A = AssetRef("E1", "B1", AssetKind.ELEVATOR, "lift-a")
+DEV_B = AssetRef("E1", "B2", AssetKind.WATER_PUMP, "pump-b")
+
+
+def make_ca(d: Path) -> tuple[Path, Path, Path]:
+    """A self-signed CA and a server certificate for 127.0.0.1 signed by it (openssl CLI)."""
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+        "-keyout", "ca.key", "-out", "ca.crt")  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key",
+        "-out", "server.csr")  # fmt: skip
+    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-days", "2", "-extfile", "ext.cnf", "-out", "server.crt")  # fmt: skip
+    return d / "ca.crt", d / "server.crt", d / "server.key"
+
+
+@pytest.fixture
+def secured(tmp_path: Path) -> Iterator[tuple[MosquittoServer, DeviceRegistry, dict[str, str]]]:
+    reg = DeviceRegistry(tmp_path / "var" / "ingest" / "devices.db")
+    passwords = {
+        "lift-a": reg.add_device(DEV_A),
+        "pump-b": reg.add_device(DEV_B),
+        "ingest": reg.add("ingest", "ingest"),
+    }
+    pw, acl = tmp_path / "mq" / "passwd", tmp_path / "mq" / "acl"
+    reg.write_broker_files(pw, acl)
+    (tmp_path / "tls").mkdir()
+    server = MosquittoServer(
+        tmp_path / "mq", free_port(), password_file=pw, acl_file=acl, tls_port=free_port(),
+        tls_files=make_ca(tmp_path / "tls"),
+    )  # fmt: skip
+    server.start()
+    yield server, reg, passwords
+    server.stop()
+    reg.close()
+
+
+class Device:
+    """A device client that records the broker's PUBACK reason code for each publish."""
+
+    def __init__(self, port: int, username: str | None, password: str | None) -> None:
+        self.acks: dict[int, int] = {}
+        self.connect_rc: int | None = None
+        self.done = threading.Event()
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"dev-{username}", protocol=mqtt.MQTTv5)
+        if username:
+            c.username_pw_set(username, password)
+        c.on_connect = self._on_connect
+        c.on_publish = lambda cl, ud, mid, rc, props: self.acks.__setitem__(mid, rc.value)
+        self.c = c
+        c.connect("127.0.0.1", port)
+        c.loop_start()
+        self.done.wait(10)
+
+    def _on_connect(self, client, userdata, flags, rc, props) -> None:
+        self.connect_rc = rc.value
+        self.done.set()
+
+    def publish(self, topic: str, payload: bytes) -> int:
+        info = self.c.publish(topic, payload, qos=1)
+        assert info.rc == mqtt.MQTT_ERR_SUCCESS
+        deadline = time.monotonic() + 10
+        while info.mid not in self.acks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.acks[info.mid]
+
+    def close(self) -> None:
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+def test_password_hash_is_what_mosquitto_writes() -> None:
+    line = "$7$101$j1luNFFePiJlVQWO$Z76QMguZBy7BXE7K6OinNGzyVRXUL8hffmOLGBcZKzFAdePSFgmnwHD4TtECIXzQPZeqkME9tylHdLXq30P3Uw=="
+    assert verify_password("secret", line)  # produced by `mosquitto_passwd -b ... alice secret`
+    assert not verify_password("Secret", line)
+
+
+def test_rogue_publish_is_refused_and_only_own_topic_is_stored(
+    tmp_path: Path, secured: tuple[MosquittoServer, DeviceRegistry, dict[str, str]], influx: InfluxClient
+) -> None:
+    server, reg, pw = secured
+    (ca, _, _) = server.tls_files  # type: ignore[misc]
+    settings = Settings(
+        var_dir=tmp_path / "var", mqtt_host="127.0.0.1", mqtt_port=int(server.tls_port or 0), mqtt_tls=True,
+        mqtt_ca_file=ca, mqtt_username="ingest", mqtt_password=pw["ingest"], influx_url=influx.url,
+        influx_db=influx.database, metrics_port=0, ingest_client_id="t-secure", batch_interval_s=0.1,
+    )  # fmt: skip
+    ing = Ingester(settings)
+    ing.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not ing.mqtt.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ing.mqtt.connected, "the ingester could not connect over TLS with its account"
+
+        assert Device(server.port, None, None).connect_rc == 135  # anonymous: not authorized
+        assert Device(server.port, "lift-a", "wrong").connect_rc in (134, 135)  # bad user name or password
+
+        a = Device(server.port, "lift-a", pw["lift-a"])
+        assert a.connect_rc == 0
+        now = int(time.time() * 1000)
+        rng = np.random.default_rng(0)
+        own = [(now - 10_000 + i, {"motor_current_a": float(rng.uniform(1, 50)), "vibration_mm_s": 1.5})
+               for i in range(20)]  # fmt: skip
+        for seq, (ts, values) in enumerate(own):
+            assert a.publish(DEV_A.topic(Channel.TELEMETRY), encode_reading(values, ts, seq)) == 0
+        rogue = a.publish(
+            DEV_B.topic(Channel.TELEMETRY), encode_reading({"outlet_pressure_mpa": 0.3}, now, 99)
+        )
+        assert rogue == 135  # PUBACK "not authorized": the ACL refused it
+        a.close()
+
+        points = wait_for_points(influx, len(own), timeout_s=30)
+        time.sleep(0.5)  # let anything that wrongly got through arrive too
+        points = stored_points(influx)
+        expected = [("elevator", "lift-a", ts, tuple(sorted(v.items()))) for ts, v in own]
+        assert Counter(points) == Counter(expected)
+
+        # revoke: after the broker reloads, the device can no longer connect
+        reg.revoke("lift-a")
+        reg.write_broker_files(server.password_file, server.acl_file)  # type: ignore[arg-type]
+        server.reload()
+        time.sleep(0.5)
+        assert Device(server.port, "lift-a", pw["lift-a"]).connect_rc in (134, 135)
+        assert Device(server.port, "pump-b", pw["pump-b"]).connect_rc == 0
+    finally:
+        ing.stop()
+
+
+def test_tls_listener_refuses_an_unknown_ca(
+    secured: tuple[MosquittoServer, DeviceRegistry, dict[str, str]],
+) -> None:
+    server, _, pw = secured
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="no-ca", protocol=mqtt.MQTTv5)
+    c.username_pw_set("pump-b", pw["pump-b"])
+    c.tls_set_context(ssl.create_default_context())  # system CAs only: our test CA is unknown
+    with pytest.raises(ssl.SSLCertVerificationError):
+        c.connect("127.0.0.1", server.tls_port)  # type: ignore[arg-type]
