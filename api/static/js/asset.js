@@ -1,0 +1,166 @@
+// Asset page: details, latest readings, telemetry charts, events, forecast with its window, orders.
+import { api, badge, config, errorBox, fmt, h, hasEndpoint, mount, section, table, token } from "./common.js";
+import { lineChart } from "./chart.js";
+
+const assetId = config.asset;
+const RANGES = { "6 h": 6, "24 h": 24, "7 d": 168 };
+let rangeH = 24;
+
+async function charts(asset) {
+  const fields = config.schemas[asset.kind] || [];
+  const end = new Date();
+  const start = new Date(end.getTime() - rangeH * 3600e3);
+  const results = await Promise.all(
+    fields.map((f) =>
+      api(`/assets/${encodeURIComponent(assetId)}/history?` + new URLSearchParams({ field: f.name, start: start.toISOString(), end: end.toISOString() }))
+        .then((r) => ({ f, r }))
+        .catch((err) => ({ f, err })),
+    ),
+  );
+  return h(
+    "div",
+    { class: "charts" },
+    results.map(({ f, r, err }) =>
+      h(
+        "figure",
+        { class: "card chart-card", dataset: { field: f.name } },
+        h("figcaption", {}, f.description || fmt.label(f.name), h("span", { class: "muted" }, ` (${f.unit})`)),
+        err
+          ? errorBox(err)
+          : lineChart(
+              r.points.map((p) => ({ t: new Date(p.ts).getTime(), mean: p.mean, min: p.min, max: p.max })),
+              { unit: f.unit, title: f.name, from: start.getTime(), to: end.getTime() },
+            ),
+      ),
+    ),
+  );
+}
+
+function details(asset) {
+  const unit = Object.fromEntries((config.schemas[asset.kind] || []).map((f) => [f.name, f.unit]));
+  const latest = asset.latest;
+  return h(
+    "div",
+    { class: "two" },
+    section(
+      "Asset",
+      h(
+        "dl",
+        { class: "facts", id: "facts" },
+        ...[
+          ["kind", fmt.label(asset.kind)],
+          ["estate / building", `${asset.estate} / ${asset.building}`],
+          ["model", asset.model],
+          ["installed", asset.installed],
+          ["criticality", `${asset.criticality} of 5`],
+          ["state", badge(asset.state)],
+          ["open faults", asset.open_faults.map(fmt.label).join(", ") || "none"],
+        ].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+      ),
+    ),
+    section(
+      latest ? `Latest reading (${fmt.ago(latest.ts)})` : "Latest reading",
+      latest
+        ? table(
+            ["field", "value"],
+            Object.entries(latest.values).map(([k, v]) => h("tr", { dataset: { field: k } }, h("td", {}, fmt.label(k)), h("td", {}, `${fmt.num(v)} ${unit[k] || ""}`))),
+          )
+        : h("p", { class: "muted" }, "No telemetry received yet."),
+    ),
+  );
+}
+
+async function forecastSection() {
+  if (!(await hasEndpoint("/assets/{asset_id}/forecast"))) {
+    return section("Forecast", h("p", { class: "muted" }, "Forecasts are not available on this server yet."));
+  }
+  try {
+    const f = await api(`/assets/${encodeURIComponent(assetId)}/forecast`);
+    const lo = f.window_start_h ?? f.window?.start_h;
+    const hi = f.window_end_h ?? f.window?.end_h;
+    const now = Date.now();
+    const parts = [
+      h(
+        "div",
+        { class: "kpis", id: "forecast" },
+        ["p7", "p30", "p90"].filter((k) => f[k] !== undefined).map((k) =>
+          h("div", { class: "kpi" }, h("div", { class: "kpi-value" }, fmt.pct(f[k])), h("div", { class: "kpi-label" }, `P(fail ≤ ${k.slice(1)} d)`)),
+        ),
+      ),
+    ];
+    if (lo !== undefined && hi !== undefined) {
+      parts.push(
+        h("p", {}, `Predicted failure window: ${fmt.time(now + lo * 3600e3)} – ${fmt.time(now + hi * 3600e3)}`),
+        lineChart([], {
+          from: now,
+          to: now + Math.max(hi * 1.2, 24) * 3600e3,
+          windows: [{ from: now + lo * 3600e3, to: now + hi * 3600e3, label: "predicted failure window" }],
+          height: 90,
+          title: "failure window",
+        }),
+      );
+    }
+    return section("Forecast", ...parts);
+  } catch (err) {
+    return section("Forecast", err.status === 404 ? h("p", { class: "muted" }, "No forecast for this asset yet.") : errorBox(err));
+  }
+}
+
+async function eventsSection() {
+  const events = await api(`/events?asset=${encodeURIComponent(assetId)}&limit=50`);
+  return section(
+    "Events (30 days)",
+    events.length
+      ? table(
+          ["time", "type", "code", "detail"],
+          events.map((e) => h("tr", {}, h("td", {}, fmt.time(e.ts)), h("td", {}, badge(e.type, "event")), h("td", {}, fmt.label(e.code)), h("td", {}, e.detail || ""))),
+        )
+      : h("p", { class: "muted" }, "No events."),
+  );
+}
+
+async function ordersSection() {
+  if (!token() || !(await hasEndpoint("/orders"))) return null;
+  try {
+    const orders = await api(`/orders?asset_id=${encodeURIComponent(assetId)}&limit=20`, { auth: true });
+    return section(
+      "Work orders",
+      orders.length
+        ? table(
+            ["order", "type", "priority", "state", "opened"],
+            orders.map((o) => h("tr", {}, h("td", {}, `#${o.id} ${o.title}`), h("td", {}, fmt.label(o.type)), h("td", {}, badge(o.priority, "prio")), h("td", {}, badge(o.state)), h("td", {}, fmt.time(o.opened_at)))),
+          )
+        : h("p", { class: "muted" }, "No work orders for this asset."),
+    );
+  } catch (err) {
+    return section("Work orders", errorBox(err));
+  }
+}
+
+async function render() {
+  try {
+    const asset = await api(`/assets/${encodeURIComponent(assetId)}`);
+    const [chartsEl, forecast, events, orders] = await Promise.all([charts(asset), forecastSection(), eventsSection(), ordersSection()]);
+    const ranges = h(
+      "div",
+      { class: "filters" },
+      Object.entries(RANGES).map(([label, hours]) =>
+        h("button", { class: hours === rangeH ? "range active" : "range", onclick: () => ((rangeH = hours), render()) }, label),
+      ),
+    );
+    mount(
+      h("p", {}, h("a", { href: "/" }, "← Overview")),
+      h("h1", {}, `${assetId} `, badge(asset.state)),
+      details(asset),
+      forecast,
+      section("Telemetry", ranges, chartsEl),
+      events,
+      orders,
+    );
+  } catch (err) {
+    mount(h("p", {}, h("a", { href: "/" }, "← Overview")), h("h1", {}, assetId), errorBox(err));
+  }
+  document.body.dataset.ready = "1";
+}
+
+render();

@@ -1,0 +1,156 @@
+"""The app served by uvicorn in a thread, with a seeded InfluxDB and SQLite store, and headless Chromium."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from api.app import create_app
+from facility.services.ports import free_port
+from facility.settings import Settings
+from ingest.influx import InfluxClient
+from maintenance.db import Database
+from maintenance.domain import OrderState, OrderType, Priority
+from maintenance.models import Crew
+from maintenance.orders import create_order, transition
+from maintenance.registry import load_fleet
+from maintenance.tokens import Role, create_token
+from tests.integration.test_dashboards_queries import REPO, demo_fleet, write_run
+
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+    db: Database
+    crew_token: str
+    engineer_token: str
+    order_ids: tuple[int, ...]  # assigned to the crew "lift-lv"
+    other_order_id: int  # assigned to another crew
+
+
+def _seed_store(db: Database, now: dt.datetime) -> tuple[str, str, tuple[int, ...], int]:
+    with db.transaction() as s:
+        load_fleet(s, demo_fleet())
+        s.add_all(
+            [
+                Crew(id="lift-lv", name="Lüyuan lifts", skills=["elevator"], estates=["lvyuan"]),
+                Crew(id="pumps-jh", name="Jinhu pumps", skills=["water_pump"], estates=["jinhu"]),
+            ]
+        )
+        s.flush()
+        ids = []
+        for asset, title, prio in (
+            ("lvyuan-b1-el1", "Door fault on lift 1", Priority.P2),
+            ("lvyuan-b2-el2", "Leveling error above 15 mm", Priority.P3),
+        ):
+            o = create_order(
+                s,
+                asset_id=asset,
+                type=OrderType.CORRECTIVE,
+                priority=prio,
+                title=title,
+                actor="system",
+                at=now,
+            )
+            transition(s, o, OrderState.ASSIGNED, "system", now, "auto", "lift-lv")
+            ids.append(o.id)
+        other = create_order(
+            s,
+            asset_id="jinhu-t1-wp1",
+            type=OrderType.PREVENTIVE,
+            priority=Priority.P3,
+            title="Replace pump bearing",
+            actor="system",
+            at=now,
+        )
+        transition(s, other, OrderState.ASSIGNED, "system", now, "auto", "pumps-jh")
+        crew = create_token(s, "li-wei", Role.CREW, now, crew_id="lift-lv")
+        engineer = create_token(s, "eng-wang", Role.ENGINEER, now)
+        return crew, engineer, tuple(ids), other.id
+
+
+@pytest.fixture(scope="session")
+def site(influx_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    now = dt.datetime.now(dt.UTC)
+    influx = InfluxClient(influx_server.url, "t_browser_pages")
+    influx.create_database()
+    write_run(influx, demo_fleet(), now)
+    var = tmp_path_factory.mktemp("browser-var")
+    settings = Settings(
+        var_dir=var,
+        influx_url=influx_server.url,
+        influx_db="t_browser_pages",
+        database_url=f"sqlite:///{var / 'facility.db'}",
+        fleet_file=Path(REPO / "simulators" / "fleets" / "demo.yaml"),
+        manage_services=False,
+    )
+    db = Database.open(settings.sqlalchemy_url)
+    crew, engineer, ids, other = _seed_store(db, now)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.05)
+    yield Site(f"http://127.0.0.1:{port}", db, crew, engineer, ids, other)
+    server.should_exit = True
+    thread.join(timeout=10)
+    db.dispose()
+    influx._request("POST", "/query", data={"q": 'DROP DATABASE "t_browser_pages"'})
+    influx.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `facility setup --browser` (installs Debian's chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh context per test; console errors and failed requests are collected and must stay empty."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    pg.on(
+        "response",
+        lambda r: errors.append(f"HTTP {r.status} {r.request.method} {r.url}") if r.status >= 400 else None,
+    )
+    pg.console_errors = errors  # type: ignore[attr-defined]
+    yield pg
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name)
+    try:
+        pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    finally:
+        context.close()

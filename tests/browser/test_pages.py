@@ -1,0 +1,118 @@
+"""The built-in pages in real headless Chromium: no console errors, the seeded data shown, the crew flow
+changes the order's state in the database. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import pytest
+
+from maintenance.models import Order, Transition
+from tests.integration.test_dashboards_queries import demo_fleet, first_of_group
+
+pytestmark = pytest.mark.browser
+
+
+def _open(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+
+
+def test_overview_shows_the_fleet_and_its_states(site, page) -> None:
+    _open(page, site.url + "/")
+    fleet = demo_fleet()
+    offline = first_of_group(fleet)
+    kpis = page.locator("#kpis .kpi")
+    assert kpis.nth(0).locator(".kpi-value").inner_text() == str(len(fleet.assets))
+    assert kpis.nth(3).locator(".kpi-value").inner_text() == str(len(offline))
+    assert page.locator("article.estate").count() == len(fleet.estates)
+    rows = page.locator("tr[data-asset]")
+    assert rows.count() == len(fleet.assets)
+    some_offline = sorted(offline)[0]
+    assert page.locator(f"tr[data-asset='{some_offline}'] .badge").inner_text() == "offline"
+    page.select_option("select[name='estate']", "jinhu")
+    page.wait_for_function(f"document.querySelectorAll('tr[data-asset]').length < {len(fleet.assets)}")
+    jinhu = [a.id for a in fleet.assets if a.ref.estate == "jinhu"]
+    assert page.locator("tr[data-asset]").count() == len(jinhu)
+    assert page.console_errors == []
+
+
+def test_overview_with_an_engineer_token_shows_orders(site, page) -> None:
+    _open(page, f"{site.url}/?token={site.engineer_token}")
+    assert "token=" not in page.url  # the token is stored, not left in the address bar
+    kpis = page.locator("#order-kpis .kpi")
+    assert kpis.nth(0).locator(".kpi-value").inner_text() == str(len(site.order_ids) + 1)
+    assert page.console_errors == []
+
+
+def test_asset_page_draws_every_field_and_lists_events(site, page) -> None:
+    asset = "lvyuan-b1-el1"
+    _open(page, f"{site.url}/assets/{asset}")
+    from facility.contract import SCHEMAS, AssetKind
+
+    fields = [f.name for f in SCHEMAS[AssetKind.ELEVATOR].fields]
+    for name in fields:
+        assert page.locator(f"figure[data-field='{name}'] polyline.chart-line").count() == 1, name
+    assert page.locator("#facts").inner_text().count("lvyuan / b1") == 1
+    events = page.locator("text=door fault").count() + page.locator("text=entrapment").count()
+    assert events >= 1
+    page.click("button.range:has-text('6 h')")
+    page.wait_for_selector("button.range.active:has-text('6 h')")
+    assert page.locator("polyline.chart-line").count() == len(fields)
+    assert page.console_errors == []
+
+
+def test_unknown_asset_says_so(site, page) -> None:
+    page.goto(f"{site.url}/assets/no-such-asset")
+    page.wait_for_selector("body[data-ready='1']")
+    assert "404" in page.locator(".error").inner_text()
+
+
+def test_ratings_page_loads(site, page) -> None:
+    _open(page, site.url + "/ratings")
+    assert page.locator("h1").inner_text() == "Property-company ratings"
+    assert page.console_errors == []
+
+
+def test_crew_acknowledges_starts_and_resolves_on_a_phone(site, browser) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        _open(page, site.url + "/crew")
+        page.fill("#token-input", site.crew_token)
+        page.click("form.token-form button")
+        first, second = site.order_ids
+        card = page.locator(f"article.order[data-order='{first}']")
+        card.wait_for()
+        # the other crew's order is not shown
+        assert page.locator(f"article.order[data-order='{site.other_order_id}']").count() == 0
+        assert page.locator("article.order").count() == 2
+        box = card.locator("button[data-action='acknowledged']").bounding_box()
+        assert box["height"] >= 48  # thumb-sized
+        card.locator("button[data-action='acknowledged']").tap()
+        page.wait_for_selector(f"article.order[data-order='{first}'][data-state='acknowledged']")
+        card.locator("button[data-action='in_progress']").tap()
+        page.wait_for_selector(f"article.order[data-order='{first}'][data-state='in_progress']")
+        card.locator("button[data-action='resolved']").tap()  # without a note: refused on the page
+        assert card.get_attribute("data-state") == "in_progress"
+        card.locator("textarea.note").fill("Replaced the door roller; 20 test cycles OK")
+        card.locator("button[data-action='resolved']").tap()
+        page.wait_for_selector(f"article.order[data-order='{first}']", state="detached")  # finished: hidden
+        assert page.locator(".notice").inner_text() == f"Order #{first}: resolved"
+        page.screenshot(path="test-artifacts/crew_phone_after_resolve.png", full_page=True)
+        with site.db.transaction() as s:
+            order = s.get(Order, first)
+            assert order.state == "resolved"
+            steps = [(t.to_state, t.actor, t.note) for t in s.query(Transition).filter_by(order_id=first)]
+            assert steps[-3:] == [
+                ("acknowledged", "crew:li-wei", ""),
+                ("in_progress", "crew:li-wei", ""),
+                ("resolved", "crew:li-wei", "Replaced the door roller; 20 test cycles OK"),
+            ]
+            assert s.get(Order, second).state == "assigned"
+        # the token is remembered on this phone
+        _open(page, site.url + "/crew")
+        assert page.locator(f"article.order[data-order='{second}']").count() == 1
+        assert errors == []
+    finally:
+        context.close()
