@@ -46,6 +46,7 @@ def _demo(args: argparse.Namespace) -> int:
     from facility.demo import run_demo
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return run_demo(Settings(), history_days=args.history_days, seed=args.seed)
 
 

@@ -37,7 +37,7 @@ class EstateOut(BaseModel):
 class ReadingOut(BaseModel):
     ts: dt.datetime
     seq: int | None
-    values: dict[str, float]
+    values: dict[str, int | float]
 
 
 class AssetOut(BaseModel):
