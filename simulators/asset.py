@@ -71,6 +71,7 @@ class AssetSimulator:
         self.spec = spec
         self.ref: AssetRef = spec.ref
         self.kind: AssetKind = spec.kind
+        self._kind_name = spec.kind.value
         self.model = model or MODELS[self.kind]
         self.auto_repair_after_s = auto_repair_after_s
         self.health_every_ms = int(health_every_s * 1000)
@@ -295,15 +296,13 @@ class AssetSimulator:
         every = self.health_every_ms
         if every <= 0:
             return
-        hz = self.model.hazard(health)
-        for i in np.flatnonzero(ends // every != starts // every):
-            self._truth.append(
-                TruthRecord(
-                    int(ends[i]),
-                    self.ref.asset,
-                    self.kind.value,
-                    "health",
-                    round(float(health[i]), 5),
-                    float(hz[i]) if up[i] else 0.0,
-                )
-            )
+        idx = np.flatnonzero(ends // every != starts // every)
+        if not idx.size:
+            return
+        h = health[idx]
+        hz = np.where(up[idx], self.model.hazard(h), 0.0)
+        asset, kind = self.ref.asset, self._kind_name
+        self._truth.extend(
+            TruthRecord(ts, asset, kind, "health", hv, zv)
+            for ts, hv, zv in zip(ends[idx].tolist(), np.round(h, 5).tolist(), hz.tolist(), strict=True)
+        )

@@ -61,18 +61,35 @@ def _profile(hour: Array, spec: tuple[float, tuple[tuple[float, float, float], .
     return np.asarray(np.minimum(out, 1.0))
 
 
-def usage(kind: AssetKind, ts_ms: npt.ArrayLike) -> Array:
-    """Relative use intensity in [0, 1] at local time: elevator trips, water demand, bin lid openings.
-
-    Fire-alarm panels have no use cycle: their intensity is a constant 1 (they wear with age only).
-    """
-    ts = np.asarray(ts_ms, dtype=np.float64)
+def _usage_exact(kind: AssetKind, ts: Array) -> Array:
     if kind is AssetKind.FIRE_ALARM:
         return np.ones_like(ts)
     hour = local_hour(ts)
     weekend = is_weekend(ts)
     prof = _PROFILES[kind]
     return np.asarray(np.where(weekend, _profile(hour, prof["weekend"]), _profile(hour, prof["weekday"])))
+
+
+_WEEK_MIN = 7 * 24 * 60
+#: usage per minute of the local week, Monday 00:00 first (1970-01-05 was a Monday)
+_TABLES = {
+    kind: _usage_exact(
+        kind, (np.arange(_WEEK_MIN, dtype=np.float64) * 60.0 + 4 * _DAY_S - LOCAL_UTC_OFFSET_S) * 1000
+    )
+    for kind in AssetKind
+}
+
+
+def usage(kind: AssetKind, ts_ms: npt.ArrayLike) -> Array:
+    """Relative use intensity in [0, 1] at local time: elevator trips, water demand, bin lid openings.
+
+    Fire-alarm panels have no use cycle: their intensity is a constant 1 (they wear with age only).
+    Looked up per minute of the local week (the profile is a sum of Gaussian peaks over the hour of day,
+    one shape for weekdays and one for weekends).
+    """
+    ts = np.asarray(ts_ms, dtype=np.float64)
+    minute = np.floor((ts / 1000.0 + LOCAL_UTC_OFFSET_S - 4 * _DAY_S) / 60.0).astype(np.int64) % _WEEK_MIN
+    return np.asarray(_TABLES[kind][minute])
 
 
 def mean_usage(kind: AssetKind) -> float:
