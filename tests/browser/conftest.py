@@ -146,7 +146,7 @@ def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
         "response",
         lambda r: errors.append(f"HTTP {r.status} {r.request.method} {r.url}") if r.status >= 400 else None,
     )
-    pg.console_errors = errors  # type: ignore[attr-defined]
+    pg.console_errors = errors
     yield pg
     ARTIFACTS.mkdir(exist_ok=True)
     name = "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name)
