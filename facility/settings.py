@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     # the ledger and imported external indicators live under var_dir/evaluation/
     rating_scheme_file: Path | None = None
 
+    # --- maintenance (added by maintenance): the event listener's persistent MQTT client id, the SLA
+    # targets file (None: maintenance/sla.toml) and seconds between SLA breach checks
+    maintenance_client_id: str = "facility-maintenance"
+    sla_file: Path | None = None
+    sla_check_interval_s: float = 30.0
+
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'facility.db').resolve()}"

@@ -195,5 +195,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "maintenance", help="run the event → work-order service with SLA checks (Ctrl-C stops)"
     )
-    p.add_argument("--interval", type=float, default=30.0, help="seconds between SLA checks")
+    p.add_argument("--interval", type=float, default=None, help="seconds between SLA checks (settings)")
     p.set_defaults(func=run_service)

@@ -16,7 +16,7 @@ from maintenance.listener import Clock, EventListener, utcnow
 from maintenance.models import Asset
 from maintenance.notify import MqttPublisher, deliver_outbox
 from maintenance.registry import load_fleet as load_fleet_into
-from maintenance.sla import SlaTargets, default_targets
+from maintenance.sla import SlaTargets, default_targets, load_targets
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +33,19 @@ def tick(db: Database, publisher: MqttPublisher | None, now: dt.datetime, target
 
 
 class MaintenanceService:
-    def __init__(self, settings: Settings, clock: Clock = utcnow, interval_s: float = 30.0) -> None:
-        self.settings, self.clock, self.interval_s = settings, clock, interval_s
+    def __init__(self, settings: Settings, clock: Clock = utcnow, interval_s: float | None = None) -> None:
+        self.settings, self.clock = settings, clock
+        self.interval_s = interval_s if interval_s is not None else settings.sla_check_interval_s
+        self.targets = load_targets(settings.sla_file) if settings.sla_file else default_targets()
         self.db = Database.open(settings.sqlalchemy_url)
         self.publisher = MqttPublisher(settings.mqtt_host, settings.mqtt_port)
         self.listener = EventListener(
-            self.db, settings.mqtt_host, settings.mqtt_port, publisher=self.publisher, clock=clock
+            self.db,
+            settings.mqtt_host,
+            settings.mqtt_port,
+            client_id=settings.maintenance_client_id,
+            publisher=self.publisher,
+            clock=clock,
         )
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._run, name="maintenance-sla", daemon=True)
@@ -53,7 +60,7 @@ class MaintenanceService:
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                tick(self.db, self.publisher, self.clock(), default_targets())
+                tick(self.db, self.publisher, self.clock(), self.targets)
             except Exception:
                 log.exception("SLA check failed; retrying next round")
 

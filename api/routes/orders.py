@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from api.auth import OPERATORS, READERS, Principal, Role, ensure_crew_access, require_role
-from api.deps import ClockDep, SessionDep
+from api.deps import ClockDep, ContextDep, SessionDep
 from maintenance import escalation
 from maintenance.domain import InvalidTransition, OrderState, OrderType, Priority, allowed_transitions
 from maintenance.models import Escalation, Order
@@ -23,7 +23,7 @@ from maintenance.orders import (
     order_clock,
     transition,
 )
-from maintenance.sla import default_targets, sla_status
+from maintenance.sla import SlaTargets, default_targets, load_targets, sla_status
 
 router = APIRouter(tags=["orders"])
 
@@ -121,8 +121,21 @@ def _utc(t: dt.datetime | None, field: str) -> dt.datetime | None:
     return t
 
 
-def order_out(order: Order, now: dt.datetime) -> OrderOut:
-    s = sla_status(order_clock(order), now, default_targets())
+def get_targets(ctx: ContextDep) -> SlaTargets:
+    """SLA targets of ``Settings.sla_file`` (default maintenance/sla.toml), read once per app."""
+    targets = ctx.extras.get("sla_targets")
+    if targets is None:
+        path = ctx.settings.sla_file
+        targets = ctx.extras["sla_targets"] = load_targets(path) if path else default_targets()
+    assert isinstance(targets, SlaTargets)
+    return targets
+
+
+TargetsDep = Annotated[SlaTargets, Depends(get_targets)]
+
+
+def order_out(order: Order, now: dt.datetime, targets: SlaTargets) -> OrderOut:
+    s = sla_status(order_clock(order), now, targets)
     return OrderOut(
         id=order.id,
         asset_id=order.asset_id,
@@ -169,6 +182,7 @@ def list_orders(
     session: SessionDep,
     who: Readers,
     clock: ClockDep,
+    targets: TargetsDep,
     state: OrderState | None = None,
     asset_id: str | None = None,
     crew_id: str | None = None,
@@ -184,11 +198,13 @@ def list_orders(
     if crew_id is not None:
         q = q.where(Order.crew_id == crew_id)
     now = clock()
-    return [order_out(o, now) for o in session.scalars(q)]
+    return [order_out(o, now, targets) for o in session.scalars(q)]
 
 
 @router.post("/orders", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
-def create(body: OrderCreate, session: SessionDep, who: Operators, clock: ClockDep) -> OrderOut:
+def create(
+    body: OrderCreate, session: SessionDep, who: Operators, clock: ClockDep, targets: TargetsDep
+) -> OrderOut:
     now = clock()
     try:
         order = create_order(
@@ -211,16 +227,18 @@ def create(body: OrderCreate, session: SessionDep, who: Operators, clock: ClockD
             auto_assign(session, order, who.actor, now)
     except NotFound as exc:
         raise unprocessable("crew_id" if "crew" in str(exc) else "asset_id", str(exc)) from None
-    return order_out(order, now)
+    return order_out(order, now, targets)
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut)
-def read(order_id: int, session: SessionDep, who: Readers, clock: ClockDep) -> OrderOut:
-    return order_out(_load(session, order_id, who), clock())
+def read(order_id: int, session: SessionDep, who: Readers, clock: ClockDep, targets: TargetsDep) -> OrderOut:
+    return order_out(_load(session, order_id, who), clock(), targets)
 
 
 @router.post("/orders/{order_id}/transitions", response_model=OrderOut, responses={409: {}})
-def move(order_id: int, body: TransitionIn, session: SessionDep, who: Actors, clock: ClockDep) -> Any:
+def move(
+    order_id: int, body: TransitionIn, session: SessionDep, who: Actors, clock: ClockDep, targets: TargetsDep
+) -> Any:
     order = _load(session, order_id, who)
     if who.role is Role.CREW and body.to not in CREW_TARGETS:
         raise HTTPException(
@@ -242,11 +260,13 @@ def move(order_id: int, body: TransitionIn, session: SessionDep, who: Actors, cl
         raise unprocessable("crew_id", str(exc)) from None
     except ValueError as exc:
         raise unprocessable("crew_id", str(exc)) from None
-    return order_out(order, now)
+    return order_out(order, now, targets)
 
 
 @router.post("/orders/{order_id}/assign", response_model=OrderOut)
-def assign(order_id: int, body: AssignIn, session: SessionDep, who: Operators, clock: ClockDep) -> OrderOut:
+def assign(
+    order_id: int, body: AssignIn, session: SessionDep, who: Operators, clock: ClockDep, targets: TargetsDep
+) -> OrderOut:
     order = _load(session, order_id, who)
     now = clock()
     try:
@@ -261,7 +281,7 @@ def assign(order_id: int, body: AssignIn, session: SessionDep, who: Operators, c
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except NotFound as exc:
         raise unprocessable("crew_id", str(exc)) from None
-    return order_out(order, now)
+    return order_out(order, now, targets)
 
 
 @router.get("/escalations", response_model=list[EscalationOut])
@@ -274,9 +294,9 @@ def escalations(session: SessionDep, who: Overseers) -> list[EscalationOut]:
 
 
 @router.post("/sla/check", response_model=list[EscalationOut])
-def check(session: SessionDep, who: Operators, clock: ClockDep) -> list[EscalationOut]:
+def check(session: SessionDep, who: Operators, clock: ClockDep, targets: TargetsDep) -> list[EscalationOut]:
     """Run the breach check now (the service also runs it periodically)."""
-    new = escalation.check_sla(session, clock(), default_targets())
+    new = escalation.check_sla(session, clock(), targets)
     return [
         EscalationOut(order_id=e.order_id, clock=e.clock, due_at=e.due_at, at=e.at, engineer_id=e.engineer_id)
         for e in new
