@@ -88,7 +88,9 @@ class SeqTracker:
         return self._missing(d, d.high - self.window + 1, d.high)
 
     def totals(self) -> dict[str, int]:
+        """Sums over devices; ``pending`` = numbers missing inside the windows now (may still arrive)."""
         return {
+            "pending": sum(self.pending_gaps(dev) for dev in self.devices),
             "received": sum(d.received for d in self.devices.values()),
             "gaps": sum(d.gaps for d in self.devices.values()),
             "duplicates": sum(d.duplicates for d in self.devices.values()),

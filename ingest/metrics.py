@@ -3,7 +3,7 @@
 ``ingest_stats`` (written to InfluxDB every ``stats_interval_s``, receiver clock, see docs/ingest.md):
 
     ingest_stats,worker=<id> received=..i,stored=..i,dead_letters=..i,spool_depth=..i,queue_depth=..i,
-                             gaps=..i,duplicates=..i,resets=..i,lag_ms=..
+                             gaps=..i,pending_gaps=..i,duplicates=..i,resets=..i,lag_ms=..,rate=..
     ingest_stats,worker=<id>,estate=..,building=..,kind=..,asset=.. received=..i,gaps=..i,duplicates=..i,
                              resets=..i,pending_gaps=..i
 """
@@ -37,10 +37,18 @@ class Metrics:
         self.gaps = Gauge("ingest_seq_gaps", "sequence numbers never received (all devices)", registry=r)
         self.duplicates = Gauge("ingest_seq_duplicates", "sequence numbers received again", registry=r)
         self.resets = Gauge("ingest_seq_resets", "device counter restarts", registry=r)
+        self.pending = Gauge(
+            "ingest_seq_pending", "numbers missing but still inside the reorder window", registry=r
+        )
+        self.rate = Gauge(
+            "ingest_rate_msgs_per_s", "messages received per second (last interval)", registry=r
+        )
         self.device_gaps = Gauge(
             "ingest_device_seq_gaps", "sequence numbers never received, per device", ["device"], registry=r
         )
         self.last_lag_ms = 0.0
+        self.last_rate = 0.0
+        self._rate_mark: tuple[float, int] | None = None
         self.n_received = 0
         self.n_stored = 0
         self.n_acked = 0
@@ -69,11 +77,18 @@ class Metrics:
         self.spool_depth.set(spool)
         self.queue_depth.set(queue)
 
+    def update_rate(self, now_s: float) -> None:
+        if self._rate_mark is not None and now_s > self._rate_mark[0]:
+            self.last_rate = (self.n_received - self._rate_mark[1]) / (now_s - self._rate_mark[0])
+            self.rate.set(self.last_rate)
+        self._rate_mark = (now_s, self.n_received)
+
     def update_seq(self, tracker: SeqTracker, devices: set[str]) -> None:
         t = tracker.totals()
         self.gaps.set(t["gaps"])
         self.duplicates.set(t["duplicates"])
         self.resets.set(t["resets"])
+        self.pending.set(t["pending"])
         for dev in devices:
             self.device_gaps.labels(dev).set(tracker.devices[dev].gaps)
 
@@ -85,8 +100,8 @@ class Metrics:
             f"ingest_stats,worker={w} received={self.n_received}i,"
             f"stored={self.n_stored}i,dead_letters={sum(self.n_dead.values())}i,"
             f"spool_depth={self.n_spool}i,queue_depth={self.n_queue}i,"
-            f"gaps={t['gaps']}i,duplicates={t['duplicates']}i,resets={t['resets']}i,"
-            f"lag_ms={float(self.last_lag_ms)!r} {now_ms}"
+            f"gaps={t['gaps']}i,pending_gaps={t['pending']}i,duplicates={t['duplicates']}i,resets={t['resets']}i,"
+            f"lag_ms={float(self.last_lag_ms)!r},rate={float(self.last_rate)!r} {now_ms}"
         ]
         for dev in sorted(devices):
             parts = dev.split("/")

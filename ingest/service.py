@@ -291,6 +291,7 @@ class Ingester:
         self.metrics.set_depths(self.spool.depth, self.queue.qsize())
         changed, self._changed_devices = self._changed_devices, set()
         self.metrics.update_seq(self.tracker, changed)
+        self.metrics.update_rate(now)
         if self.spool.depth or time.monotonic() < self._retry_at:
             return
         try:

@@ -7,35 +7,36 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from facility.services.influxd import InfluxServer
 from facility.services.mosquitto import MosquittoServer
+from facility.services.ports import free_port
 from facility.settings import Settings
 from ingest.deadletters import DeadLetterStore
 from ingest.influx import InfluxClient
 from ingest.service import Ingester, dead_letter_path
-from ingest.testkit import make_messages, publish, stored_points, wait_for_points
+from ingest.testkit import fleet, make_messages, publish, stored_points, wait_for_points
 
 pytestmark = pytest.mark.integration
 
 
 def settings_for(tmp: Path, broker: MosquittoServer, influx: InfluxClient, **kw: object) -> Settings:
+    options: dict[str, object] = {"metrics_port": 0, "stats_interval_s": 0.5, "batch_interval_s": 0.2, **kw}
     return Settings(
         var_dir=tmp,
         mqtt_host=broker.host,
         mqtt_port=broker.port,
         influx_url=influx.url,
         influx_db=influx.database,
-        metrics_port=0,
-        stats_interval_s=0.5,
-        batch_interval_s=0.2,
-        **kw,  # type: ignore[arg-type]
+        **options,  # type: ignore[arg-type]
     )
 
 
-def wait_until(cond, timeout_s: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+def wait_until(cond, timeout_s: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if cond():
@@ -86,3 +87,76 @@ def test_redelivery_overwrites_instead_of_adding(
     finally:
         ing.stop()
     assert Counter(stored_points(influx)) == Counter(m.key for m in msgs)
+
+
+def test_loss_accounting_on_metrics_and_ingest_stats(
+    tmp_path: Path, mosquitto_server: MosquittoServer, influx: InfluxClient
+) -> None:
+    port = free_port()
+    settings = settings_for(
+        tmp_path, mosquitto_server, influx, ingest_client_id="t-metrics", metrics_port=port
+    )
+    msgs = make_messages(400, np.random.default_rng(3), devices=fleet(8))
+    lost = {17, 18, 100, 201, 333}  # indices never published: 5 sequence numbers missing
+    sent = [m for i, m in enumerate(msgs) if i not in lost] + msgs[50:57]  # and 7 redeliveries
+    ing = Ingester(settings)
+    ing.start()
+    try:
+        assert wait_until(lambda: ing.mqtt.connected)
+        publish(mosquitto_server.host, mosquitto_server.port, sent, client_id="metrics-pub")
+        assert wait_until(lambda: ing.metrics.n_acked == len(sent))
+        time.sleep(1.2)  # two stats intervals
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    finally:
+        ing.stop()
+    values = {
+        s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples if not s.labels
+    }
+    assert values["ingest_messages_received_total"] == len(sent)
+    assert values["ingest_seq_duplicates"] == 7
+    assert values["ingest_seq_gaps"] + values["ingest_seq_pending"] == len(lost)
+    assert values["ingest_spool_depth"] == 0
+    rows = influx.records(
+        "SELECT last(received) AS received, last(gaps) AS gaps, last(pending_gaps) AS pending,"
+        " last(duplicates) AS dups FROM ingest_stats WHERE worker = 't-metrics' GROUP BY asset"
+    )
+    per_device = [r for r in rows if r.get("asset")]
+    assert len(per_device) == 8
+    assert sum(r["gaps"] + r["pending"] for r in per_device) == len(lost)
+    assert sum(r["dups"] for r in per_device) == 7
+    assert sum(r["received"] for r in per_device) == len(sent)
+
+
+def test_api_lists_dead_letters_and_stats(
+    tmp_path: Path, mosquitto_server: MosquittoServer, influx: InfluxClient
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.context import AppContext
+
+    settings = settings_for(tmp_path, mosquitto_server, influx, ingest_client_id="t-api")
+    msgs = make_messages(160, np.random.default_rng(9), malformed_every=10)
+    ing = Ingester(settings)
+    ing.start()
+    try:
+        assert wait_until(lambda: ing.mqtt.connected)
+        publish(mosquitto_server.host, mosquitto_server.port, msgs, client_id="api-pub")
+        assert wait_until(lambda: ing.metrics.n_acked == len(msgs))
+        time.sleep(0.8)  # one stats interval
+    finally:
+        ing.stop()
+    ctx = AppContext(settings, InfluxClient(influx.url, influx.database))
+    with TestClient(create_app(ctx=ctx)) as client:
+        bad = client.get("/api/v1/dead-letters", params={"reason": "bad_json"}).json()
+        assert sorted(d["payload"] for d in bad) == sorted(
+            m.payload.decode() for m in msgs if m.reason == "bad_json"
+        )
+        assert all(d["topic"].startswith("facility/") for d in bad)
+        assert len(client.get("/api/v1/dead-letters", params={"limit": 3}).json()) == 3
+        assert client.get("/api/v1/dead-letters", params={"limit": 0}).status_code == 422
+        stats = client.get("/api/v1/ingest/stats").json()
+        assert stats["dead_letters_by_reason"] == dict(Counter(m.reason for m in msgs if m.reason))
+        (worker,) = [w for w in stats["workers"] if w["worker"] == "t-api"]
+        assert worker["received"] == len(msgs)
+    ctx.close()
