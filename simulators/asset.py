@@ -117,6 +117,24 @@ class AssetSimulator:
         return 0.0 if self.down else float(self.model.hazard(self._h))
 
     @property
+    def mean_wear_per_h(self) -> float:
+        """This unit's average health loss per hour while up (its wear rate r over the kind's life L)."""
+        return self.rate / self.model.life_h
+
+    def failure_probability(self, horizon_h: float) -> float:
+        """P(failure within ``horizon_h`` hours) from the true state, assuming average wear from now on.
+
+        With ``h(t) = h − c·t`` (c = `mean_wear_per_h`) the cumulative hazard is
+        ``∫ λ0·exp(k(1 − h + c·t)) dt = λ(h) · (exp(k·c·T) − 1) / (k·c)``; for the oracle policy.
+        Returns 1.0 for an asset that is down.
+        """
+        if self.down:
+            return 1.0
+        k, c = self.model.hazard_k, self.mean_wear_per_h
+        growth = horizon_h if k * c == 0 else float(np.expm1(k * c * horizon_h) / (k * c))
+        return float(-np.expm1(-self.hazard * growth))
+
+    @property
     def down(self) -> bool:
         return self._down_code is not None
 

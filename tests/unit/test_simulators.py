@@ -204,3 +204,23 @@ def test_ground_truth_file_matches_failure_events(fleet, tmp_path):
     repairs = [r for r in truth if r.type == "repair"]
     assert all(r.was_down and not r.preventive for r in repairs)
     assert any(r.type == "health" for r in truth)
+
+
+def test_failure_probability_matches_simulated_failures():
+    """The oracle's closed form agrees with the simulator's own failures (200 copies of one unit)."""
+    horizon_h = 30 * 24
+    predicted, failed = [], 0
+    for seed in range(200):
+        s = sim(AssetKind.WATER_PUMP, seed=seed, initial_health=0.5)
+        predicted.append(s.failure_probability(horizon_h))
+        s.advance(START + horizon_h * HOUR_MS, 3600)
+        failed += s.down
+    expected = sum(predicted)
+    assert 0 < min(predicted) <= max(predicted) < 1
+    assert abs(failed - expected) < 4 * np.sqrt(expected), (failed, expected)
+    worn, fresh = sim(AssetKind.WATER_PUMP, initial_health=0.3), sim(AssetKind.WATER_PUMP, initial_health=0.5)
+    assert (
+        worn.failure_probability(horizon_h)
+        > fresh.failure_probability(horizon_h)
+        > fresh.failure_probability(24)
+    )
