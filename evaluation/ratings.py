@@ -142,9 +142,12 @@ class Ratings:
     def publish(self, period: Period, as_of: dt.datetime, published_at: dt.datetime) -> Entry:
         """Append the month's scores, or the quarter's colours, to the ledger (once; see Ledger.append)."""
         if period.granularity == "month":
-            return self.ledger.append(
-                period.label, "monthly", self.monthly_content(self.month(period, as_of)), published_at
-            )
+            res = self.month(period, as_of)
+            if all(r.score.score is None for r in (*res.estates, *res.companies)):
+                raise ValueError(
+                    f"nothing to publish: no estate or company has a score for {period.label} (no data)"
+                )
+            return self.ledger.append(period.label, "monthly", self.monthly_content(res), published_at)
         if period.granularity == "quarter":
             results = self.quarter(period, as_of)
             content = {

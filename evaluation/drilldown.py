@@ -1,0 +1,54 @@
+"""From an indicator's evidence ids back to the records behind them: state intervals, work orders, device
+event episodes and external values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from evaluation.inputs import Dataset
+from evaluation.timeline import interval_ref
+
+
+def _iso(x: Any) -> Any:
+    return x.isoformat() if hasattr(x, "isoformat") else x
+
+
+def explain(ds: Dataset, evidence: Iterable[str]) -> list[dict[str, Any]]:
+    """One dict per evidence id, ``type`` saying what it is (``unknown`` if it is not in the dataset)."""
+    orders = {o.order_id: o for o in ds.orders}
+    intervals = {interval_ref(i): i for i in ds.intervals}
+    external = {f"{x.estate}:{x.indicator}@{x.month}": x for x in ds.external}
+    out: list[dict[str, Any]] = []
+    for ref in evidence:
+        if ref in orders:
+            o = orders[ref]
+            out.append({"type": "order", "id": ref} | {k: _iso(v) for k, v in o.__dict__.items()})
+        elif ref in intervals:
+            i = intervals[ref]
+            out.append({"type": "state_interval", "id": ref, "asset_id": i.asset_id, "state": i.state.value,
+                        "start": _iso(i.start), "end": _iso(i.end), "order_id": i.order_id})  # fmt: skip
+        elif ref in external:
+            x = external[ref]
+            out.append({"type": "external", "id": ref} | x.__dict__)
+        elif ":" in ref and "@" in ref:
+            asset, rest = ref.split(":", 1)
+            code, at = rest.split("@", 1)
+            evs = [
+                {"type": e.type, "ts": _iso(e.ts), "detail": e.detail}
+                for e in ds.events
+                if e.asset_id == asset and e.code == code and _iso(e.ts) >= at
+            ][:10]
+            out.append(
+                {
+                    "type": "event_episode",
+                    "id": ref,
+                    "asset_id": asset,
+                    "code": code,
+                    "start": at,
+                    "events": evs,
+                }
+            )
+        else:
+            out.append({"type": "unknown", "id": ref})
+    return out
