@@ -11,7 +11,15 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
-APP_SERVICES = {"ingester": "ingest", "predictor": "predict", "api": "api", "simulators": "simulate"}
+APP_SERVICES = {
+    "ingester": "ingest",
+    "maintenance": "maintenance",
+    "predictor": "predict",
+    "api": "api",
+    "simulators": "simulate",
+}
+#: services whose command is not written yet: they must stay out of the default `docker compose up`
+PENDING = {"predictor"}
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +80,26 @@ def test_app_services_run_the_image_built_from_the_dockerfile(services: dict[str
 
 def test_simulators_only_run_under_the_sim_profile(services: dict[str, dict[str, Any]]) -> None:
     assert services["simulators"]["profiles"] == ["sim"]
-    assert [n for n, s in services.items() if "profiles" in s] == ["simulators"]
+    assert {n for n, s in services.items() if "profiles" in s} == {"simulators", *PENDING}
+
+
+def test_every_command_is_a_facility_command(services: dict[str, dict[str, Any]]) -> None:
+    from facility.cli import build_parser
+
+    parser = build_parser()
+    for name in APP_SERVICES:
+        argv = services[name]["command"]
+        if name in PENDING:
+            assert services[name]["profiles"] == [name], f"{name}'s command does not exist yet"
+            continue
+        args = parser.parse_args(argv)  # exits (SystemExit) on an unknown command
+        assert callable(args.func), name
+    migrate = services["migrate"]
+    assert migrate["entrypoint"] == ["/bin/sh", "-c"]
+    for step in migrate["command"][0].split(" && "):
+        word, *argv = step.split()
+        assert word == "facility"
+        assert callable(parser.parse_args(argv).func), step
 
 
 def test_start_order_waits_for_health(services: dict[str, dict[str, Any]]) -> None:
@@ -88,12 +115,13 @@ def test_start_order_waits_for_health(services: dict[str, dict[str, Any]]) -> No
                 assert condition == "service_completed_successfully" and "restart" not in services[dep]
     for name in ("mosquitto", "influxdb", "postgres", "grafana", "api", "ingester"):
         assert services[name]["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
-    for name in ("ingester", "predictor", "api"):
+    for name in ("ingester", "maintenance", "predictor", "api"):
         deps = services[name]["depends_on"]
         assert {d: s["condition"] for d, s in deps.items()} == {
             "mosquitto": "service_healthy",
             "influxdb": "service_healthy",
             "postgres": "service_healthy",
+            "migrate": "service_completed_successfully",
         }
 
 
