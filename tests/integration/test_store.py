@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from maintenance import queries, timeline
 from maintenance.db import Database
 from maintenance.domain import InvalidTransition, OrderState
 from maintenance.handler import Outcome, handle_event
+from maintenance.history import replay
 from maintenance.models import Asset, Order
 from maintenance.orders import ConcurrentUpdate, get_order, transition
 from maintenance.registry import RegistryError, export_csv, import_csv
@@ -202,3 +204,47 @@ def test_offline_and_back_restores_previous_state(db: Database) -> None:
             "offline",
             "faulted",
         ]
+
+
+@dataclass(frozen=True)
+class Repair:
+    ts: int
+    asset: str
+    code: str = ""
+    preventive: bool | None = False
+    was_down: bool | None = True
+
+
+def test_history_replay_builds_past_orders_and_timeline(db: Database) -> None:
+    h = dt.timedelta(hours=1)
+    messages = [
+        fault(T0),
+        fault(T0 + h),  # repeated event: no second order
+        Event(EL, ms(T0 + 3 * h), EventType.RECOVERY, "door_fault"),
+    ]
+    repairs = [
+        Repair(ms(T0 + 3 * h), EL.asset, "door_fault"),
+        Repair(ms(T0 + 30 * h), EL.asset, "", True, False),
+    ]
+    with db.transaction() as s:
+        counts = replay(s, messages, repairs, T0)
+    assert counts == {"opened": 1, "duplicate": 1, "recovered": 1, "fixed": 1, "preventive": 1}
+    with db.transaction() as s:
+        recs = queries.orders(s, T0, T0 + 2 * 24 * h)
+        states = [(r.state, r.start_at, r.end_at) for r in timeline.history(s, EL.asset)]
+    assert [(r.type, r.state, r.crew_id) for r in recs] == [
+        ("corrective", "closed", "lift-a"),
+        ("preventive", "closed", "lift-a"),
+    ]
+    fix = recs[0]
+    assert (fix.opened_at, fix.acknowledged_at, fix.resolved_at, fix.closed_at) == (
+        T0,
+        T0 + 3 * h,
+        T0 + 3 * h,
+        T0 + 3 * h,
+    )
+    assert states == [
+        ("in_service", dt.datetime(2010, 1, 1, tzinfo=dt.UTC), T0),
+        ("faulted", T0, T0 + 3 * h),
+        ("in_service", T0 + 3 * h, None),  # an instant visit leaves no zero-length interval
+    ]
