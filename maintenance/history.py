@@ -35,11 +35,16 @@ _NEXT = {
 class RepairLike(Protocol):
     """A ground-truth repair (simulators.truth.TruthRecord with type == "repair")."""
 
-    ts: int
-    asset: str
-    code: str
-    preventive: bool | None
-    was_down: bool | None
+    @property
+    def ts(self) -> int: ...
+    @property
+    def asset(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def preventive(self) -> bool | None: ...
+    @property
+    def was_down(self) -> bool | None: ...
 
 
 def _at(ms: int) -> dt.datetime:
