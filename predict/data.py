@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from predict.features import LandmarkTable, Lifetime, WindowSpec, landmark_table, window_features
+from predict.batch_features import landmark_table_fast
+from predict.features import LandmarkTable, Lifetime, WindowSpec
 from predict.models import survival_y
 
 #: text columns with more distinct values than this are not one-hot encoded (ids, dates, free text)
@@ -217,11 +217,15 @@ def load_series(
 def series_table(data: SeriesData, spec: WindowSpec, step: float, first: float | None = None) -> SurvivalData:
     """Landmark rows from the series, through the live window-feature code."""
 
-    def features_at(asset: str, t: float) -> dict[str, Any]:
-        return window_features(data.readings[asset], t, spec, data.fields)
-
-    table: LandmarkTable = landmark_table(
-        data.lifetimes, features_at, step, spec.window if first is None else first
+    table: LandmarkTable = landmark_table_fast(
+        data.lifetimes,
+        data.readings,
+        {},
+        spec,
+        data.fields,
+        step,
+        spec.window if first is None else first,
+        (),
     )
     if len(table.X) < MIN_ROWS:
         raise DataError(

@@ -18,6 +18,7 @@ no leakage), in two stages:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -80,7 +81,8 @@ def bucket_aggregates(frame: pd.DataFrame, t: float, spec: WindowSpec, fields: S
     values = frame.loc[mask, names].to_numpy(dtype=float)
     bucket = np.minimum(((times[mask] - start) // spec.width).astype(int), spec.buckets - 1)
     parts = []
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         for b in np.unique(bucket):
             v = values[bucket == b]
             count = np.sum(~np.isnan(v), axis=0)

@@ -1,0 +1,52 @@
+"""The batch feature code computes exactly what the per-time code computes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from predict.batch_features import asset_features_many, landmark_table_fast
+from predict.features import Lifetime, WindowSpec, asset_features, landmark_table
+
+
+def frames(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.uniform(0, 60, 3000))
+    a = 100 + np.cumsum(rng.normal(size=t.size))
+    a[rng.random(t.size) < 0.1] = np.nan  # gaps
+    b = rng.poisson(3, t.size).astype(float)
+    readings = pd.DataFrame(
+        {"time": t, "a": a, "b": b, "c": np.where(t < 20, np.nan, rng.normal(size=t.size))}
+    )
+    ev_t = np.sort(rng.uniform(0, 60, 30))
+    events = pd.DataFrame({"time": ev_t, "type": rng.choice(["fault", "alarm", "recovery"], 30)})
+    return readings, events
+
+
+@pytest.mark.parametrize("stats", [("level", "spread", "trend", "min", "max"), ("level", "trend")])
+def test_batch_features_equal_per_time_features(stats: tuple[str, ...]) -> None:
+    readings, events = frames()
+    spec = WindowSpec(window=7.3, buckets=5, stats=stats, counters=("b",))
+    times = np.array([0.5, 3.0, 10.01, 19.5, 25.77, 59.9, 70.0])  # before data, sparse, dense, after data
+    many = asset_features_many(readings, events, times, spec, ["a", "b", "c", "missing"])
+    for k, t in enumerate(times):
+        one = asset_features(readings, events, float(t), spec, ["a", "b", "c", "missing"])
+        assert list(one) == list(many.columns)
+        assert many.iloc[k].to_dict() == pytest.approx(one, nan_ok=True, rel=1e-7, abs=1e-9)
+
+
+def test_fast_landmark_table_equals_the_generic_one() -> None:
+    readings, events = frames(1)
+    spec = WindowSpec(window=5, buckets=5)
+    lives = [Lifetime("x", 0.0, 30.0, True), Lifetime("x", 31.0, 60.0, False)]
+
+    def features_at(asset: str, s: float) -> dict[str, float]:
+        return asset_features(readings, events, s, spec, ["a", "b"])
+
+    slow = landmark_table(lives, features_at, step=4)
+    fast = landmark_table_fast(lives, {"x": readings}, {"x": events}, spec, ["a", "b"], step=4)
+    assert fast.landmark.tolist() == slow.landmark.tolist()
+    assert fast.duration.tolist() == pytest.approx(slow.duration.tolist())
+    assert fast.event.tolist() == slow.event.tolist() == [True] * 7 + [False] * 7
+    pd.testing.assert_frame_equal(fast.X[slow.X.columns], slow.X, rtol=1e-7)
