@@ -48,7 +48,8 @@ FORECASTS = MeasurementSpec(
         "window_end_h": "float",
         "risk": "float",
     },
-    unit_interval=frozenset({"p7", "p30", "p90", "risk"}),
+    optional=frozenset({"window_start_h", "window_end_h"}),
+    unit_interval=frozenset({"p7", "p30", "p90"}),
 )
 WORK_ORDERS = MeasurementSpec(
     "work_orders",
@@ -85,6 +86,8 @@ def _field(spec: MeasurementSpec, name: str, value: Any, row_no: int) -> str:
         raise ValueError(f"{where} must be a number, got {value!r}")
     if not math.isfinite(value):
         raise ValueError(f"{where} is {value!r}: leave the row out instead of writing NaN or infinity")
+    if value < 0:
+        raise ValueError(f"{where}={value} must not be negative")
     if name in spec.unit_interval and not 0.0 <= value <= 1.0:
         raise ValueError(f"{where}={value} must be a probability in [0, 1] (not a percentage)")
     if kind == "int":
