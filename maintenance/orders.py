@@ -157,10 +157,16 @@ def crew_loads(session: Session) -> dict[str, int]:
 
 
 def auto_assign(session: Session, order: Order, actor: str, at: dt.datetime) -> Crew | None:
-    """Assign to the best crew (skill, estate, on duty, load); None (order left as is) when no crew fits."""
+    """Assign to the best crew (skill, estate, on duty, load); None (order left as is) when no crew fits.
+
+    Crews that rejected (退单) this order are passed over while another crew fits.
+    """
+    kind, estate, loads = AssetKind(order.asset.kind), order.asset.estate_id, crew_loads(session)
+    profiles = crew_profiles(session)
+    refused = {t.crew_id for t in order.transitions if t.to_state == OrderState.REJECTED.value}
     choice = choose_crew(
-        crew_profiles(session), AssetKind(order.asset.kind), order.asset.estate_id, crew_loads(session), at
-    )
+        [p for p in profiles if p.id not in refused], kind, estate, loads, at
+    ) or choose_crew(profiles, kind, estate, loads, at)
     if choice is None:
         return None
     transition(session, order, OrderState.ASSIGNED, actor, at, "automatic assignment", crew_id=choice.id)

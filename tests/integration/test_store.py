@@ -14,8 +14,8 @@ from maintenance.db import Database
 from maintenance.domain import InvalidTransition, OrderState
 from maintenance.handler import Outcome, handle_event
 from maintenance.history import replay
-from maintenance.models import Asset, Order
-from maintenance.orders import ConcurrentUpdate, get_order, transition
+from maintenance.models import Asset, Crew, Order
+from maintenance.orders import ConcurrentUpdate, auto_assign, get_order, transition
 from maintenance.registry import RegistryError, export_csv, import_csv
 from tests.maint_helpers import T0, seed
 
@@ -170,8 +170,13 @@ def test_invalid_transition_names_allowed_and_rejection_needs_reason(db: Databas
         transition(s, o, OrderState.REJECTED, "crew:lift-a", T0, note="no spare part")
         with pytest.raises(ValueError, match="assigning needs a crew"):
             transition(s, o, OrderState.ASSIGNED, "eng", T0)
+        s.add(Crew(id="lift-b", name="Lift B", skills=["elevator"], estates=["lvyuan"]))
+        s.flush()
+        crew = auto_assign(s, o, "eng", T0)  # the crew that refused is passed over
+        assert crew is not None and crew.id == "lift-b" == o.crew_id
         transition(s, o, OrderState.ASSIGNED, "eng", T0, crew_id="all-j")
         assert o.crew_id == "all-j"
+        assert [t.to_state for t in o.transitions][-3:] == ["rejected", "assigned", "assigned"]
 
 
 def test_optimistic_locking_does_not_lose_a_transition(db: Database) -> None:
