@@ -257,3 +257,33 @@ def test_ingest_health_figures(seeded: InfluxClient) -> None:
     lost = {r["asset"]: r["pending gaps"] + r["gaps"] for r in rows}
     assert lost[demo_fleet().assets[0].id] == 1
     assert sum(lost.values()) == 1
+
+
+@pytest.fixture(scope="module")
+def simulated(influx_server):
+    """Half a day of the simulators' own history (simulators.history) for the demo fleet, nothing else."""
+    from ingest.lineprotocol import to_line
+    from simulators.history import generate_history, write_history
+
+    client = InfluxClient(influx_server.url, "t_dashboards_simulated")
+    client.create_database()
+    now_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+    history = generate_history(demo_fleet(), seed=11, end_ms=now_ms, days=0.5, step_s=900)
+    assert write_history(history.messages(), client.write, to_line) > 0
+    yield client
+    client._request("POST", "/query", data={"q": 'DROP DATABASE "t_dashboards_simulated"'})
+    client.close()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", list(AssetKind), ids=lambda k: k.value)
+def test_kind_dashboards_chart_what_the_simulators_send(simulated: InfluxClient, kind: AssetKind) -> None:
+    """Every telemetry chart of a kind's dashboard has data from the simulators' real output."""
+    dashboard = next(d for d in all_dashboards() if d.uid == f"facility-{kind.value.replace('_', '-')}")
+    values = resolve_variables(simulated, dashboard, pick_all=True)
+    charts = [p for p in dashboard.panels if f'FROM "{kind.value}"' in p.targets[0].query]
+    assert len(charts) == len(SCHEMAS[kind].fields)
+    empty = [
+        p.title for p in charts if not simulated.query(substitute(p.targets[0].query, dashboard, values))
+    ]
+    assert not empty, f"{kind.value}: the simulators send no data for {empty}"
