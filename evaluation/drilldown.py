@@ -23,7 +23,8 @@ def explain(ds: Dataset, evidence: Iterable[str]) -> list[dict[str, Any]]:
     for ref in evidence:
         if ref in orders:
             o = orders[ref]
-            out.append({"type": "order", "id": ref} | {k: _iso(v) for k, v in o.__dict__.items()})
+            fields = {("order_type" if k == "type" else k): _iso(v) for k, v in o.__dict__.items()}
+            out.append(fields | {"type": "order", "id": ref})
         elif ref in intervals:
             i = intervals[ref]
             out.append({"type": "state_interval", "id": ref, "asset_id": i.asset_id, "state": i.state.value,

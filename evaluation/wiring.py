@@ -21,7 +21,7 @@ class Evaluation:
     ratings: Ratings
     ledger: Ledger
     external: ExternalStore
-    fleet: Fleet
+    fleet: Fleet | None
     owned: list[Any]
 
     def close(self) -> None:
@@ -44,10 +44,10 @@ def build(
 ) -> Evaluation:
     """``db`` / ``influx``: reuse open ones (the API's); otherwise opened here and closed by ``close()``."""
     owned: list[Any] = []
-    fleet = fleet or load_fleet(settings.fleet_file)
     ledger = Ledger.in_var(settings.var_dir)
     external = ExternalStore.in_var(settings.var_dir)
     if source is None:
+        fleet = fleet or load_fleet(settings.fleet_file)
         if db is None:
             from maintenance.db import Database
 

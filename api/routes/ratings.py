@@ -1,0 +1,261 @@
+"""Ratings: monthly scores and rankings, quarterly colours, breakdown to indicators and to the records behind
+them, publication and the ledger (verify), external indicators, and company reports (HTML, PDF, CSV).
+
+Reading computed ratings needs an admin, engineer or supervisor token; publishing and importing external
+indicators an admin or supervisor; the published ledger and its verification any role.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
+from pydantic import BaseModel, Field
+
+from api.auth import ALL_ROLES, READERS, Principal, Role, require_role
+from api.deps import ClockDep, ContextDep, get_database
+from evaluation.drilldown import explain
+from evaluation.external import ExternalError, parse_csv, validate
+from evaluation.ledger import LedgerError
+from evaluation.metrics import CATALOGUE
+from evaluation.periods import Period, parse_period
+from evaluation.ratings import MonthResult, quarter_record, score_record
+from evaluation.reports.csvexport import month_csv
+from evaluation.reports.data import company_report
+from evaluation.reports.html import render_html
+from evaluation.reports.pdf import render_pdf
+from evaluation.wiring import Evaluation, build
+
+router = APIRouter(prefix="/ratings", tags=["ratings"])
+
+Readers = Annotated[Principal, Depends(require_role(*READERS))]
+Anyone = Annotated[Principal, Depends(require_role(*ALL_ROLES))]
+Publishers = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.SUPERVISOR))]
+Entity = Literal["estate", "company"]
+_LOCK = threading.Lock()
+
+
+def get_evaluation(ctx: ContextDep) -> Evaluation:
+    """Built once per app; ``ctx.extras['evaluation_source']`` replaces the store-backed source."""
+    ev = ctx.extras.get("evaluation")
+    if ev is None:
+        with _LOCK:
+            ev = ctx.extras.get("evaluation")
+            if ev is None:
+                source = ctx.extras.get("evaluation_source")
+                db = None if source is not None else get_database(ctx)
+                fleet = None if source is not None else ctx.fleet()
+                ev = ctx.extras["evaluation"] = build(
+                    ctx.settings, db=db, influx=ctx.influx, fleet=fleet, source=source
+                )
+    assert isinstance(ev, Evaluation)
+    return ev
+
+
+EvalDep = Annotated[Evaluation, Depends(get_evaluation)]
+
+
+def _period(text: str, want: str | None = None) -> Period:
+    try:
+        p = parse_period(text)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+    if want and p.granularity != want:
+        example = "2026-10" if want == "month" else "2026Q4"
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"{text!r} is not a {want} like {example}")
+    return p
+
+
+def _as_of(as_of: dt.datetime | None, clock: ClockDep) -> dt.datetime:
+    if as_of is None:
+        return clock()
+    return as_of if as_of.tzinfo else as_of.replace(tzinfo=dt.UTC)
+
+
+AsOf = Annotated[dt.datetime | None, Query(description="evaluation time (default now); open faults end here")]
+
+
+def _month(ev: Evaluation, period: str, as_of: dt.datetime) -> MonthResult:
+    return ev.ratings.month(_period(period, "month"), as_of)
+
+
+@router.get("/scheme")
+def scheme(ev: EvalDep, who: Readers) -> dict[str, Any]:
+    s = ev.ratings.scheme
+    return {
+        "name": s.name,
+        "version": s.version,
+        "sha256": s.sha256,
+        "indicators": [i.__dict__ for i in s.indicators],
+        "colours": dict(s.thresholds),
+        "inspections": {c: i.describe() for c, i in s.inspections},
+        "groups": {g: list(m) for g, m in s.groups},
+        "missing": s.missing,
+        "min_coverage": s.min_coverage,
+    }
+
+
+@router.get("/metrics")
+def metrics_catalogue(who: Readers) -> dict[str, str]:
+    return CATALOGUE
+
+
+@router.get("/monthly/{period}")
+def monthly(period: str, ev: EvalDep, who: Readers, clock: ClockDep, as_of: AsOf = None) -> dict[str, Any]:
+    """Every estate's and company's score with ranks overall and in group (computed now, not published)."""
+    res = _month(ev, period, _as_of(as_of, clock))
+    published = ev.ratings.published_month(res.period.label)
+    return ev.ratings.monthly_content(res) | {"published_entry": published.seq if published else None}
+
+
+@router.get("/rankings/{period}")
+def rankings(
+    period: str, ev: EvalDep, who: Readers, clock: ClockDep, entity: Entity = "estate", group: str | None = None,
+    as_of: AsOf = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    res = _month(ev, period, _as_of(as_of, clock))
+    pool = res.estates if entity == "estate" else res.companies
+    return [score_record(r) for r in pool if group is None or r.score.group == group]
+
+
+@router.get("/quarterly/{quarter}")
+def quarterly(
+    quarter: str, ev: EvalDep, who: Readers, clock: ClockDep, as_of: AsOf = None
+) -> list[dict[str, Any]]:
+    """Colours from the quarterly average (published monthly scores where published) and next inspections."""
+    return [quarter_record(q) for q in ev.ratings.quarter(_period(quarter, "quarter"), _as_of(as_of, clock))]
+
+
+@router.get("/monthly/{period}/{entity}/{entity_id}")
+def breakdown(
+    period: str,
+    entity: Entity,
+    entity_id: str,
+    ev: EvalDep,
+    who: Readers,
+    clock: ClockDep,
+    as_of: AsOf = None,
+) -> dict[str, Any]:
+    """The score, its indicators (points, weights, contributions) and every metric with its counts."""
+    res = _month(ev, period, _as_of(as_of, clock))
+    r = res.find(entity, entity_id)
+    if r is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {entity} {entity_id!r} in {period}")
+    metrics = {
+        name: {"value": m.value, "display": m.display(), "unit": m.unit, "numerator": m.numerator,
+               "denominator": m.denominator, "evidence": len(m.evidence), "note": m.note}
+        for name, m in sorted(r.score.metrics.items())
+    }  # fmt: skip
+    return score_record(r) | {"note": r.score.note, "metrics": metrics}
+
+
+@router.get("/monthly/{period}/{entity}/{entity_id}/metrics/{metric}")
+def drilldown(
+    period: str, entity: Entity, entity_id: str, metric: str, ev: EvalDep, who: Readers, clock: ClockDep,
+    as_of: AsOf = None,
+) -> dict[str, Any]:  # fmt: skip
+    """One metric down to the state intervals, orders, event episodes and external values behind it."""
+    if metric not in CATALOGUE:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown metric {metric!r}; see GET /ratings/metrics")
+    p, t = _period(period, "month"), _as_of(as_of, clock)
+    ds = ev.ratings.dataset(p, t)
+    r = ev.ratings.month(p, t, ds).find(entity, entity_id)
+    if r is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {entity} {entity_id!r} in {period}")
+    m = r.score.metrics[metric]
+    return {"metric": metric, "value": m.value, "display": m.display(), "unit": m.unit, "numerator": m.numerator,
+            "denominator": m.denominator, "note": m.note, "evidence": explain(ds, m.evidence)}  # fmt: skip
+
+
+class PublishIn(BaseModel):
+    period: str = Field(description="a month (2026-10) or a quarter (2026Q4)")
+    as_of: dt.datetime | None = None
+    correction_reason: str | None = Field(None, description="publish a correction of a published month")
+
+
+def _entry(e: Any, content: bool = False) -> dict[str, Any]:
+    out = e.header() | {"entry_sha256": e.entry_sha256}
+    return out | {"content": e.data()} if content else out
+
+
+@router.post("/publish", status_code=status.HTTP_201_CREATED)
+def publish(body: PublishIn, ev: EvalDep, who: Publishers, clock: ClockDep) -> dict[str, Any]:
+    p = _period(body.period)
+    as_of = _as_of(body.as_of, clock)
+    try:
+        if body.correction_reason:
+            e = ev.ratings.correct(p, as_of, clock(), body.correction_reason)
+        else:
+            e = ev.ratings.publish(p, as_of, clock())
+    except LedgerError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+    return _entry(e)
+
+
+@router.get("/ledger")
+def ledger(ev: EvalDep, who: Anyone) -> list[dict[str, Any]]:
+    return [_entry(e) for e in ev.ledger.entries()]
+
+
+@router.get("/ledger/verify")
+def ledger_verify(ev: EvalDep, who: Anyone, head: str | None = None) -> dict[str, Any]:
+    v = ev.ledger.verify(head)
+    return {"ok": v.ok, "entries": v.entries, "head": v.head, "problems": [p.__dict__ for p in v.problems]}
+
+
+@router.get("/ledger/{seq}")
+def ledger_entry(seq: int, ev: EvalDep, who: Anyone) -> dict[str, Any]:
+    try:
+        return _entry(ev.ledger.get(seq), content=True)
+    except LedgerError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+
+
+def _known_estates(ev: Evaluation) -> list[str] | None:
+    return [e.id for e in ev.fleet.estates] if ev.fleet else None
+
+
+@router.post("/external", status_code=status.HTTP_201_CREATED)
+def external_json(ev: EvalDep, who: Publishers, rows: list[dict[str, Any]] = Body(...)) -> dict[str, int]:
+    """Rows of {estate, month, indicator, value, count?, source?}; all or none are imported."""
+    known = _known_estates(ev)
+    try:
+        values = [validate(r, f"row {i + 1}") for i, r in enumerate(rows)]
+    except ExternalError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+    bad = [v.estate for v in values if known is not None and v.estate not in known]
+    if bad:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"unknown estates {sorted(set(bad))}")
+    return {"imported": ev.external.put(values)}
+
+
+@router.post("/external/csv", status_code=status.HTTP_201_CREATED)
+def external_csv(
+    ev: EvalDep, who: Publishers, text: str = Body(..., media_type="text/csv")
+) -> dict[str, int]:
+    try:
+        values = parse_csv(text, _known_estates(ev))
+    except ExternalError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+    return {"imported": ev.external.put(values)}
+
+
+@router.get("/reports/{company}/{period}.{fmt}", response_class=Response)
+def report(
+    company: str, period: str, fmt: Literal["html", "pdf", "csv"], ev: EvalDep, who: Readers, clock: ClockDep,
+    as_of: AsOf = None,
+) -> Response:  # fmt: skip
+    p, t = _period(period, "month"), _as_of(as_of, clock)
+    res = ev.ratings.month(p, t)
+    if res.find("company", company) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no property company {company!r}")
+    if fmt == "csv":
+        return Response(month_csv(res, "company", company), media_type="text/csv; charset=utf-8")
+    rep = company_report(ev.ratings, company, p, t, month=res)
+    if fmt == "pdf":
+        return Response(render_pdf(rep), media_type="application/pdf")
+    return Response(render_html(rep), media_type="text/html; charset=utf-8")
