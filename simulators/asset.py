@@ -146,6 +146,18 @@ class AssetSimulator:
     def next_seq(self) -> int:
         return self._seq
 
+    def set_auto_repair(self, after_s: float | None) -> None:
+        """Change who repairs failures from now on: None = the crew (`repair`); a pending self-repair is dropped.
+
+        A number: failed assets come back after about that long (a failure already waiting gets a new due
+        time counted from now).
+        """
+        self.auto_repair_after_s = after_s
+        if after_s is None:
+            self._repair_due = None
+        elif self.down and self._repair_due is None:
+            self._repair_due = self.t_ms + max(1, int(after_s * float(self._rng.lognormal(0.0, 0.5)) * 1000))
+
     def drain_truth(self) -> list[TruthRecord]:
         """Ground-truth records since the last call (failures, repairs, health samples)."""
         out, self._truth = self._truth, []

@@ -59,7 +59,7 @@ class FleetSimulator:
         if simulators is not None:
             self.assets = {spec.id: simulators[spec.id] for spec in fleet.assets}
             for sim in self.assets.values():
-                sim.auto_repair_after_s = auto_repair_after_s
+                sim.set_auto_repair(auto_repair_after_s)
                 sim.health_every_ms = int(health_every_s * 1000)
             self.t_ms = max(sim.t_ms for sim in self.assets.values())
             return

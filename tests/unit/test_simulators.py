@@ -224,3 +224,19 @@ def test_failure_probability_matches_simulated_failures():
         > fresh.failure_probability(horizon_h)
         > fresh.failure_probability(24)
     )
+
+
+def test_handing_repairs_to_the_crew_cancels_a_pending_self_repair():
+    s = sim(AssetKind.SMART_BIN, seed=2, initial_health=0.15, auto_repair_after_s=6 * 3600)
+    while not s.down:
+        s.advance(s.t_ms + DAY_MS, 3600)
+    s.set_auto_repair(None)
+    msgs = s.advance(s.t_ms + 10 * DAY_MS, 3600)
+    assert s.down and not any(isinstance(m, Event) and m.type is EventType.RECOVERY for m in msgs)
+    s.set_auto_repair(3600)
+    msgs = s.advance(s.t_ms + 3 * DAY_MS, 3600)
+    assert not s.down
+    changes = [
+        m.type for m in msgs if isinstance(m, Event) and m.type in (EventType.FAULT, EventType.RECOVERY)
+    ]
+    assert changes[0] is EventType.RECOVERY

@@ -10,6 +10,7 @@ import pytest
 
 from facility.contract import Event, EventType, Reading
 from facility.fleet import load_fleet
+from simulators.fleetsim import FleetSimulator
 from simulators.history import generate_history, write_history
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,3 +59,26 @@ def test_write_history_batches_every_message(history):
     n = write_history(h.messages(), batches.append, lambda m: f"{m.ref.asset} {m.ts_ms}", batch_size=10_000)
     assert n == sum(len(b) for b in batches) == sum(1 for _ in h.messages())
     assert all(len(b) == 10_000 for b in batches[:-1]) and 0 < len(batches[-1]) <= 10_000
+
+
+def test_live_fleet_carries_on_from_the_history_state():
+    fleet = load_fleet(REPO / "simulators" / "fleets" / "demo.yaml")
+    h = generate_history(fleet, seed=5, end_ms=END, days=20, step_s=3600)
+    sims = h.simulators()
+    health = {k: s.health for k, s in sims.items()}
+    last_seq = {}
+    for m in h.messages():
+        last_seq[m.ref.asset] = m.seq
+    live = FleetSimulator(fleet, 5, h.end_ms, auto_repair_after_s=None, simulators=sims)
+    assert live.t_ms == h.end_ms
+    assert {k: a.health for k, a in live.assets.items()} == health
+    msgs = live.advance(h.end_ms + 600_000, 60)
+    first = {}
+    for m in msgs:
+        first.setdefault(m.ref.asset, m.seq)
+    assert first == {k: v + 1 for k, v in last_seq.items() if k in first}
+    assert len(first) == len(fleet.assets) - sum(1 for a in live.assets.values() if a.fault_code == "offline")
+    # with the crew in charge, an asset that was down at the end of the history stays down
+    down = [a for a in live.assets.values() if a.down]
+    live.advance(h.end_ms + 5 * 86_400_000, 3600)
+    assert all(a.down for a in down)
