@@ -66,9 +66,18 @@ def test_unknown_asset_says_so(site, page) -> None:
     assert "404" in page.locator(".error").inner_text()
 
 
-def test_ratings_page_loads(site, page) -> None:
+def test_ratings_page_ranks_companies_and_drills_down(site, page) -> None:
     _open(page, site.url + "/ratings")
-    assert page.locator("h1").inner_text() == "Property-company ratings"
+    assert page.locator("#token-input").count() == 1  # ratings need a reader's token
+    _open(page, f"{site.url}/ratings?token={site.engineer_token}")
+    companies = {e.company for e in demo_fleet().estates}
+    rows = page.locator("tr[data-id]")
+    assert {rows.nth(i).get_attribute("data-id") for i in range(rows.count())} == companies
+    rows.first.click()
+    page.wait_for_selector("#drill tr[data-indicator]")
+    assert page.locator("#drill tr[data-metric]").count() >= 1
+    page.select_option("select[name='entity']", "estate")
+    page.wait_for_function(f"document.querySelectorAll('tr[data-id]').length === {len(demo_fleet().estates)}")
     assert page.console_errors == []
 
 
