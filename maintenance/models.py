@@ -148,6 +148,10 @@ class Order(Base):
     scheduled_for: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     recovered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     rework_count: Mapped[int] = mapped_column(default=0)
+    #: 回访: when the resident was followed up after the fix, what they said, their 1..5 rating
+    followed_up_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    follow_up_note: Mapped[str | None] = mapped_column(sa.Text)
+    resident_rating: Mapped[int | None]
     created_by: Mapped[str] = mapped_column(sa.String(200))
     version: Mapped[int] = mapped_column(default=1)
     asset: Mapped[Asset] = relationship()

@@ -186,3 +186,26 @@ def order_clock(order: Order) -> OrderClock:
         resolved_at=first_at(order.transitions, OrderState.RESOLVED),
         complex=order.complex,
     )
+
+
+class NotYet(ValueError):
+    """The order is not in a state where this makes sense yet."""
+
+
+def follow_up(session: Session, order: Order, at: dt.datetime, note: str, rating: int | None) -> None:
+    """Record the follow-up with the resident (回访) of a resolved, verified or closed order."""
+    done = (OrderState.RESOLVED, OrderState.VERIFIED, OrderState.CLOSED)
+    if OrderState(order.state) not in done:
+        raise NotYet(
+            f"order {order.id} is {order.state!r}: follow up after it is resolved, verified or closed"
+        )
+    if rating is not None and not 1 <= rating <= 5:
+        raise ValueError(f"rating must be 1..5, got {rating}")
+    order.followed_up_at, order.follow_up_note, order.resident_rating = at, note, rating
+    order_id = order.id
+    try:
+        session.flush()
+    except StaleDataError:
+        raise ConcurrentUpdate(
+            f"order {order_id} was changed by someone else meanwhile: reload it and retry"
+        ) from None

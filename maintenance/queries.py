@@ -75,6 +75,10 @@ class OrderRecord:
     cancelled_at: dt.datetime | None
     rejections: int  # 退单 count
     rework_count: int  # times reopened (返修)
+    #: 回访: True/False for closed orders (followed up or not), None while not closed
+    followed_up: bool | None
+    followed_up_at: dt.datetime | None
+    resident_rating: int | None  # 1..5 when the resident rated the fix
     transitions: tuple[TransitionRecord, ...]
 
 
@@ -146,6 +150,9 @@ def order_record(o: Order) -> OrderRecord:
         cancelled_at=first_at(t, OrderState.CANCELLED),
         rejections=sum(1 for x in t if x.to_state == OrderState.REJECTED.value),
         rework_count=o.rework_count,
+        followed_up=(o.followed_up_at is not None) if o.state == OrderState.CLOSED.value else None,
+        followed_up_at=o.followed_up_at,
+        resident_rating=o.resident_rating,
         transitions=tuple(
             TransitionRecord(x.from_state, x.to_state, x.actor, x.at, x.note, x.crew_id) for x in t
         ),

@@ -17,8 +17,10 @@ from maintenance.models import Escalation, Order
 from maintenance.orders import (
     ConcurrentUpdate,
     NotFound,
+    NotYet,
     auto_assign,
     create_order,
+    follow_up,
     get_order,
     order_clock,
     transition,
@@ -58,6 +60,11 @@ class TransitionIn(BaseModel):
     version: int | None = None
 
 
+class FollowUpIn(BaseModel):
+    note: str = Field(min_length=1, max_length=10_000)
+    rating: int | None = Field(None, ge=1, le=5)
+
+
 class AssignIn(BaseModel):
     crew_id: str | None = None  # None: automatic assignment
 
@@ -95,6 +102,9 @@ class OrderOut(BaseModel):
     scheduled_for: dt.datetime | None
     recovered_at: dt.datetime | None
     rework_count: int
+    followed_up_at: dt.datetime | None
+    follow_up_note: str | None
+    resident_rating: int | None
     version: int
     allowed: list[str]
     sla: SlaOut
@@ -151,6 +161,9 @@ def order_out(order: Order, now: dt.datetime, targets: SlaTargets) -> OrderOut:
         scheduled_for=order.scheduled_for,
         recovered_at=order.recovered_at,
         rework_count=order.rework_count,
+        followed_up_at=order.followed_up_at,
+        follow_up_note=order.follow_up_note,
+        resident_rating=order.resident_rating,
         version=order.version,
         allowed=[x.value for x in allowed_transitions(OrderState(order.state))],
         sla=SlaOut(**s.__dict__),
@@ -281,6 +294,20 @@ def assign(
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except NotFound as exc:
         raise unprocessable("crew_id", str(exc)) from None
+    return order_out(order, now, targets)
+
+
+@router.post("/orders/{order_id}/follow-up", response_model=OrderOut)
+def record_follow_up(
+    order_id: int, body: FollowUpIn, session: SessionDep, who: Operators, clock: ClockDep, targets: TargetsDep
+) -> OrderOut:
+    """回访: the resident was called back after the fix; ``rating`` 1..5 is theirs."""
+    order = _load(session, order_id, who)
+    now = clock()
+    try:
+        follow_up(session, order, now, body.note, body.rating)
+    except (NotYet, ConcurrentUpdate) as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     return order_out(order, now, targets)
 
 

@@ -88,6 +88,7 @@ ROUTES = [
     ("GET", "/api/v1/orders/{order}", READ | {"crew"}, None),
     ("POST", "/api/v1/orders/{order}/transitions", OPS | {"crew"}, {"to": "acknowledged"}),
     ("POST", "/api/v1/orders/{order}/assign", OPS, {"crew_id": "lift-a"}),
+    ("POST", "/api/v1/orders/{order}/follow-up", OPS, {"note": "resident happy", "rating": 5}),
     ("GET", "/api/v1/escalations", READ, None),
     ("POST", "/api/v1/sla/check", OPS, None),
     ("GET", "/api/v1/crews", READ, None),
@@ -303,3 +304,28 @@ def test_concurrent_requests_on_postgresql_lose_no_transition(pg_api: Api) -> No
     assert len(chain) == 2 + results.count(200)
     assert all(chain[i][0] == chain[i - 1][1] for i in range(1, len(chain))), chain
     assert state == chain[-1][1]
+
+
+def test_follow_up_only_after_the_fix(api: Api) -> None:
+    o = new_order(api)
+    url = f"/api/v1/orders/{o['id']}"
+    r = api.client.post(f"{url}/follow-up", json={"note": "called"}, headers=api.h("engineer"))
+    assert r.status_code == 409 and "follow up after it is resolved" in r.json()["detail"]
+    r = api.client.post(f"{url}/follow-up", json={"note": "called", "rating": 6}, headers=api.h("engineer"))
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "rating"]
+    for state in ("acknowledged", "in_progress", "resolved"):
+        assert (
+            api.client.post(f"{url}/transitions", json={"to": state}, headers=api.h("crew")).status_code
+            == 200
+        )
+    api.clock.advance(hours=30)
+    r = api.client.post(
+        f"{url}/follow-up", json={"note": "lift fine now", "rating": 4}, headers=api.h("engineer")
+    )
+    assert r.status_code == 200
+    got = r.json()
+    assert (got["followed_up_at"], got["follow_up_note"], got["resident_rating"]) == (
+        "2026-11-03T15:00:00Z",
+        "lift fine now",
+        4,
+    )

@@ -253,3 +253,21 @@ def test_history_replay_builds_past_orders_and_timeline(db: Database) -> None:
         ("faulted", T0, T0 + 3 * h),
         ("in_service", T0 + 3 * h, None),  # an instant visit leaves no zero-length interval
     ]
+
+
+def test_migrations_match_the_models(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from maintenance.db import make_engine, migrate
+    from maintenance.models import Base
+
+    migrate(db_url)
+    migrate(db_url)  # idempotent
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == []
