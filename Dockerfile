@@ -23,7 +23,8 @@ COPY maintenance ./maintenance
 COPY evaluation ./evaluation
 COPY api ./api
 COPY dashboards ./dashboards
-RUN pip install --no-deps . \
+# editable: the code runs from /app, so data next to it (api/static, fleets, migrations, schemes) is found
+RUN pip install --no-deps -e . \
     && useradd --system --uid 10001 --home-dir /app facility \
     && mkdir -p /app/var && chown facility /app/var
 

@@ -55,6 +55,7 @@ def test_app_services_run_the_image_built_from_the_dockerfile(services: dict[str
     dockerfile = (REPO / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.M)
     assert 'ENTRYPOINT ["facility"]' in dockerfile
+    assert "pip install --no-deps -e ." in dockerfile  # api/static and fleets are not package data
     for name, command in APP_SERVICES.items():
         svc = services[name]
         assert svc["build"] == "." and svc["image"] == "facility-monitor:latest", name
