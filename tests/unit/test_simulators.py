@@ -20,7 +20,7 @@ from facility.contract import (
     encode_event,
     encode_reading,
 )
-from facility.fleet import AssetSpec, load_fleet
+from facility.fleet import AssetSpec, Fleet, load_fleet
 from simulators.asset import DAY_MS, AssetSimulator
 from simulators.fleetsim import FleetSimulator
 from simulators.models import MODELS
@@ -164,7 +164,8 @@ def test_elevator_trips_follow_the_day():
 
 
 def test_bins_fill_and_overflow_alarms_come_with_full_readings(fleet):
-    s = FleetSimulator(fleet, 2, START, auto_repair_after_s=3600)
+    bins = Fleet(fleet.estates, tuple(a for a in fleet.assets if a.kind is AssetKind.SMART_BIN))
+    s = FleetSimulator(bins, 2, START, auto_repair_after_s=3600)
     msgs = s.advance(START + 60 * DAY_MS, 900)
     fill = {
         (m.ref.asset, m.ts_ms): m.values["fill_pct"]
