@@ -271,3 +271,14 @@ def test_migrations_match_the_models(db_url: str) -> None:
     finally:
         engine.dispose()
     assert diff == []
+
+
+def test_alarms_and_unknown_assets_open_nothing(db: Database) -> None:
+    fa = AssetRef("lvyuan", "b1", AssetKind.FIRE_ALARM, "lvyuan-b1-fa1")
+    ghost = AssetRef("lvyuan", "b1", AssetKind.ELEVATOR, "ghost-el")
+    with db.transaction() as s:
+        assert handle_event(s, Event(fa, ms(T0), EventType.ALARM, "fire_alarm"), T0).action == "ignored"
+        assert handle_event(s, fault(T0, ref=ghost), T0).action == "unknown_asset"
+        assert handle_event(s, Event(EL, ms(T0), EventType.RECOVERY, "door_fault"), T0).action == "recovered"
+        assert s.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
+        assert [r.state for r in timeline.history(s, fa.asset)] == ["in_service"]
