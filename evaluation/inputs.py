@@ -101,8 +101,12 @@ class OrderRecord:
     respond_by: dt.datetime | None = None
     resolve_by: dt.datetime | None = None
     fault_code: str = ""
+    #: the resident's 1..5 rating of the fix, when given
+    resident_rating: int | None = None
 
     def __post_init__(self) -> None:
+        if self.resident_rating is not None and not 1 <= self.resident_rating <= 5:
+            raise ValueError(f"order {self.order_id}: resident rating {self.resident_rating} must be 1..5")
         for name in (
             "created",
             "assigned",
@@ -182,6 +186,8 @@ class Dataset:
     events: tuple[EventRecord, ...] = ()
     external: tuple[ExternalValue, ...] = ()
     estates: tuple[EstateInfo, ...] = ()
+    #: False when device events could not be read: event counts are then "no data", not zero
+    events_loaded: bool = True
     _ids: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -197,6 +203,7 @@ class Dataset:
             tuple(e for e in self.events if e.asset_id in keep),
             tuple(x for x in self.external if x.estate in estates),
             tuple(e for e in self.estates if e.estate in estates),
+            self.events_loaded,
         )
 
     def where(self, **match: str) -> Dataset:

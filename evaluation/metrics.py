@@ -16,6 +16,18 @@ from evaluation.metric_types import MetricSettings, MetricValue
 from evaluation.periods import Period
 from evaluation.timeline import episodes
 
+#: metrics counted from device events (InfluxDB), unknown when the events could not be read
+EVENT_METRICS = frozenset(
+    {
+        "elevator_entrapments",
+        "elevator_entrapment_rate",
+        "fire_alarm_false_alarm_rate",
+        "water_pump_dry_run_events",
+        "water_pump_pressure_loss_hours",
+        "smart_bin_overflow_hours",
+    }
+)
+
 #: metric name → what it measures (for docs, the API and scheme validation)
 CATALOGUE: dict[str, str] = {
     "intactness_rate": "time-weighted share of known asset-hours in working order",
@@ -31,6 +43,7 @@ CATALOGUE: dict[str, str] = {
     "rework_rate": "resolved reactive orders reopened or flagged rework",
     "follow_up_rate": "closed reactive orders followed up with the resident",
     "rejection_rate": "orders rejected (退单) at least once",
+    "order_satisfaction_rate": "rated reactive orders the resident rated 4 or 5 of 5",
     "response_minutes_mean": "mean minutes from creation to acknowledgement",
     "response_minutes_p90": "90th percentile (nearest rank) of response minutes",
     "resolution_hours_mean": "mean hours from creation to resolution",
@@ -66,6 +79,7 @@ def compute_all(ds: Dataset, p: Period, s: MetricSettings) -> dict[str, MetricVa
         "rework_rate": sv.rework_rate(ds.orders, p),
         "follow_up_rate": sv.follow_up_rate(ds.orders, p),
         "rejection_rate": sv.rejection_rate(ds.orders, p),
+        "order_satisfaction_rate": sv.order_satisfaction_rate(ds.orders, p),
         "preventive_share": sv.preventive_share(ds.orders, p),
         "preventive_on_time_rate": sv.preventive_on_time_rate(ds.orders, p, s),
         "failures_preceded_rate": sv.failures_preceded_rate(ds.orders, av.failures_in(tl, p), s),
@@ -73,7 +87,13 @@ def compute_all(ds: Dataset, p: Period, s: MetricSettings) -> dict[str, MetricVa
     rm, rp = sv.response_times(ds.orders, p)
     hm, hp = sv.resolution_times(ds.orders, p)
     out.update({m.name: m for m in (rm, rp, hm, hp)})
-    out.update(kind_metrics(ds, tl, p, episodes(ds.events, s.as_of)))
+    kinds = kind_metrics(ds, tl, p, episodes(ds.events, s.as_of))
+    if not ds.events_loaded:  # counts from events we could not read are unknown, not zero
+        kinds = {k: v for k, v in kinds.items() if k not in EVENT_METRICS} | {
+            k: MetricValue(k, None, kinds[k].unit, note="no data: device events not loaded")
+            for k in EVENT_METRICS
+        }
+    out.update(kinds)
     months = [m.label for m in p.months()]
     for name in EXTERNAL:
         out[name] = aggregate(ds.external, name, months)

@@ -84,6 +84,13 @@ def follow_up_rate(orders: Sequence[OrderRecord], p: Period) -> MetricValue:
     return ratio("follow_up_rate", len(ok), len(closed), evidence=tuple(o.order_id for o in closed))
 
 
+def order_satisfaction_rate(orders: Sequence[OrderRecord], p: Period) -> MetricValue:
+    """Reactive orders the resident rated 4 or 5 (of 5) among those rated."""
+    rated = [o for o in reactive(orders, p) if o.resident_rating is not None]
+    ok = [o for o in rated if (o.resident_rating or 0) >= 4]
+    return ratio("order_satisfaction_rate", len(ok), len(rated), evidence=tuple(o.order_id for o in rated))
+
+
 def rejection_rate(orders: Sequence[OrderRecord], p: Period) -> MetricValue:
     created = created_in(orders, p)
     bad = [o for o in created if o.rejected is not None]

@@ -11,7 +11,8 @@ Conversion rules (docs/evaluation.md, "Inputs from the store"):
   resolve target of its kind and priority in ``maintenance/sla.toml`` (48 h target when ``complex``).
 * ``respond_by`` / ``resolve_by`` are the order's SLA due times from the same targets.
 * ``rejected`` is the first transition to ``rejected``; ``reopened`` = ``rework_count``; ``rework`` =
-  ``rework_count > 0``; ``followed_up`` is taken from the record when the store provides it, else unknown.
+  ``rework_count > 0``; ``followed_up`` and ``resident_rating`` are taken from the record when the store
+  provides them, else unknown.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def orders_from_maintenance(records: Iterable[Any], targets: Any | None = None) 
                 respond_by=r.opened_at + target.respond,
                 resolve_by=r.opened_at + resolve,
                 fault_code=r.fault_code or "",
+                resident_rating=getattr(r, "resident_rating", None),
             )
         )
     return out
@@ -144,4 +146,5 @@ class StoreSource:
             tuple(events),
             tuple(self.external.values(months)),
             estates,
+            events_loaded=self.influx is not None,
         )

@@ -66,9 +66,9 @@ def small_fleet() -> Dataset:
     C, R, P = OrderType.CORRECTIVE, OrderType.RESIDENT_REPORT, OrderType.PREVENTIVE
     orders = (
         OrderRecord("O1", "E1", C, t(10), acknowledged=t(10, 0, 10), in_progress=t(10, 6), resolved=t(10, 12),
-                    closed=t(11), followed_up=True),
+                    closed=t(11), followed_up=True, resident_rating=5),
         OrderRecord("O2", "E2", R, t(20, 9), rejected=t(20, 9, 20), acknowledged=t(20, 9, 30), resolved=t(21, 12),
-                    closed=t(22), reopened=1, rework=True, followed_up=False),
+                    closed=t(22), reopened=1, rework=True, followed_up=False, resident_rating=2),
         OrderRecord("O3", "F1", C, t(31), acknowledged=t(31, 0, 5), respond_by=t(31, 0, 10)),
         OrderRecord("O4", "P1", C, t(25), cancelled=t(25, 0, 30)),
         OrderRecord("O5", "P1", P, t(15), in_progress=t(20, 8), resolved=t(20, 11), closed=t(20, 12),

@@ -69,6 +69,7 @@ def test_service_shares(m):
     assert m["follow_up_rate"].value == approx(2 / 3)  # closed O1, O2, O7; O2 not followed up
     assert m["rejection_rate"].value == approx(1 / 6)  # all created in Oct incl. cancelled O4: 6
     assert m["rejection_rate"].evidence == ("O2",)
+    assert m["order_satisfaction_rate"].value == approx(1 / 2)  # O1 rated 5, O2 rated 2
 
 
 def test_response_and_resolution_times(m):
@@ -134,6 +135,20 @@ def test_per_kind_and_per_estate_subsets():
     west = compute_all(ds.where(estate="west"), OCT, MetricSettings(AS_OF))
     assert west["intactness_rate"].value == approx((744 * 2 - 36) / (744 * 2))
     assert west["resident_satisfaction"].value == approx(0.8)
+
+
+def test_event_counts_are_no_data_when_events_were_not_loaded():
+    ds = dataclasses.replace(small_fleet(), events=(), events_loaded=False)
+    m = compute_all(ds, OCT, MetricSettings(AS_OF))
+    assert m["elevator_entrapments"].value is None and m["smart_bin_overflow_hours"].value is None
+    assert m["elevator_entrapments"].note == "no data: device events not loaded"
+    assert m["intactness_rate"].value == approx(3308 / 3360)  # the timeline does not depend on events
+    assert (
+        compute_all(dataclasses.replace(ds, events_loaded=True), OCT, MetricSettings(AS_OF))[
+            "elevator_entrapments"
+        ].value
+        == 0
+    )
 
 
 def test_overlaps_resolve_to_the_worse_state():

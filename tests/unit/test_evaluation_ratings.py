@@ -129,9 +129,10 @@ def _morder(id_, type_, opened, **kw):
         type=type_, priority="p2", state="closed", fault_code=None, crew_id="c1", complex=False, opened_at=opened,
         scheduled_for=None, recovered_at=None, assigned_at=None, acknowledged_at=None, started_at=None,
         resolved_at=None, verified_at=None, closed_at=None, cancelled_at=None, rejections=0, rework_count=0,
-        transitions=(),
+        transitions=(), followed_up=None, followed_up_at=None, resident_rating=None,
     )  # fmt: skip
-    return mq.OrderRecord(**(base | kw))
+    names = {f.name for f in dataclasses.fields(mq.OrderRecord)}
+    return mq.OrderRecord(**{k: v for k, v in (base | kw).items() if k in names})
 
 
 def test_maintenance_records_convert_with_sla_deadlines_and_planned_windows():
@@ -139,6 +140,7 @@ def test_maintenance_records_convert_with_sla_deadlines_and_planned_windows():
     pm = _morder(7, "preventive", t(15), scheduled_for=t(20, 8), started_at=t(20, 8), resolved_at=t(20, 11),
                  transitions=(tr("assigned", "in_progress", "crew", t(20, 8), "", "c1"),))  # fmt: skip
     cm = _morder(8, "corrective", t(10), priority="p1", acknowledged_at=t(10, 0, 5), rework_count=1,
+                 closed_at=t(11), followed_up=True, resident_rating=4,
                  transitions=(tr("assigned", "rejected", "crew", t(10, 0, 2), "busy", "c1"),))  # fmt: skip
     orders = orders_from_maintenance([pm, cm])
     p, c = orders
@@ -146,7 +148,8 @@ def test_maintenance_records_convert_with_sla_deadlines_and_planned_windows():
     assert p.scheduled_ahead and p.in_progress == t(20, 8)
     assert c.respond_by == t(10, 0, 10)  # p1: 10 minutes (maintenance/sla.toml)
     assert c.resolve_by == t(11)
-    assert c.rejected == t(10, 0, 2) and c.reopened == 1 and c.rework and c.followed_up is None
+    assert c.rejected == t(10, 0, 2) and c.reopened == 1 and c.rework
+    assert (c.followed_up, c.resident_rating) == (True, 4) and p.followed_up is None
     si = mq.StateInterval
     ivs = intervals_from_maintenance(
         [si("E1", "elevator", "east", "b1", "pc-a", "old", "under_maintenance", t(20, 8), t(20, 11), False),
