@@ -158,3 +158,16 @@ def test_maintenance_records_convert_with_sla_deadlines_and_planned_windows():
     )  # fmt: skip
     assert ivs[0].order_id == "7" and ivs[0].end == t(20, 11)
     assert ivs[1].end is None and ivs[1].order_id is None
+
+
+def test_dashboard_rows_carry_company_estate_group_colour(ratings):
+    from evaluation.analytics import dashboard_rows
+
+    oct_ = parse_period("2026-10")
+    rows = dashboard_rows(ratings.month(oct_, AS_OF), ratings.quarter(parse_period("2026Q4"), AS_OF))
+    east = next(r for r in rows if r["estate"] == "east")
+    assert east["company"] == "pc-a" and east["group"] == "old-estates" and east["period"] == "2026-10"
+    assert east["colour"] == "red" and east["rank_in_group"] == 1
+    assert east["score"] == pytest.approx(20 + 10 / 3 + 10 / 3 + 5 / 3 + 15 + 2.5, abs=1e-4)
+    company = next(r for r in rows if r["company"] == "pc-a" and r["estate"] == "")
+    assert company["score"] == east["score"]
