@@ -84,6 +84,7 @@ class _Connection:
         max_queued: int,
     ) -> None:
         self.refs = refs
+        self.client_id = client_id
         self.status_clock = status_clock
         self.connected = threading.Event()
         self.failure: str | None = None
@@ -124,7 +125,7 @@ class _Connection:
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self.connected.clear()
         if not self.closing:
-            log.warning("MQTT connection %s lost (%s); paho reconnects", client._client_id.decode(), reason)
+            log.warning("MQTT connection %s lost (%s); paho reconnects", self.client_id, reason)
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
         with self._lock:
@@ -162,6 +163,7 @@ class MqttPublisher:
         self.status_clock = clock
         self.queue_full_waits = 0
         self.sent_while_disconnected = 0
+        self.reconnect_waits = 0
         self._by_asset: dict[str, _Connection] = {}
         self._connections: list[_Connection] = []
         default_login = (config.username, config.password or "") if config.username else None
@@ -202,14 +204,22 @@ class MqttPublisher:
                     )
         return self
 
-    def close(self, timeout_s: float = 30.0) -> None:
-        """Publish retained ``offline`` for every device, wait for the broker's acks, disconnect."""
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Publish retained ``offline`` for every device, wait for the broker's acks, disconnect.
+
+        Never blocks longer than about ``timeout_s``: a connection that is down gets no ``offline`` from us
+        (the broker has published its last will already).
+        """
         now = self.status_clock()
         try:
             for conn in self._connections:
+                if not conn.connected.is_set():
+                    continue
                 for ref in conn.refs:
                     self.publish(Status(ref, now, online=False))
             self.flush(timeout_s)
+        except PublishError as exc:
+            log.warning("closing the simulators' MQTT clients: %s", exc)
         finally:
             self._stop_loops()
 
@@ -273,6 +283,7 @@ class MqttPublisher:
     def _wait_connected(self, conn: _Connection) -> None:
         if conn.connected.is_set():
             return
+        self.reconnect_waits += 1
         if not conn.connected.wait(self.reconnect_timeout_s):
             raise PublishError(
                 f"lost the MQTT broker at {self.config.host}:{self.config.port} for more than "
