@@ -125,14 +125,14 @@ def fire_alarm(f: Frame, t: Traits, rng: np.random.Generator, carry: dict[str, f
     # false alarms (dust, steam, ageing detectors): Poisson, more often as the detectors degrade
     rate = (0.3 + 2.5 * d**2) / (90 * 24.0)
     events: list[RawEvent] = []
-    for j in np.flatnonzero(rng.random(n) < 1.0 - np.exp(-rate * dt_h)):
+    emit = ~_codes(f, "offline")  # an offline panel sends nothing (and raises no alarm)
+    for j in np.flatnonzero((rng.random(n) < 1.0 - np.exp(-rate * dt_h)) & emit):
         start = int(f.ends[j] - f.dt_s * 1000 * rng.random())
         clear = min(int(start + rng.uniform(3, 20) * 60_000), int(f.ends[j]))
         events += [
             (start, EventType.ALARM, "fire_alarm", ""),
             (clear, EventType.ALARM_CLEAR, "fire_alarm", ""),
         ]
-    emit = ~_codes(f, "offline")  # an offline panel sends nothing
     return Output(values, emit, {}, events)
 
 
