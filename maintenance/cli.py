@@ -101,6 +101,7 @@ def tokens_revoke(args: argparse.Namespace) -> int:
 
 
 def crews_add(args: argparse.Namespace) -> int:
+    from maintenance.domain import zone
     from maintenance.models import Crew, CrewMember
 
     db = _db(args)
@@ -116,6 +117,7 @@ def crews_add(args: argparse.Namespace) -> int:
                     estates=args.estates.split(","),
                     hours_start=args.hours[0],
                     hours_end=args.hours[1],
+                    timezone=zone(args.timezone).key,
                     active=True,
                     members=[CrewMember(name=m, phone="") for m in (args.members or "").split(",") if m],
                 )
@@ -188,7 +190,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name")
     p.add_argument("--skills", required=True, help="asset kinds, comma-separated: elevator,water_pump")
     p.add_argument("--estates", required=True, help="estate ids, comma-separated")
-    p.add_argument("--hours", type=_hours, default=(0, 24), help="working hours (UTC), e.g. 8-20")
+    p.add_argument("--hours", type=_hours, default=(0, 24), help="working hours, e.g. 8-20")
+    p.add_argument("--timezone", default="UTC", help="IANA zone of the working hours, e.g. Asia/Shanghai")
     p.add_argument("--members", help="member names, comma-separated")
     p.set_defaults(func=crews_add)
 

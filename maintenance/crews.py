@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from facility.contract import AssetKind
-from maintenance.domain import CrewProfile
+from maintenance.domain import CrewProfile, within_hours
 from maintenance.models import Crew, Engineer
 
 
@@ -19,6 +19,7 @@ def profile(crew: Crew) -> CrewProfile:
         frozenset(crew.estates),
         (crew.hours_start, crew.hours_end),
         crew.active,
+        crew.timezone,
     )
 
 
@@ -29,9 +30,6 @@ def crew_profiles(session: Session) -> list[CrewProfile]:
 def engineer_on_duty(session: Session, estate: str, at: dt.datetime) -> Engineer | None:
     """The first engineer (by id) covering ``estate`` whose working hours include ``at``."""
     for eng in session.scalars(sa.select(Engineer).order_by(Engineer.id)):
-        start, end = eng.hours_start, eng.hours_end
-        h = at.hour
-        on = start <= h < end if start < end else (h >= start or h < end)
-        if on and estate in eng.estates:
+        if estate in eng.estates and within_hours((eng.hours_start, eng.hours_end), at, eng.timezone):
             return eng
     return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from facility.contract import AssetKind
 
@@ -138,16 +139,32 @@ class CrewProfile:
     id: str
     skills: frozenset[AssetKind]
     estates: frozenset[str]
-    #: working hours in local time as (start hour, end hour); end may be < start for night shifts
+    #: working hours in the crew's time zone as (start hour, end hour); end < start for night shifts
     hours: tuple[int, int] = (0, 24)
     active: bool = True
+    timezone: str = "UTC"
 
     def __post_init__(self) -> None:
         start, end = self.hours
         if not (0 <= start <= 23 and 1 <= end <= 24):
             raise ValueError(f"crew {self.id}: working hours {self.hours} must be (0..23, 1..24)")
+        zone(self.timezone)
 
     def on_duty(self, at: dt.datetime) -> bool:
-        start, end = self.hours
-        h = at.hour
-        return start <= h < end if start < end else (h >= start or h < end)
+        return within_hours(self.hours, at, self.timezone)
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r}: use an IANA name like 'Asia/Shanghai' or 'UTC'"
+        ) from None
+
+
+def within_hours(hours: tuple[int, int], at: dt.datetime, timezone: str = "UTC") -> bool:
+    """Whether ``at`` falls in the working hours (local to ``timezone``); (22, 6) is a night shift."""
+    start, end = hours
+    h = at.astimezone(zone(timezone)).hour
+    return start <= h < end if start < end else (h >= start or h < end)

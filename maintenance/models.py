@@ -103,6 +103,7 @@ class Crew(Base):
     estates: Mapped[list[str]] = mapped_column(sa.JSON)
     hours_start: Mapped[int] = mapped_column(default=0)
     hours_end: Mapped[int] = mapped_column(default=24)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
     active: Mapped[bool] = mapped_column(default=True)
     webhook_url: Mapped[str | None] = mapped_column(sa.String(500))
     webhook_secret: Mapped[str | None] = mapped_column(sa.String(200))
@@ -129,6 +130,7 @@ class Engineer(Base):
     estates: Mapped[list[str]] = mapped_column(sa.JSON)
     hours_start: Mapped[int] = mapped_column(default=0)
     hours_end: Mapped[int] = mapped_column(default=24)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
 
 
 class Order(Base):

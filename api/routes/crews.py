@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, HttpUrl
 from api.auth import OPERATORS, READERS, Principal, Role, ensure_crew_access, require_role
 from api.deps import SessionDep
 from facility.contract import AssetKind
+from maintenance.domain import zone
 from maintenance.models import Crew, CrewMember, Estate
 
 router = APIRouter(tags=["crews"])
@@ -31,6 +32,7 @@ class CrewUpdate(BaseModel):
     estates: list[str] | None = None
     hours_start: int | None = Field(None, ge=0, le=23)
     hours_end: int | None = Field(None, ge=1, le=24)
+    timezone: str | None = Field(None, description="IANA time zone of the working hours, e.g. Asia/Shanghai")
     active: bool | None = None
     members: list[MemberIn] | None = None
     webhook_url: HttpUrl | None = None
@@ -51,6 +53,7 @@ class CrewOut(BaseModel):
     estates: list[str]
     hours_start: int
     hours_end: int
+    timezone: str
     active: bool
     members: list[MemberIn]
     webhook_url: str | None
@@ -64,6 +67,7 @@ def crew_out(c: Crew) -> CrewOut:
         estates=c.estates,
         hours_start=c.hours_start,
         hours_end=c.hours_end,
+        timezone=c.timezone,
         active=c.active,
         members=[MemberIn(name=m.name, phone=m.phone) for m in c.members],
         webhook_url=c.webhook_url,
@@ -81,11 +85,27 @@ def _apply(session: SessionDep, crew: Crew, body: CrewUpdate) -> None:
                 [{"loc": ["body", "estates"], "msg": f"unknown estates {unknown}", "type": "value_error"}],
             )
     for key, value in data.items():
-        if value is None and key in ("name", "skills", "estates", "hours_start", "hours_end", "active"):
+        if value is None and key in (
+            "name",
+            "skills",
+            "estates",
+            "hours_start",
+            "hours_end",
+            "active",
+            "timezone",
+        ):
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
                 [{"loc": ["body", key], "msg": "may not be null", "type": "value_error"}],
             )
+        if key == "timezone":
+            try:
+                zone(value)
+            except ValueError as exc:
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_CONTENT,
+                    [{"loc": ["body", "timezone"], "msg": str(exc), "type": "value_error"}],
+                ) from None
         if key == "skills":
             value = [AssetKind(k).value for k in value]
         if key == "webhook_url" and value is not None:
@@ -113,7 +133,7 @@ def create_crew(body: CrewCreate, session: SessionDep, who: Operators) -> CrewOu
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"crew {body.id!r} exists: PATCH /crews/{body.id} to change it"
         )
-    crew = Crew(id=body.id, hours_start=0, hours_end=24, active=True)
+    crew = Crew(id=body.id, hours_start=0, hours_end=24, active=True, timezone="UTC")
     _apply(session, crew, body)
     session.add(crew)
     session.flush()

@@ -94,7 +94,7 @@ ROUTES = [
     ("GET", "/api/v1/crews", READ, None),
     ("POST", "/api/v1/crews", OPS, {"id": "c9", "name": "n", "skills": ["elevator"], "estates": ["lvyuan"]}),
     ("GET", "/api/v1/crews/{crew}", READ | {"crew"}, None),
-    ("PATCH", "/api/v1/crews/{crew}", OPS, {"name": "Lift A2"}),
+    ("PATCH", "/api/v1/crews/{crew}", OPS, {"name": "Lift A2", "timezone": "Asia/Shanghai"}),
     ("GET", "/api/v1/crews/{crew}/calendar.ics", READ | {"crew"}, None),
     ("GET", "/api/v1/registry/estates", ALL, None),
     (
@@ -329,3 +329,35 @@ def test_follow_up_only_after_the_fix(api: Api) -> None:
         "lift fine now",
         4,
     )
+
+
+def test_crew_create_and_patch_validate_fields(api: Api) -> None:
+    body = {
+        "id": "lift-n",
+        "name": "Night lifts",
+        "skills": ["elevator"],
+        "estates": ["lvyuan"],
+        "hours_start": 20,
+        "hours_end": 8,
+        "timezone": "Asia/Shanghai",
+        "members": [{"name": "Li", "phone": "123"}],
+    }
+    r = api.client.post("/api/v1/crews", json=body, headers=api.h("engineer"))
+    assert r.status_code == 201, r.text
+    assert {k: r.json()[k] for k in ("hours_start", "hours_end", "timezone", "members")} == {
+        "hours_start": 20,
+        "hours_end": 8,
+        "timezone": "Asia/Shanghai",
+        "members": [{"name": "Li", "phone": "123"}],
+    }
+    assert api.client.post("/api/v1/crews", json=body, headers=api.h("engineer")).status_code == 409
+    for patch, field in (
+        ({"timezone": "Mars/Base"}, "timezone"),
+        ({"estates": ["atlantis"]}, "estates"),
+        ({"skills": ["lift"]}, "skills"),
+        ({"hours_end": 25}, "hours_end"),
+    ):
+        r = api.client.patch("/api/v1/crews/lift-n", json=patch, headers=api.h("admin"))
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][:2] == ["body", field], (patch, r.text)
+    got = api.client.get("/api/v1/crews/lift-n", headers=api.h("supervisor")).json()
+    assert (got["timezone"], got["estates"], got["skills"]) == ("Asia/Shanghai", ["lvyuan"], ["elevator"])

@@ -174,3 +174,13 @@ def test_webhook_signature() -> None:
     assert sig == "sha256=" + __import__("hmac").new(b"s3cret-s3cret-s3cret", body, "sha256").hexdigest()
     assert verify("s3cret-s3cret-s3cret", body, sig)
     assert not verify("other", body, sig)
+
+
+def test_working_hours_are_local_to_the_crews_time_zone() -> None:
+    c = CrewProfile(
+        "sh", frozenset({AssetKind.ELEVATOR}), frozenset({"lvyuan"}), (8, 20), timezone="Asia/Shanghai"
+    )
+    assert c.on_duty(dt.datetime(2026, 11, 2, 1, 0, tzinfo=dt.UTC))  # 09:00 in Shanghai
+    assert not c.on_duty(dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC))  # 20:00 in Shanghai
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Base'"):
+        CrewProfile("x", frozenset(), frozenset(), timezone="Mars/Base")
