@@ -136,9 +136,16 @@ def normalise(
             if e > s:
                 pieces.append((s, e, i.state, exc, ref))
     bounds = sorted({t for p in pieces for t in (p[0], p[1])})
+    pieces.sort(key=lambda p: p[0])
     out: list[Segment] = []
-    for s, e in itertools.pairwise(bounds):
-        covering = [p for p in pieces if p[0] <= s and p[1] >= e]
+    active: list[tuple[dt.datetime, dt.datetime, AssetState, bool, str]] = []
+    nxt = 0
+    for s, e in itertools.pairwise(bounds):  # sweep: every piece boundary is in ``bounds``
+        while nxt < len(pieces) and pieces[nxt][0] <= s:
+            active.append(pieces[nxt])
+            nxt += 1
+        active = [p for p in active if p[1] > s]
+        covering = active
         if not covering:
             continue
         # the worst state wins; among pieces of that state, excused only if all of them are excused
