@@ -15,6 +15,7 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -64,7 +65,7 @@ def bare_session(port: int, client_id: str, subscribe: bool) -> mqtt.Client:
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     done = threading.Event()
 
-    def on_connect(client, userdata, flags, rc, props) -> None:  # type: ignore[no-untyped-def]
+    def on_connect(client, userdata, flags, rc, props) -> None:
         if subscribe:
             client.subscribe(topic_filter(None), qos=1)
         done.set()
@@ -85,7 +86,7 @@ def measure_bare(port: int, n: int) -> float:
     got = 0
     done = threading.Event()
 
-    def on_message(client, userdata, msg) -> None:  # type: ignore[no-untyped-def]
+    def on_message(client, userdata, msg) -> None:
         nonlocal got
         got += 1
         if got >= n:
@@ -145,11 +146,8 @@ def measure_ingest(mq: MosquittoServer, influxd: InfluxServer, n: int, workers: 
             args = [sys.executable, "-m", "ingest", "--client-id", f"bench-ingest-{i}"]
             if workers > 1:
                 args += ["--share-group", "bench"]
-            procs.append(
-                subprocess.Popen(
-                    args, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=open(var / f"w{i}.log", "ab")
-                )
-            )
+            with open(var / f"w{i}.log", "ab") as log:
+                procs.append(subprocess.Popen(args, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=log))
         return procs
 
     influx = InfluxClient(settings.influx_url, "bench")
@@ -162,8 +160,18 @@ def measure_ingest(mq: MosquittoServer, influxd: InfluxServer, n: int, workers: 
     for p in procs:
         p.wait(30)
     publish_in_process(mq.port, n, seed=2, start_ms=int(time.time() * 1000) - 2 * 24 * 3600 * 1000)
-    t0 = time.perf_counter()
+    log = var / "w0.log"
+    offset = log.stat().st_size
     procs = start_workers()
+    # time from the moment worker 0 is connected (like the bare subscriber), not from Python's start-up
+    while b"connected" not in log.read_bytes()[offset:]:
+        time.sleep(0.005)
+    t0 = time.perf_counter()
+    profiler = None
+    if os.environ.get("BENCH_PROFILE"):  # py-spy samples of worker 0 (collapsed stacks), for profiling only
+        out = os.environ["BENCH_PROFILE"]
+        cmd = ["py-spy", "record", "--pid", str(procs[0].pid), "--format", "raw", "-r", "100", "-o", out]
+        profiler = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     stored = distinct = 0
     last_change, last_stored = time.perf_counter(), -1
     t_end = t0
@@ -175,6 +183,9 @@ def measure_ingest(mq: MosquittoServer, influxd: InfluxServer, n: int, workers: 
             t_end = last_change
         if stored >= n or time.perf_counter() - last_change > 30:
             break
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(30)
     for p in procs:
         p.terminate()
     for p in procs:

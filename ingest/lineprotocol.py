@@ -37,6 +37,13 @@ INTEGER_FIELDS: dict[AssetKind, frozenset[str]] = {
 }
 
 
+#: kind -> its field names that need no escaping (all of them, today)
+PLAIN_FIELDS: dict[AssetKind, frozenset[str]] = {
+    kind: frozenset(f.name for f in schema.fields if f.name.translate(_TAG_ESCAPES) == f.name)
+    for kind, schema in SCHEMAS.items()
+}
+
+
 def escape_tag(value: str) -> str:
     """Escape a tag key or value (commas, equals signs, spaces, backslashes)."""
     return value.translate(_TAG_ESCAPES)
@@ -70,11 +77,11 @@ def _asset_tags(ref: AssetRef) -> str:
 
 def format_fields(kind: AssetKind, values: Mapping[str, float], seq: int | None) -> str:
     """``name=value,...`` with integer fields suffixed ``i``; ``seq`` appended as an integer field."""
-    ints = INTEGER_FIELDS[kind]
-    parts = [
-        f"{escape_tag(name)}={int(value)}i" if name in ints else f"{escape_tag(name)}={float(value)!r}"
-        for name, value in values.items()
-    ]
+    ints, plain = INTEGER_FIELDS[kind], PLAIN_FIELDS[kind]
+    parts = []
+    for name, value in values.items():
+        key = name if name in plain else escape_tag(name)
+        parts.append(f"{key}={int(value)}i" if name in ints else f"{key}={float(value)!r}")
     if seq is not None:
         parts.append(f"seq={seq}i")
     return ",".join(parts)

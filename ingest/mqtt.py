@@ -1,7 +1,7 @@
 """The MQTT side of the ingester: a paho-mqtt 2.x client (MQTT v5, QoS 1, persistent session, manual acks).
 
 Only this module sees paho objects: ``on_message`` turns each message into a :class:`Received` and puts it
-on a bounded queue, nothing more. When the queue is full ``put`` blocks the paho network thread: that is
+on a bounded buffer, nothing more. When the buffer is full ``put`` blocks the paho network thread: that is
 the backpressure we want — the broker stops sending once our receive window is full of unacknowledged
 messages and keeps the backlog in the persistent session. Nothing is ever dropped here.
 
@@ -14,7 +14,6 @@ the broker redelivers whatever was not acknowledged, and a stale ack could other
 from __future__ import annotations
 
 import logging
-import queue
 import ssl
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from facility.contract import subscription
 from facility.settings import Settings
+from ingest.buffer import BoundedBuffer
 from ingest.pipeline import Received
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class MqttConsumer:
         self,
         settings: Settings,
         client_id: str,
-        out: queue.Queue[Received],
+        out: BoundedBuffer[Received],
         share_group: str | None = None,
         receive_maximum: int = 10_000,
         on_state: Callable[[bool], None] | None = None,

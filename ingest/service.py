@@ -9,7 +9,6 @@ so points reach InfluxDB in the order they were received.
 from __future__ import annotations
 
 import logging
-import queue
 import re
 import threading
 import time
@@ -18,6 +17,7 @@ from typing import Any
 
 from facility.settings import Settings
 from ingest.accounting import SeqTracker
+from ingest.buffer import BoundedBuffer
 from ingest.deadletters import DeadLetter, DeadLetterStore
 from ingest.influx import InfluxClient, InfluxError, InfluxUnavailable
 from ingest.metrics import Metrics
@@ -70,7 +70,7 @@ class Ingester:
         self.settings = settings
         self.client_id = client_id or settings.ingest_client_id
         group = share_group if share_group is not None else settings.ingest_share_group
-        self.queue: queue.Queue[Received] = queue.Queue(maxsize=max(1, settings.queue_max))
+        self.queue: BoundedBuffer[Received] = BoundedBuffer(max(1, settings.queue_max))
         self.influx = influx_client(settings)
         self.dead_letters = DeadLetterStore(dead_letter_path(settings))
         self.spool = Spool(spool_path(settings, self.client_id), settings.spool_max_rows)
@@ -114,6 +114,7 @@ class Ingester:
 
     def stop(self, timeout_s: float = 30.0) -> None:
         self._stop.set()
+        self.queue.close()
         if self._thread is not None:
             self._thread.join(timeout_s)
         self.mqtt.stop()
@@ -150,26 +151,21 @@ class Ingester:
                 time.sleep(0.5)
 
     def _collect(self) -> list[Received]:
-        q, size = self.queue, self.settings.batch_size
-        try:
-            batch = [q.get(timeout=0.1)]
-        except queue.Empty:
+        buf, size = self.queue, self.settings.batch_size
+        batch = buf.take(size, 0.1)
+        if not batch:
             return []
         deadline = time.monotonic() + self.settings.batch_interval_s
-        get_nowait = q.get_nowait
         while len(batch) < size:
-            try:
-                batch.append(get_nowait())
-                continue
-            except queue.Empty:
-                pass
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                batch.append(q.get(timeout=min(remaining, IDLE_GAP_S)))
-            except queue.Empty:
-                break
+            more = buf.take(size - len(batch), 0)
+            if not more:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                more = buf.take(size - len(batch), min(remaining, IDLE_GAP_S))
+                if not more:
+                    break
+            batch += more
         return batch
 
     def _handle(self, batch: list[Received]) -> None:
@@ -186,7 +182,7 @@ class Ingester:
         acked = sum(1 for item in batch if self.mqtt.ack(item))
         self.metrics.add_acked(acked)
         self._account(prep)
-        self.metrics.set_depths(self.spool.depth, self.queue.qsize())
+        self.metrics.set_depths(self.spool.depth, len(self.queue))
 
     def _store(self, prep: Prepared, batch: list[Received]) -> bool:
         """True once the batch's lines are durable (InfluxDB or spool)."""
@@ -251,7 +247,7 @@ class Ingester:
             self._influx_ok()
             self._reject(rejected, [("(spool)", lines[i].encode()) for i, _ in rejected])
             self.spool.pop(batch_id)
-            self.metrics.set_depths(self.spool.depth, self.queue.qsize())
+            self.metrics.set_depths(self.spool.depth, len(self.queue))
             if not self.spool.depth:
                 log.info("spool replayed into InfluxDB")
 
@@ -288,7 +284,7 @@ class Ingester:
         if now < self._next_stats:
             return
         self._next_stats = now + self.settings.stats_interval_s
-        self.metrics.set_depths(self.spool.depth, self.queue.qsize())
+        self.metrics.set_depths(self.spool.depth, len(self.queue))
         changed, self._changed_devices = self._changed_devices, set()
         self.metrics.update_seq(self.tracker, changed)
         self.metrics.update_rate(now)
@@ -309,7 +305,7 @@ class Ingester:
             "acked": m.n_acked,
             "dead_letters": dict(m.n_dead),
             "spool_depth": self.spool.depth,
-            "queue_depth": self.queue.qsize(),
+            "queue_depth": len(self.queue),
             "connected": self.mqtt.connected,
             **{f"seq_{k}": v for k, v in self.tracker.totals().items()},
         }
