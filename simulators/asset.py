@@ -311,9 +311,9 @@ class AssetSimulator:
         else:
             self._h += self.model.preventive_restore * max(0.0, self.h_max - self._h)
         self._down_code, self._repair_due = None, None
-        self._truth.append(
-            self._record(ts, "repair", code=code or "", preventive=preventive, was_down=was_down)
-        )
+        # a visit to a failed asset is a corrective repair, whatever was planned
+        planned = preventive and not was_down
+        self._truth.append(self._record(ts, "repair", code=code or "", preventive=planned, was_down=was_down))
         return [(ts, EventType.RECOVERY, code, "")] if code is not None else []
 
     def _sample_health(
