@@ -5,6 +5,7 @@ from __future__ import annotations
 from dashboards.panels import (
     Dashboard,
     Panel,
+    Variable,
     bargauge,
     grafana_unit,
     stat,
@@ -287,12 +288,15 @@ def orders() -> Dashboard:
 
 
 def ratings() -> Dashboard:
+    """Rows from evaluation.analytics: one per estate and one per company (``estate`` empty)."""
     filters = (tag_match("group"), tag_match("company"))
-    latest = _last_per("ratings", ("score",), filters, ("company", "estate", "group", "colour"))
+    companies = (*filters, "\"estate\" = ''")
+    estates = (*filters, '"estate" =~ /./')
+    latest = _last_per("ratings", ("score",), estates, ("company", "estate", "group", "colour"))
     panels: list[Panel] = [
         bargauge(
             "Latest score by company",
-            f'SELECT mean("score") FROM ({latest}) GROUP BY "company"',
+            f'SELECT last("score") FROM "ratings" {where(*companies)} GROUP BY "company"',
             alias="$tag_company",
             defaults={"min": 0, "max": 100},
         ),
@@ -307,10 +311,12 @@ def ratings() -> Dashboard:
             f'last("period") AS "period" FROM "ratings" {where(*filters)} '
             'GROUP BY "group", "company", "estate", "colour"',
             options={"sortBy": [{"displayName": "score", "desc": True}]},
+            description="A company's own row has an empty estate.",
         ),
         timeseries(
             "Score trend by company",
-            f'SELECT mean("score") FROM "ratings" {where(*filters)} GROUP BY time($__interval), "company" fill(none)',
+            f'SELECT mean("score") FROM "ratings" {where(*companies)} '
+            'GROUP BY time($__interval), "company" fill(none)',
             alias="$tag_company",
             width=24,
             defaults={"min": 0, "max": 100},
@@ -322,7 +328,12 @@ def ratings() -> Dashboard:
         "Monthly scores (0–100), the quarterly four-colour rating and the rank within each estate group.",
         tuple(panels),
         (
-            tag_variable("group", "Estate group", "ratings"),
+            # the estates' groups (a company spanning groups has the group "mixed": shown under All)
+            Variable(
+                "group",
+                "Estate group",
+                'SHOW TAG VALUES FROM "ratings" WITH KEY = "group" WHERE "estate" =~ /./',
+            ),
             tag_variable("company", "Company", "ratings", "group"),
         ),
         time_from="now-180d",

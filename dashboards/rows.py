@@ -113,30 +113,3 @@ def intactness_rows(states: Iterable[Any], fleet: Fleet) -> list[dict[str, Any]]
             }
         )
     return rows
-
-
-def rating_rows(
-    monthly: Iterable[Any], quarterly: Iterable[Any], fleet: Fleet, period: str
-) -> list[dict[str, Any]]:
-    """One row per rated estate from the ratings API's records: ``monthly`` as ``GET /ratings/rankings/{month}``
-    (``entity, id, group, score, rank_in_group``) and ``quarterly`` as ``GET /ratings/quarterly/{quarter}``
-    (``entity, id, colour``). Estates without a score (no data) are left out; no colour yet is ``none``."""
-    company = {e.id: e.company for e in fleet.estates}
-    colour = {str(_get(q, "id")): _get(q, "colour") for q in quarterly if _get(q, "entity") == "estate"}
-    rows = []
-    for r in monthly:
-        estate = str(_get(r, "id"))
-        if _get(r, "entity") != "estate" or _get(r, "score") is None or estate not in company:
-            continue
-        rows.append(
-            {
-                "company": company[estate],
-                "estate": estate,
-                "group": _get(r, "group") or "",
-                "colour": colour.get(estate) or "none",
-                "score": _get(r, "score"),
-                "rank_in_group": _get(r, "rank_in_group"),
-                "period": period,
-            }
-        )
-    return rows

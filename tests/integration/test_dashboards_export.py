@@ -230,28 +230,3 @@ def test_intactness_rows_from_the_state_timeline() -> None:
             "intact_pct": 50.0,
         },
     ]
-
-
-def test_rating_rows_join_scores_colours_and_companies() -> None:
-    from dashboards.rows import rating_rows
-
-    monthly = [
-        {"entity": "estate", "id": "lvyuan", "group": "old-estates", "score": 82.5, "rank_in_group": 1},
-        {"entity": "estate", "id": "jinhu", "group": "new-estates", "score": None, "rank_in_group": None},
-        {"entity": "company", "id": "pc-anju", "group": None, "score": 80.0, "rank_in_group": 1},
-    ]
-    quarterly = [
-        {"entity": "estate", "id": "lvyuan", "colour": "blue"},
-        {"entity": "company", "id": "pc-anju"},
-    ]
-    assert rating_rows(monthly, quarterly, _fleet(), "2026-11") == [
-        {
-            "company": "pc-anju",
-            "estate": "lvyuan",
-            "group": "old-estates",
-            "colour": "blue",
-            "score": 82.5,
-            "rank_in_group": 1,
-            "period": "2026-11",
-        }
-    ]

@@ -109,6 +109,19 @@ def export_rows(client: InfluxClient, fleet: Fleet, now: dt.datetime) -> None:
         }
         for i, e in enumerate(fleet.estates)
     ]
+    groups: dict[str, set[str]] = {}
+    for e in fleet.estates:
+        groups.setdefault(e.company, set()).add(e.group)
+    ratings += [  # a company's own row (evaluation.analytics.dashboard_rows): empty estate, "mixed" group
+        {
+            "company": c,
+            "estate": "",
+            "group": g.pop() if len(g) == 1 else "mixed",
+            "colour": "none",
+            "score": 80.0,
+        }
+        for c, g in sorted(groups.items())
+    ]
     export.export_ratings(client, ratings, now)
     intact = [
         {
