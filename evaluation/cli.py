@@ -78,9 +78,9 @@ def rating_compute(args: argparse.Namespace) -> int:
         if period.granularity == "quarter":
             results = ev.ratings.quarter(period, as_of)
             if args.json:
-                from evaluation.ratings import quarter_record
+                from evaluation.ratings import quarter_records
 
-                print(json.dumps([quarter_record(q) for q in results], ensure_ascii=False, indent=1))
+                print(json.dumps(quarter_records(results), ensure_ascii=False, indent=1))
                 return 0
             for q in results:
                 print(f"{q.entity:8} {q.id:14} {q.group:12} {_fmt(q.average)}  {q.colour or '-':7} "

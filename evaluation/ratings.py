@@ -15,7 +15,15 @@ from evaluation.inputs import Dataset
 from evaluation.ledger import Entry, Ledger
 from evaluation.periods import Period, quarter_of
 from evaluation.scheme import Scheme
-from evaluation.scoring import EntityScore, QuarterResult, Ranked, quarter_result, rank, score_month
+from evaluation.scoring import (
+    EntityScore,
+    QuarterResult,
+    Ranked,
+    quarter_result,
+    rank,
+    rank_quarter,
+    score_month,
+)
 from evaluation.source import Source
 
 
@@ -64,8 +72,14 @@ def score_record(r: Ranked) -> dict[str, Any]:
     }
 
 
-def quarter_record(q: QuarterResult) -> dict[str, Any]:
+def quarter_record(
+    q: QuarterResult, ranks: tuple[int | None, int | None, int] | None = None
+) -> dict[str, Any]:
+    overall, in_group, size = ranks or (None, None, 0)
     return {
+        "rank_overall": overall,
+        "rank_in_group": in_group,
+        "group_size": size,
         "entity": q.entity,
         "id": q.id,
         "name": q.name,
@@ -77,6 +91,16 @@ def quarter_record(q: QuarterResult) -> dict[str, Any]:
         "inspections_per_month": q.inspection.per_month if q.inspection else None,
         "rectification_plan": q.inspection.rectification_plan if q.inspection else None,
     }
+
+
+def quarter_records(results: list[QuarterResult]) -> list[dict[str, Any]]:
+    """Records ranked by quarterly average (overall and in group, per kind of entity), best first."""
+    ranks = rank_quarter(results)
+    recs = [quarter_record(q, ranks.get((q.entity, q.id))) for q in results]
+    return sorted(
+        recs,
+        key=lambda r: (r["entity"] != "estate", r["rank_overall"] is None, r["rank_overall"] or 0, r["id"]),
+    )
 
 
 @dataclass
@@ -155,7 +179,7 @@ class Ratings:
                 "period": period.label,
                 "as_of": as_of.isoformat(),
                 "months_published": [m.label for m in period.months() if self.published_month(m.label)],
-                "results": [quarter_record(q) for q in results],
+                "results": quarter_records(results),
             }
             return self.ledger.append(period.label, "quarterly", content, published_at)
         raise ValueError(f"publish a month (2026-10) or a quarter (2026Q4), not a {period.granularity}")

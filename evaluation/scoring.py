@@ -139,31 +139,48 @@ def score_month(ds: Dataset, p: Period, scheme: Scheme, as_of: dt.datetime) -> l
     ]
 
 
-def _competition(scores: Sequence[EntityScore]) -> dict[str, int]:
-    """Standard competition ranking (1, 2, 2, 4) by score rounded to 2 decimals; no score → unranked."""
-    scored = sorted((s for s in scores if s.score is not None), key=lambda s: (-round2(s.score or 0), s.id))
+def _competition(items: Sequence[tuple[str, float | None]]) -> dict[str, int]:
+    """Standard competition ranking (1, 2, 2, 4) by value rounded to 2 decimals; None → unranked."""
+    scored = sorted(((i, v) for i, v in items if v is not None), key=lambda x: (-round2(x[1]), x[0]))
     ranks: dict[str, int] = {}
     prev: float | None = None
-    for pos, s in enumerate(scored, start=1):
-        r = round2(s.score or 0)
+    rank = 0
+    for pos, (i, v) in enumerate(scored, start=1):
+        r = round2(v)
         if prev is None or r != prev:
             rank = pos
-        ranks[s.id] = rank
+        ranks[i] = rank
         prev = r
     return ranks
 
 
 def rank(scores: Sequence[EntityScore]) -> list[Ranked]:
     """Rank one kind of entity overall and within its group; best first, unscored last."""
-    overall = _competition(scores)
+    overall = _competition([(s.id, s.score) for s in scores])
     in_group: dict[str, int] = {}
     sizes: dict[str, int] = {}
     for g in {s.group for s in scores}:
         members = [s for s in scores if s.group == g]
         sizes[g] = len(members)
-        in_group.update(_competition(members))
+        in_group.update(_competition([(s.id, s.score) for s in members]))
     out = [Ranked(s, overall.get(s.id), in_group.get(s.id), sizes[s.group]) for s in scores]
     out.sort(key=lambda r: (r.rank_overall is None, r.rank_overall or 0, r.score.id))
+    return out
+
+
+def rank_quarter(
+    results: Sequence[QuarterResult],
+) -> dict[tuple[str, str], tuple[int | None, int | None, int]]:
+    """(entity, id) → (rank overall, rank in group, group size) by quarterly average, per kind of entity."""
+    out: dict[tuple[str, str], tuple[int | None, int | None, int]] = {}
+    for entity in {q.entity for q in results}:
+        pool = [q for q in results if q.entity == entity]
+        overall = _competition([(q.id, q.average) for q in pool])
+        for g in {q.group for q in pool}:
+            members = [q for q in pool if q.group == g]
+            in_group = _competition([(q.id, q.average) for q in members])
+            for q in members:
+                out[(entity, q.id)] = (overall.get(q.id), in_group.get(q.id), len(members))
     return out
 
 

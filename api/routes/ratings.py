@@ -21,7 +21,7 @@ from evaluation.external import ExternalError, parse_csv, validate
 from evaluation.ledger import LedgerError
 from evaluation.metrics import CATALOGUE
 from evaluation.periods import Period, parse_period
-from evaluation.ratings import MonthResult, quarter_record, score_record
+from evaluation.ratings import MonthResult, quarter_records, score_record
 from evaluation.reports.csvexport import month_csv
 from evaluation.reports.data import company_report
 from evaluation.reports.html import render_html
@@ -125,7 +125,7 @@ def quarterly(
     quarter: str, ev: EvalDep, who: Readers, clock: ClockDep, as_of: AsOf = None
 ) -> list[dict[str, Any]]:
     """Colours from the quarterly average (published monthly scores where published) and next inspections."""
-    return [quarter_record(q) for q in ev.ratings.quarter(_period(quarter, "quarter"), _as_of(as_of, clock))]
+    return quarter_records(ev.ratings.quarter(_period(quarter, "quarter"), _as_of(as_of, clock)))
 
 
 @router.get("/monthly/{period}/{entity}/{entity_id}")

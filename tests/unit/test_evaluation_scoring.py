@@ -181,6 +181,19 @@ def test_ranking_overall_and_in_group_with_ties():
     assert [r.score.id for r in rank(scores)] == ["a", "b", "c", "d", "e"]
 
 
+def test_quarter_ranking_by_average():
+    from evaluation.scoring import QuarterResult, rank_quarter
+
+    def qr(id_, avg, group):
+        return QuarterResult("estate", id_, id_, group, "2026Q4", (), avg, None, None)
+
+    ranks = rank_quarter(
+        [qr("a", 80.0, "old"), qr("b", 90.0, "new"), qr("c", 80.0, "new"), qr("d", None, "old")]
+    )
+    assert ranks == {("estate", "b"): (1, 1, 2), ("estate", "a"): (2, 1, 2), ("estate", "c"): (2, 2, 2),
+                     ("estate", "d"): (None, None, 2)}  # fmt: skip
+
+
 def test_monthly_scores_of_the_small_fleet_break_down_to_evidence():
     s = load_scheme()
     scores = {(x.entity, x.id): x for x in score_month(small_fleet(), parse_period("2026-10"), s, AS_OF)}
