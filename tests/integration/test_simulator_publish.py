@@ -176,3 +176,20 @@ def test_messages_published_during_a_broker_outage_arrive_after_it_returns(tmp_p
     sub2.loop_stop()
     broker.stop()
     assert received == sent  # QoS 1: at least once (a redelivered duplicate is allowed), none lost
+
+
+def test_history_lands_in_influxdb_through_ingest_line_protocol(influx):
+    from facility.settings import Settings
+    from simulators.service import load_history
+
+    fleet = small_fleet("hist")
+    settings = Settings(influx_url=influx.url, influx_db=influx.database)
+    end = START + 3 * 86_400_000
+    h = load_history(settings, fleet, days=2, step_s=900, seed=2, end_ms=end)
+    pump = next(a.ref for a in fleet.assets if a.kind.value == "water_pump")
+    sent = [m for m in h.messages() if isinstance(m, Reading) and m.ref == pump]
+    rows = influx.records(f"SELECT * FROM water_pump WHERE asset = '{pump.asset}' ORDER BY time")
+    assert len(rows) == len(sent) == 2 * 96
+    for row, m in zip(rows, sent, strict=True):
+        assert row["time"] == m.ts_ms and row["seq"] == m.seq
+        assert {k: row[k] for k in m.values} == pytest.approx(dict(m.values))
