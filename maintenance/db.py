@@ -17,17 +17,21 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
-    """An engine; SQLite gets foreign keys on, a busy timeout and its parent directory created."""
+    """An engine; SQLite gets foreign keys on, WAL, a busy timeout and its parent directory created."""
     if url.startswith("sqlite"):
         db_path = sa.make_url(url).database
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
+        wal = bool(db_path) and db_path != ":memory:"
+
         @sa.event.listens_for(engine, "connect")
-        def _fk_on(dbapi_conn: Any, _record: Any) -> None:
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
+            if wal:  # readers (API, evaluation) do not block the event writer, nor it them
+                cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
 
         return engine
