@@ -198,10 +198,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--messages", type=int, default=200_000)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--broker-inflight", type=int, default=1000, help="mosquitto max_inflight_messages")
     ap.add_argument("--json", action="store_true", help="print one JSON object (the only output)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
-    mq = MosquittoServer(tmp / "mosquitto", free_port(), persistence=False)
+    mq = MosquittoServer(
+        tmp / "mosquitto", free_port(), persistence=False, max_inflight_messages=args.broker_inflight
+    )
     influxd = InfluxServer(tmp / "influxd", free_port())
     mq.start()
     influxd.start()

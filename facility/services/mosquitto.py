@@ -28,6 +28,7 @@ class MosquittoServer(ManagedServer):
         tls_port: int | None = None,
         tls_files: tuple[Path, Path, Path] | None = None,  # (ca, cert, key)
         persistence: bool = True,
+        max_inflight_messages: int = 1000,
     ) -> None:
         super().__init__(workdir, host, port)
         self.password_file = password_file
@@ -35,6 +36,9 @@ class MosquittoServer(ManagedServer):
         self.tls_port = tls_port
         self.tls_files = tls_files
         self.persistence = persistence
+        #: QoS 1 messages the broker sends a client before waiting for acknowledgements (0 = no limit;
+        #: MQTT 5 clients may ask for fewer with Receive Maximum)
+        self.max_inflight_messages = max_inflight_messages
 
     def prepare(self) -> None:
         d = self.workdir.resolve()
@@ -47,7 +51,7 @@ class MosquittoServer(ManagedServer):
             f"persistence_location {d}/",
             "autosave_interval 1",
             "max_queued_messages 1000000",
-            "max_inflight_messages 1000",
+            f"max_inflight_messages {self.max_inflight_messages}",
             "max_packet_size 1048576",
             "log_dest stdout",
             "log_type error",

@@ -160,3 +160,29 @@ def test_api_lists_dead_letters_and_stats(
         (worker,) = [w for w in stats["workers"] if w["worker"] == "t-api"]
         assert worker["received"] == len(msgs)
     ctx.close()
+
+
+def test_two_workers_share_the_stream_without_loss_or_doubles(
+    tmp_path: Path, mosquitto_server: MosquittoServer, influx: InfluxClient
+) -> None:
+    settings = settings_for(tmp_path, mosquitto_server, influx, ingest_share_group="t-share")
+    msgs = make_messages(1200, np.random.default_rng(12), malformed_every=20)
+    workers = [Ingester(settings, client_id=f"t-share-{i}") for i in range(2)]
+    for w in workers:
+        w.start()
+    try:
+        assert wait_until(lambda: all(w.mqtt.connected for w in workers))
+        assert all(w.mqtt.filter == "$share/t-share/facility/+/+/+/+/+" for w in workers)
+        publish(mosquitto_server.host, mosquitto_server.port, msgs, client_id="share-pub")
+        assert wait_until(lambda: sum(w.metrics.n_acked for w in workers) >= len(msgs))
+        time.sleep(0.3)
+    finally:
+        for w in workers:
+            w.stop()
+    received = [w.metrics.n_received for w in workers]
+    assert sum(received) == len(msgs)  # each message went to exactly one worker
+    assert min(received) > 0  # and both did work
+    assert Counter(stored_points(influx)) == Counter(m.key for m in msgs if m.key is not None)
+    store = DeadLetterStore(dead_letter_path(settings))
+    assert store.counts() == dict(Counter(m.reason for m in msgs if m.reason))
+    store.close()
