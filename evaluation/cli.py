@@ -105,6 +105,28 @@ def rating_compute(args: argparse.Namespace) -> int:
     return 0
 
 
+def rating_metrics(args: argparse.Namespace) -> int:
+    from evaluation.metrics import compute_all
+    from evaluation.scoring import metric_settings
+
+    period, as_of = _period(args.period), _as_of(args)
+    match = {k: getattr(args, k) for k in ("company", "estate", "building", "kind") if getattr(args, k)}
+    with _evaluation(args) as ev:
+        ds = ev.ratings.dataset(period, as_of).where(**match)
+        if not ds.assets:
+            raise UserError(f"no assets match {match}")
+        ms = compute_all(ds, period, metric_settings(ev.ratings.scheme, as_of))
+    if args.json:
+        out = {k: {"value": m.value, "unit": m.unit, "numerator": m.numerator, "denominator": m.denominator}
+               for k, m in ms.items()}  # fmt: skip
+        print(json.dumps({"period": period.label, "scope": match, "assets": len(ds.assets), "metrics": out}))
+        return 0
+    print(f"{period.label} {match or 'all assets'} ({len(ds.assets)} assets)")
+    for name, m in sorted(ms.items()):
+        print(f"  {name:34} {m.display():>16}   ({m.numerator:g} / {m.denominator:g})")
+    return 0
+
+
 def rating_publish(args: argparse.Namespace) -> int:
     from evaluation.ledger import LedgerError
 
@@ -218,6 +240,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     c.add_argument("--csv", help="also write every figure of the month to this CSV file")
     _common(c)
     c.set_defaults(func=rating_compute)
+    m = rsub.add_parser("metrics", help="every metric for a scope and a day, month or quarter")
+    m.add_argument("--period", required=True, help="2026-10-05, 2026-10 or 2026Q4")
+    for name in ("company", "estate", "building", "kind"):
+        m.add_argument(f"--{name}", help=f"only assets of this {name}")
+    m.add_argument("--json", action="store_true", help="print JSON")
+    _common(m)
+    m.set_defaults(func=rating_metrics)
     p = rsub.add_parser("publish", help="append a month's scores or a quarter's colours to the ledger")
     p.add_argument("--period", required=True, help="2026-10 (month) or 2026Q4 (quarter)")
     p.add_argument("--correct", metavar="REASON", help="publish a correction of an already published month")

@@ -19,13 +19,15 @@ from api.deps import ClockDep, ContextDep, get_database
 from evaluation.drilldown import explain
 from evaluation.external import ExternalError, parse_csv, validate
 from evaluation.ledger import LedgerError
-from evaluation.metrics import CATALOGUE
+from evaluation.metric_types import MetricValue
+from evaluation.metrics import CATALOGUE, compute_all
 from evaluation.periods import Period, parse_period
 from evaluation.ratings import MonthResult, quarter_records, score_record
 from evaluation.reports.csvexport import month_csv
 from evaluation.reports.data import company_report
 from evaluation.reports.html import render_html
 from evaluation.reports.pdf import render_pdf
+from evaluation.scoring import metric_settings
 from evaluation.wiring import Evaluation, build
 
 router = APIRouter(prefix="/ratings", tags=["ratings"])
@@ -102,6 +104,36 @@ def metrics_catalogue(who: Readers) -> dict[str, str]:
     return CATALOGUE
 
 
+@router.get("/figures/{period}")
+def figures(
+    period: str, ev: EvalDep, who: Readers, clock: ClockDep, company: str | None = None, estate: str | None = None,
+    building: str | None = None, kind: str | None = None, as_of: AsOf = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Every metric for any scope (company, estate, building, kind — combined) and period (day 2026-10-05,
+    month 2026-10, quarter 2026Q4)."""
+    p, t = _period(period), _as_of(as_of, clock)
+    match = {
+        k: v
+        for k, v in (("company", company), ("estate", estate), ("building", building), ("kind", kind))
+        if v
+    }
+    ds = ev.ratings.dataset(p, t).where(**match)
+    if not ds.assets:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no assets match {match}")
+    ms = compute_all(ds, p, metric_settings(ev.ratings.scheme, t))
+    return {
+        "period": p.label,
+        "scope": match,
+        "assets": len(ds.assets),
+        "metrics": {name: _metric(m) for name, m in sorted(ms.items())},
+    }
+
+
+def _metric(m: MetricValue) -> dict[str, Any]:
+    return {"value": m.value, "display": m.display(), "unit": m.unit, "numerator": m.numerator,
+            "denominator": m.denominator, "evidence": len(m.evidence), "note": m.note}  # fmt: skip
+
+
 @router.get("/monthly/{period}")
 def monthly(period: str, ev: EvalDep, who: Readers, clock: ClockDep, as_of: AsOf = None) -> dict[str, Any]:
     """Every estate's and company's score with ranks overall and in group (computed now, not published)."""
@@ -143,11 +175,7 @@ def breakdown(
     r = res.find(entity, entity_id)
     if r is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {entity} {entity_id!r} in {period}")
-    metrics = {
-        name: {"value": m.value, "display": m.display(), "unit": m.unit, "numerator": m.numerator,
-               "denominator": m.denominator, "evidence": len(m.evidence), "note": m.note}
-        for name, m in sorted(r.score.metrics.items())
-    }  # fmt: skip
+    metrics = {name: _metric(m) for name, m in sorted(r.score.metrics.items())}
     return score_record(r) | {"note": r.score.note, "metrics": metrics}
 
 

@@ -100,6 +100,16 @@ def test_scores_and_breakdown_from_the_real_stores(api: Api) -> None:
     assert jinhu["intactness_rate"]["value"] == 1.0 and jinhu["first_time_fix_rate"]["value"] is None
 
 
+def test_figures_for_any_scope_and_period(api: Api) -> None:
+    day = api.get("/figures/2026-10-10", estate="lvyuan", kind="elevator").json()
+    assert day["assets"] == 2 and day["scope"] == {"estate": "lvyuan", "kind": "elevator"}
+    intact = day["metrics"]["intactness_rate"]
+    assert (intact["numerator"], intact["denominator"]) == (48 - 12, 48)
+    q = api.get("/figures/2026Q4", company="pc-hengtai").json()
+    assert q["assets"] == 2 and q["metrics"]["failures"]["value"] == 0
+    assert api.get("/figures/2026-10", estate="nowhere").status_code == 404
+
+
 def test_rankings_quarter_publication_and_ledger_verify(api: Api) -> None:
     ranks = api.get("/rankings/2026-10", entity="estate").json()
     assert {r["id"]: r["group"] for r in ranks} == {"lvyuan": "old-estates", "jinhu": "new-estates"}
