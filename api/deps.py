@@ -67,15 +67,15 @@ ClockDep = Annotated[Callable[[], dt.datetime], Depends(get_clock)]
 
 
 def get_session(db: DatabaseDep, ctx: ContextDep, clock: ClockDep) -> Iterator[Session]:
-    """Committed when the route returns, rolled back when it raises; then the outbox is delivered
-    through ``ctx.extras['publisher']`` when one is registered."""
+    """Committed when the route returns, rolled back when it raises; then MQTT notifications in the outbox
+    go out through ``ctx.extras['publisher']`` when one is registered (webhooks: the service loop)."""
     with db.sessions() as session, session.begin():
         yield session
     publisher = ctx.extras.get("publisher")
     if publisher is not None:
         try:
             with db.transaction() as s:
-                deliver_outbox(s, publisher, clock())
+                deliver_outbox(s, publisher, clock(), webhook=None)  # webhooks: the service loop
         except Exception:
             log.exception("delivering notifications failed; they stay queued in the outbox")
 

@@ -203,6 +203,8 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: "mqtt" (publish on ``topic``) or "webhook" (POST to the crew's webhook); each delivered on its own
+    channel: Mapped[str] = mapped_column(sa.String(16), default="mqtt", server_default="mqtt")
     topic: Mapped[str] = mapped_column(sa.String(300))
     crew_id: Mapped[str | None] = mapped_column(sa.String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from maintenance.models import Crew, OutboxMessage
+from maintenance.outbox import MQTT, WEBHOOK
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Facility-Signature"
@@ -92,16 +93,19 @@ def deliver_outbox(
     session: Session,
     publisher: Publisher | None,
     now: dt.datetime,
-    webhook: Callable[[str, str, bytes], Any] = post_webhook,
+    webhook: Callable[[str, str, bytes], Any] | None = post_webhook,
     limit: int = 500,
 ) -> int:
-    """Send pending outbox messages (oldest first); marks each delivered. Returns how many were delivered.
+    """Send pending outbox messages (oldest first), each marked delivered once sent; returns how many.
 
-    A message whose sending fails stays pending (``attempts`` counts tries) and is retried on the next call.
+    ``publisher`` None leaves MQTT messages pending, ``webhook`` None leaves webhook deliveries pending (the
+    API delivers MQTT only, so a slow webhook never delays a response; the service loop delivers both).
+    A message whose sending fails stays pending (``attempts`` counts tries) for the next call.
     """
+    channels = [c for c, on in ((MQTT, publisher is not None), (WEBHOOK, webhook is not None)) if on]
     pending = session.scalars(
         sa.select(OutboxMessage)
-        .where(OutboxMessage.delivered_at.is_(None))
+        .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.channel.in_(channels))
         .order_by(OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -111,13 +115,14 @@ def deliver_outbox(
         body = orjson.dumps(msg.payload)
         msg.attempts += 1
         try:
-            if publisher is not None:
+            if msg.channel == WEBHOOK:
+                crew = session.get(Crew, msg.crew_id) if msg.crew_id else None
+                if crew is not None and crew.webhook_url and crew.webhook_secret and webhook is not None:
+                    webhook(crew.webhook_url, crew.webhook_secret, body)
+            elif publisher is not None:
                 publisher.publish(msg.topic, body)
-            crew = session.get(Crew, msg.crew_id) if msg.crew_id else None
-            if crew is not None and crew.webhook_url and crew.webhook_secret:
-                webhook(crew.webhook_url, crew.webhook_secret, body)
         except Exception as exc:  # keep it pending; the next round retries
-            log.warning("notification %s to %s not delivered: %s", msg.id, msg.topic, exc)
+            log.warning("notification %s (%s %s) not delivered: %s", msg.id, msg.channel, msg.topic, exc)
             continue
         msg.delivered_at = now
         delivered += 1

@@ -7,7 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from maintenance.models import Order, OutboxMessage
+from maintenance.models import Crew, Order, OutboxMessage
+
+MQTT = "mqtt"
+WEBHOOK = "webhook"
 
 
 def crew_topic(crew_id: str) -> str:
@@ -43,7 +46,17 @@ def order_payload(order: Order, event: str, at: dt.datetime) -> dict[str, Any]:
 
 def enqueue(
     session: Session, topic: str, payload: dict[str, Any], at: dt.datetime, crew_id: str | None = None
-) -> OutboxMessage:
-    msg = OutboxMessage(topic=topic, crew_id=crew_id, payload=payload, created_at=at, attempts=0)
-    session.add(msg)
-    return msg
+) -> list[OutboxMessage]:
+    """Queue an MQTT message on ``topic``, plus a webhook delivery when ``crew_id``'s crew has a webhook."""
+    rows = [
+        OutboxMessage(channel=MQTT, topic=topic, crew_id=crew_id, payload=payload, created_at=at, attempts=0)
+    ]
+    crew = session.get(Crew, crew_id) if crew_id else None
+    if crew is not None and crew.webhook_url and crew.webhook_secret:
+        rows.append(
+            OutboxMessage(
+                channel=WEBHOOK, topic=topic, crew_id=crew_id, payload=payload, created_at=at, attempts=0
+            )
+        )
+    session.add_all(rows)
+    return rows

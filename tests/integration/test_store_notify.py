@@ -83,9 +83,11 @@ def test_signed_webhook_retries_with_backoff_then_delivers(db: Database, hook) -
         EL.asset,
     )
     with db.transaction() as s:
-        (msg,) = s.scalars(sa.select(OutboxMessage)).all()
+        (msg,) = s.scalars(sa.select(OutboxMessage).where(OutboxMessage.channel == "webhook")).all()
         assert (msg.topic, msg.delivered_at, msg.attempts) == ("facility/crews/lift-a/orders", T0, 1)
         assert deliver_outbox(s, None, T0, webhook=send) == 0
+        mqtt_row = s.scalars(sa.select(OutboxMessage).where(OutboxMessage.channel == "mqtt")).one()
+        assert mqtt_row.delivered_at is None  # no publisher given: the MQTT copy waits for its own delivery
 
 
 def test_refused_webhook_stays_queued(db: Database, hook) -> None:
@@ -106,7 +108,7 @@ def test_refused_webhook_stays_queued(db: Database, hook) -> None:
         c = s.get_one(Crew, "lift-a")
         c.webhook_url = url
         assert deliver_outbox(s, None, T0, webhook=gone) == 1
-        (msg,) = s.scalars(sa.select(OutboxMessage)).all()
+        (msg,) = s.scalars(sa.select(OutboxMessage).where(OutboxMessage.channel == "webhook")).all()
         assert msg.attempts == 2
 
 
