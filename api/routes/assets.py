@@ -6,15 +6,17 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
 
+from api.auth import ALL_ROLES, require_role
 from api.deps import ContextDep
 from api.services import telemetry
 from facility.contract import SCHEMAS, AssetKind, EventType
 from facility.fleet import AssetSpec
 
-router = APIRouter(tags=["assets"])
+#: telemetry is readable by every role (crews need it for their orders); a valid token is required
+router = APIRouter(tags=["assets"], dependencies=[Depends(require_role(*ALL_ROLES))])
 
 
 class AssetState(StrEnum):

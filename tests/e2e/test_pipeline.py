@@ -16,9 +16,11 @@ from facility.services.mosquitto import MosquittoServer
 from facility.settings import Settings
 from ingest.influx import InfluxClient
 from ingest.service import Ingester
+from maintenance.tokens import Role
 from simulators.fleetsim import FleetSimulator
 from simulators.publisher import MqttPublisher
 from simulators.service import broker_config
+from tests.support import make_token
 
 pytestmark = pytest.mark.e2e
 
@@ -64,6 +66,7 @@ def test_simulated_readings_come_back_through_the_api(
             last_sent[m.ref.asset] = m
         deadline = time.monotonic() + 30
         with TestClient(create_app(ctx=AppContext.from_settings(settings))) as api:
+            api.headers["Authorization"] = f"Bearer {make_token(settings, Role.VIEWER)}"
             while True:
                 assets = {a["id"]: a for a in api.get("/api/v1/assets").json()}
                 got = {k: a["latest"]["seq"] for k, a in assets.items() if a["latest"]}

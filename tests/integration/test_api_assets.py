@@ -15,6 +15,8 @@ from facility.contract import AssetKind, AssetRef, Event, EventType, Reading, St
 from facility.settings import Settings
 from ingest.influx import InfluxClient
 from ingest.lineprotocol import to_lines
+from maintenance.tokens import Role
+from tests.support import make_token
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +40,9 @@ WP1 = AssetRef("e1", "b1", AssetKind.WATER_PUMP, "e1-b1-wp1")
 def client(influx: InfluxClient, tmp_path: Path) -> Iterator[TestClient]:
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(FLEET)
-    settings = Settings(fleet_file=fleet, influx_url=influx.url, influx_db=influx.database, mqtt_port=1)
+    settings = Settings(
+        var_dir=tmp_path, fleet_file=fleet, influx_url=influx.url, influx_db=influx.database, mqtt_port=1
+    )
     # one reading a minute for two hours on el1, vibration rising 0.01 mm/s a minute
     readings = [
         Reading(EL1, T0 + i * 60_000, {"motor_current_a": 20.0, "vibration_mm_s": 1.0 + i * 0.01}, i)
@@ -53,6 +57,7 @@ def client(influx: InfluxClient, tmp_path: Path) -> Iterator[TestClient]:
     ]
     influx.write(to_lines([*readings, *events]))
     with TestClient(create_app(ctx=AppContext.from_settings(settings))) as c:
+        c.headers["Authorization"] = f"Bearer {make_token(settings, Role.VIEWER)}"
         yield c
 
 
@@ -119,7 +124,25 @@ def test_unknown_asset_is_404(client: TestClient) -> None:
     assert client.get("/api/v1/assets/nope/latest").status_code == 404
 
 
-def test_health_reports_unreachable_broker(client: TestClient) -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/estates",
+        "/api/v1/assets",
+        "/api/v1/assets/e1-b1-el1",
+        "/api/v1/assets/e1-b1-el1/latest",
+        "/api/v1/assets/e1-b1-el1/history?field=trips&start=2026-01-01T00:00:00Z",
+        "/api/v1/events",
+    ],
+)
+def test_read_routes_need_a_valid_token(client: TestClient, url: str) -> None:
+    assert client.get(url).status_code == 200
+    assert client.get(url, headers={"Authorization": "Bearer fm_wrong"}).status_code == 401
+    assert client.get(url, headers={"Authorization": ""}).status_code == 401
+
+
+def test_health_needs_no_token_and_reports_unreachable_broker(client: TestClient) -> None:
+    client.headers.pop("Authorization")
     r = client.get("/api/v1/health")
     assert r.status_code == 503
     assert r.json()["broker"]["ok"] is False
