@@ -6,6 +6,7 @@ correction; published ratings keep what they used in the ledger)."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -24,6 +25,7 @@ class ExternalStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._lock = threading.Lock()  # one connection shared by the API's worker threads
         self._db = sqlite3.connect(path, check_same_thread=False)
         self._db.execute(_SCHEMA)
         self._db.commit()
@@ -36,7 +38,7 @@ class ExternalStore:
         self._db.close()
 
     def put(self, values: Sequence[ExternalValue]) -> int:
-        with self._db:
+        with self._lock, self._db:
             self._db.executemany(
                 "INSERT OR REPLACE INTO external VALUES (?, ?, ?, ?, ?, ?)",
                 [(v.estate, v.month, v.indicator, v.value, v.count, v.source) for v in values],
@@ -44,6 +46,7 @@ class ExternalStore:
         return len(values)
 
     def values(self, months: Iterable[str] | None = None) -> list[ExternalValue]:
-        rows = self._db.execute("SELECT * FROM external ORDER BY month, estate, indicator").fetchall()
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM external ORDER BY month, estate, indicator").fetchall()
         wanted = set(months) if months is not None else None
         return [ExternalValue(*r) for r in rows if wanted is None or r[1] in wanted]

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,6 +156,7 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._lock = threading.RLock()  # one connection shared by the API's worker threads
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_SCHEMA)
@@ -167,7 +169,8 @@ class Ledger:
         self._db.close()
 
     def entries(self) -> list[Entry]:
-        rows = self._db.execute(f"SELECT {_COLS} FROM ledger ORDER BY pos").fetchall()
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_COLS} FROM ledger ORDER BY pos").fetchall()
         return [Entry(*row) for row in rows]
 
     def get(self, seq: int) -> Entry:
@@ -191,9 +194,21 @@ class Ledger:
         self, period: str, kind: str, content: Any, published_at: dt.datetime, corrects: int | None = None
     ) -> Entry:
         """Publish. A period and kind is published once; a change is a ``correction`` naming the entry."""
+        with self._lock:
+            return self._append(period, kind, content, published_at, corrects)
+
+    def _append(
+        self, period: str, kind: str, content: Any, published_at: dt.datetime, corrects: int | None
+    ) -> Entry:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             entries = self.entries()
+            check = verify_entries(entries)
+            if not check.ok:
+                raise LedgerError(
+                    f"the ledger fails verification ({check.problems[0].reason}); nothing is appended to a tampered "
+                    "ledger: investigate with `facility ledger verify`"
+                )
             if kind == "correction":
                 if corrects is None or not any(e.seq == corrects for e in entries):
                     raise LedgerError(f"a correction must reference an existing entry (corrects={corrects})")

@@ -119,3 +119,10 @@ def test_published_results_are_immutable_and_corrections_reference_them(ledger):
     assert fix.seq == 5 and fix.corrects == 3
     assert ledger.latest("2026-10", "monthly") == fix
     assert ledger.verify().ok
+
+
+def test_nothing_is_appended_to_a_tampered_ledger(ledger):
+    sql(ledger, "UPDATE ledger SET content = ? WHERE seq = 1", '{"scores":{"pc-a":99}}')
+    with pytest.raises(LedgerError, match=r"fails verification \(entry 1: content was altered"):
+        ledger.append("2026-11", "monthly", {"scores": {}}, T0)
+    assert len(ledger.entries()) == 4
