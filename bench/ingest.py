@@ -76,8 +76,8 @@ def bare_session(port: int, client_id: str, subscribe: bool) -> mqtt.Client:
     return c
 
 
-def measure_bare(port: int, n: int) -> float:
-    c = bare_session(port, "bench-bare", subscribe=True)
+def measure_bare(port: int, n: int, client_id: str) -> float:
+    c = bare_session(port, client_id, subscribe=True)
     c.loop_start()
     time.sleep(0.5)
     c.disconnect()
@@ -92,12 +92,14 @@ def measure_bare(port: int, n: int) -> float:
         if got >= n:
             done.set()
 
-    c = bare_session(port, "bench-bare", subscribe=False)
+    c = bare_session(port, client_id, subscribe=False)
     c.on_message = on_message
     t0 = time.perf_counter()
     c.loop_start()
     done.wait(600)
     elapsed = time.perf_counter() - t0
+    c.unsubscribe(topic_filter(None))  # the session must not keep collecting the next phases' messages
+    time.sleep(0.2)
     c.disconnect()
     c.loop_stop()
     if got < n:
@@ -209,8 +211,11 @@ def main() -> int:
     mq.start()
     influxd.start()
     try:
-        bare = measure_bare(mq.port, args.messages)
+        # bare before and after the ingester, averaged: the machine's load drifts during a run
+        bare_runs = [measure_bare(mq.port, args.messages, "bench-bare-1")]
         ing = measure_ingest(mq, influxd, args.messages, args.workers, tmp / "var")
+        bare_runs.append(measure_bare(mq.port, args.messages, "bench-bare-2"))
+        bare = sum(bare_runs) / len(bare_runs)
     finally:
         mq.stop()
         influxd.stop()
@@ -225,6 +230,8 @@ def main() -> int:
         "ratio": round(ing["ingest_msgs_per_s"] / bare, 3),
         "workers": args.workers,
         "cpu_count": os.cpu_count(),
+        "bare_runs_msgs_per_s": [round(b) for b in bare_runs],
+        "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
     }
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
     return 0
