@@ -70,6 +70,13 @@ def api(tmp_path) -> Iterator[Api]:
     yield from make_api(f"sqlite:///{tmp_path / 'api.db'}", tmp_path)
 
 
+@pytest.fixture(scope="module")
+def shared_api(tmp_path_factory) -> Iterator[Api]:
+    """One app for the role checks (they only add orders and crews, which the other checks ignore)."""
+    tmp = tmp_path_factory.mktemp("roles")
+    yield from make_api(f"sqlite:///{tmp / 'api.db'}", tmp)
+
+
 def new_order(api: Api, **kw) -> dict:
     body = {"asset_id": EL, "type": "resident_report", "priority": "p2", "title": "door squeaks", **kw}
     r = api.client.post("/api/v1/orders", json=body, headers=api.h("engineer"))
@@ -155,7 +162,8 @@ def test_route_table_covers_every_route_of_these_modules() -> None:
 @pytest.mark.parametrize(
     ("method", "path", "roles", "body"), ROUTES, ids=[f"{m} {p}" for m, p, _, _ in ROUTES]
 )
-def test_401_and_403(api: Api, method: str, path: str, roles: set[str], body: dict | None) -> None:
+def test_401_and_403(shared_api: Api, method: str, path: str, roles: set[str], body: dict | None) -> None:
+    api = shared_api
     url = fill(path, new_order(api)["id"])
     assert api.client.request(method, url, json=body).status_code == 401
     bad = api.client.request(method, url, json=body, headers={"Authorization": "Bearer fm_nope"})
