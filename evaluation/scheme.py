@@ -74,6 +74,18 @@ class Scheme:
     min_coverage: float = 0.5
     sha256: str = ""
     description: str = ""
+    #: per scheme group, indicator weights that replace the default ones (each set adds up to 100)
+    group_weights: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
+
+    def indicators_for(self, group: str) -> tuple[Indicator, ...]:
+        """The indicators with ``group``'s own weights when the scheme gives some (weight 0: not counted)."""
+        override = dict(dict(self.group_weights).get(group, ()))
+        if not override:
+            return self.indicators
+        return tuple(
+            Indicator(i.name, i.metric, override.get(i.name, i.weight), i.zero, i.full)
+            for i in self.indicators
+        )
 
     def group_of(self, estate_group: str) -> str:
         for name, members in self.groups:
@@ -117,6 +129,33 @@ def _indicator(node: Any, i: int) -> Indicator:
     if zero == full:
         raise SchemeError(f"{where}: 'zero' and 'full' are both {zero:g}; they must differ")
     return Indicator(name, str(metric), weight, zero, full)
+
+
+def _group_weights(
+    raw: Any, indicators: tuple[Indicator, ...], groups: list[str]
+) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+    if not isinstance(raw, dict):
+        raise SchemeError("'group_weights' must map a group to {indicator name: weight}")
+    names = {i.name: i.weight for i in indicators}
+    out = []
+    for group, weights in raw.items():
+        where = f"group_weights.{group}"
+        if group not in groups:
+            raise SchemeError(f"{where}: unknown group {group!r}; groups are {groups}")
+        if not isinstance(weights, dict) or not weights:
+            raise SchemeError(f"{where}: expected a mapping of indicator name to weight")
+        for name in weights:
+            if name not in names:
+                raise SchemeError(f"{where}: unknown indicator {name!r}; indicators are {sorted(names)}")
+            if _num(weights, name, where) < 0:
+                raise SchemeError(f"{where}: weight of {name!r} must be >= 0")
+        merged = names | {k: float(v) for k, v in weights.items()}
+        total = sum(merged.values())
+        if abs(total - WEIGHT_TOTAL) > _TOL:
+            raise SchemeError(f"{where}: weights add up to {total:g}, not {WEIGHT_TOTAL:g} (unlisted indicators keep "
+                              "their default weight)")  # fmt: skip
+        out.append((str(group), tuple((k, float(v)) for k, v in weights.items())))
+    return tuple(out)
 
 
 def parse_scheme(data: Any, source: str = "scheme") -> Scheme:
@@ -196,6 +235,8 @@ def _parse(data: Any) -> Scheme:
     if left:
         raise SchemeError(f"estate groups {left} belong to no group; add them to one")
 
+    group_weights = _group_weights(data.get("group_weights") or {}, indicators, [g for g, _ in groups])
+
     settings = data.get("settings") or {}
     missing = settings.get("missing", "redistribute")
     if missing not in ("redistribute", "zero"):
@@ -221,6 +262,7 @@ def _parse(data: Any) -> Scheme:
         missing=str(missing),
         min_coverage=min_cov,
         description=str(data.get("description", "")),
+        group_weights=group_weights,
     )
 
 

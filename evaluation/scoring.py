@@ -83,16 +83,17 @@ def metric_settings(scheme: Scheme, as_of: dt.datetime) -> MetricSettings:
 
 
 def score_metrics(
-    metrics: dict[str, MetricValue], scheme: Scheme
+    metrics: dict[str, MetricValue], scheme: Scheme, group: str = ""
 ) -> tuple[float | None, float, tuple[IndicatorResult, ...]]:
-    """(score, coverage, indicator results) from computed metrics."""
-    total = sum(i.weight for i in scheme.indicators)
-    with_data = [i for i in scheme.indicators if metrics[i.metric].value is not None]
+    """(score, coverage, indicator results) from computed metrics, with ``group``'s weights if it has some."""
+    indicators = scheme.indicators_for(group)
+    total = sum(i.weight for i in indicators)
+    with_data = [i for i in indicators if metrics[i.metric].value is not None]
     covered = sum(i.weight for i in with_data)
     coverage = covered / total
     base = total if scheme.missing == "zero" else covered
     results: list[IndicatorResult] = []
-    for ind in scheme.indicators:
+    for ind in indicators:
         m = metrics[ind.metric]
         pts = ind.points(m.value) if m.value is not None else None
         eff = 0.0 if base <= 0 or (pts is None and scheme.missing != "zero") else ind.weight * 100.0 / base
@@ -117,15 +118,14 @@ def score_entity(
 ) -> EntityScore:
     sub = ds.where(estate=entity_id) if entity == "estate" else ds.where(company=entity_id)
     metrics = compute_all(sub, p, metric_settings(scheme, as_of))
-    score, coverage, results = score_metrics(metrics, scheme)
+    group = _entity_group(sub, scheme)
+    score, coverage, results = score_metrics(metrics, scheme, group)
     if entity == "estate":
         name = next((e.name for e in ds.estates if e.estate == entity_id), entity_id)
     else:
         name = next((e.company_name for e in ds.estates if e.company == entity_id), entity_id)
     note = "" if score is not None else f"no data: only {coverage:.0%} of the weight had data"
-    return EntityScore(
-        entity, entity_id, name, _entity_group(sub, scheme), p.label, score, coverage, results, metrics, note
-    )
+    return EntityScore(entity, entity_id, name, group, p.label, score, coverage, results, metrics, note)
 
 
 def score_month(ds: Dataset, p: Period, scheme: Scheme, as_of: dt.datetime) -> list[EntityScore]:

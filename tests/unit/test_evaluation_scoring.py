@@ -93,6 +93,37 @@ def test_invalid_schemes_are_rejected_with_the_reason(change, message):
     assert str(exc.value).startswith(message)
 
 
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ({"nowhere": {"intact": 50}}, "scheme: group_weights.nowhere: unknown group 'nowhere'; groups are"),
+        ({"old-estates": {"intactt": 50}}, "scheme: group_weights.old-estates: unknown indicator 'intactt'"),
+        (
+            {"old-estates": {"intact": 60}},
+            "scheme: group_weights.old-estates: weights add up to 110, not 100",
+        ),
+        (
+            {"old-estates": {"intact": -5, "rework": 90}},
+            "scheme: group_weights.old-estates: weight of 'intact' must",
+        ),
+    ],
+)
+def test_invalid_group_weights_are_rejected(weights, message):
+    with pytest.raises(SchemeError) as exc:
+        parse_scheme(scheme_with(indicators=THREE, group_weights=weights))
+    assert str(exc.value).startswith(message)
+
+
+def test_group_weights_replace_the_defaults_for_that_group():
+    s = parse_scheme(
+        scheme_with(indicators=THREE, group_weights={"old-estates": {"intact": 70, "rework": 15}})
+    )
+    m = metrics(intactness_rate=0.89, rework_rate=0.01, resident_satisfaction=0.85)
+    assert score_metrics(m, s, "old-estates")[0] == pytest.approx((50 * 70 + 100 * 15 + 100 * 15) / 100)
+    assert score_metrics(m, s, "new-estates")[0] == pytest.approx((50 * 50 + 100 * 35 + 100 * 15) / 100)
+    assert score_metrics(m, s)[0] == score_metrics(m, s, "new-estates")[0]  # "mixed" companies: defaults
+
+
 def test_indicator_points_are_linear_and_clamped():
     s = parse_scheme(scheme_with(indicators=THREE))
     intact, rework, _ = s.indicators
