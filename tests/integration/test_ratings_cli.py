@@ -1,0 +1,96 @@
+"""The `facility` rating commands over a real SQLite store and InfluxDB, configured through the environment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import pytest
+import yaml
+
+from facility.cli import main
+from facility.contract import AssetKind, AssetRef, Event, EventType
+from ingest.influx import InfluxClient
+from ingest.lineprotocol import event_line
+from maintenance.db import Database
+from maintenance.domain import OrderState
+from maintenance.handler import handle_event
+from maintenance.models import Order
+from maintenance.orders import transition
+from tests.maint_helpers import FLEET_YAML, seed
+
+pytestmark = pytest.mark.integration
+UTC = dt.UTC
+AS_OF = "2026-11-05T00:00:00+00:00"
+EL = AssetRef("lvyuan", "b1", AssetKind.ELEVATOR, "lvyuan-b1-el1")
+
+
+def t(day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 10, day, hour, minute, tzinfo=UTC)
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, influx: InfluxClient):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(yaml.safe_dump(FLEET_YAML))
+    db = Database.open(url)
+    fault = Event(EL, int(t(10).timestamp() * 1000), EventType.FAULT, "door_fault", 1)
+    with db.transaction() as s:
+        seed(s)
+        handle_event(s, fault, t(10))
+        order = s.query(Order).one()
+        transition(s, order, OrderState.ACKNOWLEDGED, "li", t(10, 0, 20))
+        transition(s, order, OrderState.IN_PROGRESS, "li", t(10, 1))
+        transition(s, order, OrderState.RESOLVED, "li", t(10, 5))
+    db.dispose()
+    influx.write([event_line(fault)])
+    for k, v in {
+        "FACILITY_VAR_DIR": str(tmp_path),
+        "FACILITY_DATABASE_URL": url,
+        "FACILITY_FLEET_FILE": str(fleet),
+        "FACILITY_INFLUX_URL": influx.url,
+        "FACILITY_INFLUX_DB": influx.database,
+    }.items():
+        monkeypatch.setenv(k, v)
+    return tmp_path
+
+
+def test_compute_publish_verify_report(env, capsys) -> None:
+    assert (
+        main(["rating", "metrics", "--period", "2026-10", "--estate", "lvyuan", "--as-of", AS_OF, "--json"])
+        == 0
+    )
+    out = yaml.safe_load(capsys.readouterr().out)
+    assert out["metrics"]["intactness_rate"]["numerator"] == 4 * 744 - 5
+    assert out["metrics"]["response_on_time_rate"]["value"] == 0.0  # 20 min against the p2 target of 15
+    assert main(["rating", "compute", "--period", "2026-10", "--as-of", AS_OF]) == 0
+    assert "lvyuan" in capsys.readouterr().out
+    assert main(["rating", "publish", "--period", "2026-10", "--as-of", AS_OF]) == 0
+    head = capsys.readouterr().out.split("ledger head ")[1].split()[0]
+    assert main(["rating", "publish", "--period", "2026-10", "--as-of", AS_OF]) == 2
+    assert "already published" in capsys.readouterr().err
+    assert main(["ledger", "verify", "--head", head]) == 0
+    assert "ledger OK: 1 entries" in capsys.readouterr().out
+    pdf = env / "anju.pdf"
+    assert (
+        main(["report", "--company", "pc-anju", "--period", "2026-10", "--as-of", AS_OF, "--pdf", str(pdf)])
+        == 0
+    )
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    db = sqlite3.connect(env / "evaluation" / "ledger.sqlite")
+    db.execute("DELETE FROM ledger")
+    db.commit()
+    db.close()
+    assert main(["ledger", "verify", "--head", head]) == 1
+    assert "not in the ledger" in capsys.readouterr().err
+
+
+def test_user_errors_exit_2(env, capsys) -> None:
+    bad = env / "bad.csv"
+    bad.write_text("estate,month,indicator,value\nlvyuan,2026-10,happiness,1\n")
+    assert main(["external", "import", "--csv", str(bad)]) == 2
+    assert "line 2: unknown indicator 'happiness'" in capsys.readouterr().err
+    assert main(["rating", "compute", "--period", "October"]) == 2
+    assert main(["report", "--company", "pc-nobody", "--period", "2026-10", "--as-of", AS_OF]) == 2
+    assert "no property company 'pc-nobody'" in capsys.readouterr().err
