@@ -37,6 +37,7 @@ Anyone = Annotated[Principal, Depends(require_role(*ALL_ROLES))]
 Publishers = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.SUPERVISOR))]
 Entity = Literal["estate", "company"]
 _LOCK = threading.Lock()
+_UNPROCESSABLE = 422  # the constant's name changed between Starlette versions
 
 
 def get_evaluation(ctx: ContextDep) -> Evaluation:
@@ -63,10 +64,10 @@ def _period(text: str, want: str | None = None) -> Period:
     try:
         p = parse_period(text)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(_UNPROCESSABLE, str(exc)) from None
     if want and p.granularity != want:
         example = "2026-10" if want == "month" else "2026Q4"
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"{text!r} is not a {want} like {example}")
+        raise HTTPException(_UNPROCESSABLE, f"{text!r} is not a {want} like {example}")
     return p
 
 
@@ -220,7 +221,7 @@ def publish(body: PublishIn, ev: EvalDep, who: Publishers, clock: ClockDep) -> d
     except LedgerError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(_UNPROCESSABLE, str(exc)) from None
     return _entry(e)
 
 
@@ -254,10 +255,10 @@ def external_json(ev: EvalDep, who: Publishers, rows: list[dict[str, Any]] = Bod
     try:
         values = [validate(r, f"row {i + 1}") for i, r in enumerate(rows)]
     except ExternalError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(_UNPROCESSABLE, str(exc)) from None
     bad = [v.estate for v in values if known is not None and v.estate not in known]
     if bad:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"unknown estates {sorted(set(bad))}")
+        raise HTTPException(_UNPROCESSABLE, f"unknown estates {sorted(set(bad))}")
     return {"imported": ev.external.put(values)}
 
 
@@ -268,7 +269,7 @@ def external_csv(
     try:
         values = parse_csv(text, _known_estates(ev))
     except ExternalError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(_UNPROCESSABLE, str(exc)) from None
     return {"imported": ev.external.put(values)}
 
 
