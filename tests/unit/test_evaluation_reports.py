@@ -82,6 +82,22 @@ def test_pdf_renders(report, tmp_path):
         assert list(tmp_path.glob("page*.png"))
 
 
+def test_pdf_embeds_a_unicode_font_when_given_one(report):
+    """The CJK path, exercised with whatever TrueType font the machine has (glyph coverage aside)."""
+    import dataclasses
+    import warnings
+    from pathlib import Path
+
+    fonts = sorted(Path("/usr/share/fonts").rglob("*.ttf")) if Path("/usr/share/fonts").is_dir() else []
+    if not fonts:
+        pytest.skip("no TrueType font on this machine")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # missing CJK glyphs in a non-CJK font
+        pdf = render_pdf(dataclasses.replace(report, name="安居物业 Anju"), cjk_font=fonts[0])
+    assert pdf.startswith(b"%PDF-") and b"FontFile2" in pdf  # the font is embedded
+    assert b"FontFile2" not in render_pdf(report, cjk_font=False)
+
+
 def test_latin_keeps_the_latin_part_of_names():
     assert latin("安居物业 Anju Property") == "Anju Property"
     assert latin("绿苑小区 (Lüyuan, old estate)") == "Lüyuan, old estate"
