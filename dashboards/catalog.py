@@ -393,8 +393,8 @@ def ingest_health() -> Dashboard:
             alias="$tag_worker $col",
         ),
         timeseries(
-            "Dead letters, sequence gaps, duplicates, resets (cumulative)",
-            f'SELECT max("dead_letters") AS "dead letters", max("gaps") AS "sequence gaps", '
+            "Dead letters, sequence gaps (lost and pending), duplicates, resets (cumulative)",
+            f'SELECT max("dead_letters") AS "dead letters", max("gaps") AS "sequence gaps", max("pending_gaps") AS "pending gaps", '
             f'max("duplicates") AS "duplicates", max("resets") AS "resets" FROM {m} {worker} '
             'GROUP BY time($__interval), "worker" fill(none)',
             alias="$tag_worker $col",
