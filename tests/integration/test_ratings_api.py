@@ -152,6 +152,18 @@ def test_external_import_feeds_resident_satisfaction(api: Api) -> None:
     assert r.status_code == 201 and r.json() == {"imported": 1}
     bad = api.client.post("/api/v1/ratings/external/csv", content=csv.replace("lvyuan", "nowhere"), headers=h)
     assert bad.status_code == 422 and "unknown estate 'nowhere'" in bad.json()["detail"]
+    rows = [
+        {"estate": "jinhu", "month": "2026-10", "indicator": "hotline_handled_rate", "value": 0.5, "count": 4}
+    ]
+    r = api.client.post("/api/v1/ratings/external", json=rows, headers=api.h("supervisor"))
+    assert r.status_code == 201 and r.json() == {"imported": 1}
+    r = api.client.post(
+        "/api/v1/ratings/external", json=[rows[0] | {"value": 170}], headers=api.h("supervisor")
+    )
+    assert r.status_code == 422 and r.json()["detail"].startswith("row 1: hotline_handled_rate=1.7 is outside")
+    assert api.client.post("/api/v1/ratings/external", json=rows, headers=api.h("viewer")).status_code == 403
+    jinhu = api.get("/monthly/2026-10/estate/jinhu").json()["metrics"]["hotline_handled_rate"]
+    assert jinhu["value"] == 0.5
     ind = api.get("/monthly/2026-10/estate/lvyuan").json()["indicators"]
     rs = next(i for i in ind if i["metric"] == "resident_satisfaction")
     assert rs["value"] == 0.72 and rs["points"] == pytest.approx(100 * (0.72 - 0.6) / 0.25)
