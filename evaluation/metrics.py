@@ -60,7 +60,20 @@ CATALOGUE: dict[str, str] = {
     "water_pump_dry_run_events": "dry-run episodes starting in the period",
     "water_pump_pressure_loss_hours": "hours of pressure-loss episodes",
     "smart_bin_overflow_hours": "hours of overflow episodes",
+    "hotline_complaint_density": "12345 hotline complaints per 100 assets per month",
 } | {name: spec.description for name, spec in EXTERNAL.items()}
+
+
+def complaint_density(complaints: MetricValue, assets: int, months: int) -> MetricValue:
+    """Complaints × 100 / (assets in scope × months): Shanghai's complaint density, per asset for want of
+    household counts."""
+    if complaints.value is None or assets <= 0 or months <= 0:
+        return MetricValue("hotline_complaint_density", None, "per 100 asset-months", note="no data")
+    value = complaints.value * 100.0 / (assets * months)
+    return MetricValue(
+        "hotline_complaint_density", value, "per 100 asset-months", complaints.value, assets * months,
+        complaints.evidence,
+    )  # fmt: skip
 
 
 def compute_all(ds: Dataset, p: Period, s: MetricSettings) -> dict[str, MetricValue]:
@@ -97,6 +110,9 @@ def compute_all(ds: Dataset, p: Period, s: MetricSettings) -> dict[str, MetricVa
     months = [m.label for m in p.months()]
     for name in EXTERNAL:
         out[name] = aggregate(ds.external, name, months)
+    out["hotline_complaint_density"] = complaint_density(
+        out["hotline_complaints"], len(ds.assets), len(months)
+    )
     missing = set(CATALOGUE) - set(out)
     assert not missing, f"catalogue names without a computation: {missing}"
     return out

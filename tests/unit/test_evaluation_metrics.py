@@ -101,6 +101,7 @@ def test_external_indicators(m):
     assert m["resident_satisfaction"].value == approx((0.9 * 100 + 0.8 * 300) / 400)  # count-weighted
     assert m["inspection_score"].value == approx((90 + 70) / 2)  # no counts: plain mean
     assert m["hotline_complaints"].value == 5  # counts add up
+    assert m["hotline_complaint_density"].value == approx(5 * 100 / 6)  # 6 assets, 1 month
     assert m["complaint_handling_satisfaction"].value is None
 
 
