@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,9 +46,17 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+#: Alembic's migration context is process-global: one migration at a time per process
+_MIGRATE_LOCK = threading.Lock()
+
+
 def migrate(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` to ``revision`` (creates the tables on a fresh database)."""
-    command.upgrade(alembic_config(url), revision)
+    """Bring the database at ``url`` to ``revision`` (creates the tables on a fresh database).
+
+    Safe to call from several threads and, on PostgreSQL, several processes at once (advisory lock).
+    """
+    with _MIGRATE_LOCK:
+        command.upgrade(alembic_config(url), revision)
 
 
 @dataclass

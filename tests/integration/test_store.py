@@ -282,3 +282,46 @@ def test_alarms_and_unknown_assets_open_nothing(db: Database) -> None:
         assert handle_event(s, Event(EL, ms(T0), EventType.RECOVERY, "door_fault"), T0).action == "recovered"
         assert s.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
         assert [r.state for r in timeline.history(s, fa.asset)] == ["in_service"]
+
+
+def test_processes_and_threads_starting_together_all_migrate(pg_server: str) -> None:
+    import secrets
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from maintenance.db import migrate
+    from tests.conftest import REPO, _pg_execute
+
+    name = f"t_mig_{secrets.token_hex(5)}"
+    _pg_execute(pg_server, f'CREATE DATABASE "{name}"')
+    url = f"{pg_server}/{name}"
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            migrate(url)
+        except BaseException as exc:
+            errors.append(exc)
+
+    try:
+        go = time.time() + 2.5  # all start migrating at the same moment, once the interpreters are up
+        code = (
+            "import time; from maintenance.db import migrate; "
+            f"time.sleep(max(0.0, {go} - time.time())); migrate({url!r})"
+        )
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stderr=subprocess.PIPE) for _ in range(3)
+        ]
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        time.sleep(max(0.0, go - time.time()))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        outs = [(p.wait(timeout=60), p.stderr.read().decode() if p.stderr else "") for p in procs]
+        assert errors == []
+        assert [rc for rc, _ in outs] == [0, 0, 0], outs
+    finally:
+        _pg_execute(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
