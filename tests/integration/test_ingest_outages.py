@@ -92,11 +92,18 @@ def assert_dead_letters(settings: Settings, msgs: list[Outgoing]) -> None:
 
 
 def publisher(broker: MosquittoServer, msgs: list[Outgoing], name: str) -> threading.Thread:
-    """Publish in the background, in small chunks so the stream is spread over time."""
+    """Publish in the background, in small chunks so the stream is spread over time. A chunk that fails
+    (the broker is restarting) is published again, as a device would: at least once."""
 
     def run() -> None:
         for i in range(0, len(msgs), 100):
-            publish(broker.host, broker.port, msgs[i : i + 100], client_id=f"{name}-{i}")
+            for _attempt in range(100):
+                try:
+                    publish(broker.host, broker.port, msgs[i : i + 100], client_id=f"{name}-{i}", timeout_s=5)
+                    break
+                except (OSError, TimeoutError, RuntimeError):
+                    time.sleep(0.2)
+            time.sleep(0.05)
 
     t = threading.Thread(target=run, daemon=True)
     t.start()
@@ -160,6 +167,7 @@ def test_kill9_ingester_and_restart_loses_nothing(
         assert wait_until(lambda: count_points(client) >= 300)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+        assert count_points(client) < len([m for m in msgs if m.key]), "killed too late to test anything"
         pub.join(60)
         proc = start_worker(settings, log)
         assert_exactly_once(client, msgs)
