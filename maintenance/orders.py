@@ -27,7 +27,11 @@ from maintenance.sla import OrderClock
 
 
 class NotFound(LookupError):
-    """A referenced order, asset or crew does not exist."""
+    """A referenced order, asset or crew does not exist; ``field`` names the input that referred to it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ConcurrentUpdate(RuntimeError):
@@ -37,7 +41,7 @@ class ConcurrentUpdate(RuntimeError):
 def get_order(session: Session, order_id: int) -> Order:
     order = session.get(Order, order_id)
     if order is None:
-        raise NotFound(f"order {order_id} does not exist")
+        raise NotFound("order_id", f"order {order_id} does not exist")
     return order
 
 
@@ -58,7 +62,8 @@ def create_order(
     asset = session.get(Asset, asset_id)
     if asset is None:
         raise NotFound(
-            f"asset {asset_id!r} is not in the registry: import it first (facility registry import)"
+            "asset_id",
+            f"asset {asset_id!r} is not in the registry: import it first (facility registry import)",
         )
     order = Order(
         asset=asset,
@@ -123,7 +128,7 @@ def _transition(
         if crew_id is None:
             raise ValueError("assigning needs a crew: send 'crew_id' (or use automatic assignment)")
         if session.get(Crew, crew_id) is None:
-            raise NotFound(f"crew {crew_id!r} does not exist")
+            raise NotFound("crew_id", f"crew {crew_id!r} does not exist")
         order.crew_id = crew_id
     if target is OrderState.REOPENED:
         order.rework_count += 1

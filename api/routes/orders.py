@@ -239,7 +239,7 @@ def create(
         elif body.auto_assign:
             auto_assign(session, order, who.actor, now)
     except NotFound as exc:
-        raise unprocessable("crew_id" if "crew" in str(exc) else "asset_id", str(exc)) from None
+        raise unprocessable(exc.field, str(exc)) from None
     return order_out(order, now, targets)
 
 
