@@ -61,7 +61,7 @@ def settings_for(tmp: Path, broker: MosquittoServer, influx_url: str, client_id:
     )
 
 
-def wait_until(cond, timeout_s: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+def wait_until(cond, timeout_s: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if cond():
