@@ -17,6 +17,7 @@ from evaluation.periods import Period, quarter_of
 from evaluation.scheme import Scheme
 from evaluation.scoring import (
     EntityScore,
+    IndicatorResult,
     QuarterResult,
     Ranked,
     quarter_result,
@@ -150,10 +151,16 @@ class Ratings:
             return [r.score for r in (*res.estates, *res.companies)]
         return [
             EntityScore(
-                x["entity"], x["id"], x["name"], x["group"], m.label, x["score"], x["coverage"], (), {}
+                x["entity"], x["id"], x["name"], x["group"], m.label, x["score"], x["coverage"],
+                tuple(
+                    IndicatorResult(i["name"], i["metric"], i["weight"], i["value"], "", i["points"],
+                                    i["effective_weight"], i["contribution"], ())
+                    for i in x.get("indicators", ())
+                ),
+                {},
             )
             for x in entry.data()["scores"]
-        ]
+        ]  # fmt: skip
 
     def monthly_content(self, res: MonthResult) -> dict[str, Any]:
         return {

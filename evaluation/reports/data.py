@@ -10,6 +10,8 @@ from evaluation.periods import Period, quarter_of
 from evaluation.ratings import MonthResult, Ratings
 from evaluation.scoring import EntityScore, IndicatorResult, Ranked, quarter_result
 
+#: indicators whose monthly values the report charts besides the score
+TREND_METRICS = ("intactness_rate", "resolve_on_time_rate", "first_time_fix_rate")
 COLOUR_HEX = {"green": "#2e7d32", "blue": "#1565c0", "yellow": "#f9a825", "red": "#c62828"}
 
 
@@ -33,6 +35,8 @@ class CompanyReport:
     indicators: tuple[IndicatorResult, ...]
     estates: tuple[Ranked, ...]
     trend: tuple[tuple[str, float | None], ...]
+    #: metric → ((month, value), ...) for TREND_METRICS (values as the scheme's indicators saw them)
+    indicator_trends: dict[str, tuple[tuple[str, float | None], ...]]
     metrics: dict[str, MetricValue]
     note: str = ""
 
@@ -94,6 +98,18 @@ def company_report(
         indicators=me.score.indicators,
         estates=tuple(r for r in res.estates if res.owner.get(r.score.id) == company),
         trend=tuple((m.label, s.score if (s := found.get(m.label)) else None) for m in trend_periods),
+        indicator_trends={
+            metric: tuple((m.label, _indicator_value(found.get(m.label), metric)) for m in trend_periods)
+            for metric in TREND_METRICS
+        },
         metrics=me.score.metrics,
         note=me.score.note,
     )
+
+
+def _indicator_value(s: EntityScore | None, metric: str) -> float | None:
+    if s is None:
+        return None
+    if metric in s.metrics:
+        return s.metrics[metric].value
+    return next((i.value for i in s.indicators if i.metric == metric), None)

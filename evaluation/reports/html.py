@@ -41,4 +41,10 @@ def trend_svg(points: Sequence[tuple[str, float | None]], width: int = 480, heig
 
 
 def render_html(report: CompanyReport) -> str:
-    return _ENV.get_template("company.html").render(r=report, fmt=fmt, trend_svg=trend_svg(report.trend))
+    shares = {
+        metric: trend_svg([(m, None if v is None else 100 * v) for m, v in points], height=120)
+        for metric, points in report.indicator_trends.items()
+    }
+    return _ENV.get_template("company.html").render(
+        r=report, fmt=fmt, trend_svg=trend_svg(report.trend), indicator_svgs=shares
+    )

@@ -92,6 +92,18 @@ def render_pdf(r: CompanyReport, cjk_font: Path | bool | None = True) -> bytes:
     pdf.cell(0, 6, f"Rank {r.rank_overall or '-'} of {r.ranked_companies} overall; {r.rank_in_group or '-'} of "
                    f"{r.group_size} in group {r.group}", new_x="LMARGIN", new_y="NEXT")  # fmt: skip
     _trend(pdf, r, tx)
+    months = [m for m, _ in r.trend]
+    _table(
+        pdf,
+        tx,
+        "Indicator trend (%)",
+        ("indicator", *months),
+        (50, *(int(130 / max(1, len(months))),) * len(months)),
+        [
+            (metric, *("-" if v is None else f"{100 * v:.1f}" for _, v in points))
+            for metric, points in r.indicator_trends.items()
+        ],
+    )
     _table(
         pdf,
         tx,

@@ -61,6 +61,7 @@ def test_html_contains_score_colour_and_indicators(report):
     assert ">red</span>" in html
     assert "resident_satisfaction" in html and "Company A" in html
     assert "<svg" in html and "2026-09 –" in html
+    assert "<h3>intactness_rate (%)</h3>" in html and "2026-10: 99.15" in html  # 1856/1872
 
 
 def test_html_escapes_names(ratings, report):
@@ -120,3 +121,16 @@ def test_csv_has_every_figure(ratings):
 def test_trend_svg_marks_missing_months():
     svg = trend_svg([("2026-09", None), ("2026-10", 50.0)])
     assert svg.count("<rect") == 1 and "2026-09 –" in svg and "50.0" in svg
+
+
+def test_trends_of_a_later_month_read_the_published_month(tmp_path):
+    led = Ledger(tmp_path / "l.sqlite")
+    r = Ratings(Source(), load_scheme(), led)
+    r.publish(OCT, AS_OF, AS_OF)
+    rep = company_report(r, "pc-a", parse_period("2026-11"), AS_OF, trend_months=2)
+    assert rep.trend[0] == ("2026-10", pytest.approx(EAST, abs=1e-6))
+    assert rep.indicator_trends["first_time_fix_rate"][0][1] == pytest.approx(2 / 3, abs=1e-6)
+    # quarter to date: Oct (published) and Nov (data up to AS_OF)
+    assert rep.quarter == "2026Q4" and rep.quarter_average is not None
+    assert led.verify().ok
+    led.close()
