@@ -63,6 +63,8 @@ def test_service_turns_mqtt_faults_into_orders_and_escalates(mosquitto_server, t
         pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"svc-dev-{secrets.token_hex(4)}")
         pub.connect(mosquitto_server.host, mosquitto_server.port)
         pub.loop_start()
+        # a broken message is dropped (and acknowledged) without stalling the ones behind it
+        assert pub.publish(EL.topic(Channel.EVENT), b"not json", qos=1).rc == mqtt.MQTT_ERR_SUCCESS
         payload = encode_event(EventType.FAULT, "entrapment", int(T0.timestamp() * 1000), 1)
         assert pub.publish(EL.topic(Channel.EVENT), payload, qos=1).rc == mqtt.MQTT_ERR_SUCCESS
         topic, note = got.get(timeout=10)
