@@ -73,6 +73,8 @@ def api(tmp_path, influx: InfluxClient) -> Iterator[Api]:
     ctx.extras.update(db=db, fleet=small_fleet(), clock=lambda: AS_OF)
     with TestClient(create_app(settings, ctx)) as client:
         yield Api(client, tokens, tmp_path)
+    if "evaluation" in ctx.extras:
+        ctx.extras.pop("evaluation").close()
     db.dispose()
 
 
