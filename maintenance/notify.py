@@ -128,3 +128,13 @@ def deliver_outbox(
         delivered += 1
     session.flush()
     return delivered
+
+
+def prune_outbox(session: Session, older_than: dt.datetime) -> int:
+    """Delete messages delivered before ``older_than``; pending ones are kept whatever their age."""
+    result = session.execute(
+        sa.delete(OutboxMessage).where(
+            OutboxMessage.delivered_at.is_not(None), OutboxMessage.delivered_at < older_than
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

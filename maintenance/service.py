@@ -14,11 +14,13 @@ from maintenance.db import Database
 from maintenance.escalation import check_sla
 from maintenance.listener import Clock, EventListener, utcnow
 from maintenance.models import Asset
-from maintenance.notify import MqttPublisher, deliver_outbox
+from maintenance.notify import MqttPublisher, deliver_outbox, prune_outbox
 from maintenance.registry import load_fleet as load_fleet_into
 from maintenance.sla import SlaTargets, default_targets, load_targets
 
 log = logging.getLogger(__name__)
+#: delivered notifications are kept this long (for audit), then deleted
+OUTBOX_KEEP = dt.timedelta(days=30)
 
 
 def tick(db: Database, publisher: MqttPublisher | None, now: dt.datetime, targets: SlaTargets) -> int:
@@ -29,6 +31,7 @@ def tick(db: Database, publisher: MqttPublisher | None, now: dt.datetime, target
         log.warning("SLA %s breach on order %s (due %s)", e.clock, e.order_id, e.due_at.isoformat())
     with db.transaction() as session:
         deliver_outbox(session, publisher, now)
+        prune_outbox(session, now - OUTBOX_KEEP)
     return len(new)
 
 

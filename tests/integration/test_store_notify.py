@@ -18,7 +18,14 @@ from maintenance.db import Database
 from maintenance.escalation import check_sla
 from maintenance.handler import handle_event
 from maintenance.models import Crew, Escalation, OutboxMessage
-from maintenance.notify import SIGNATURE_HEADER, WebhookError, deliver_outbox, post_webhook, verify
+from maintenance.notify import (
+    SIGNATURE_HEADER,
+    WebhookError,
+    deliver_outbox,
+    post_webhook,
+    prune_outbox,
+    verify,
+)
 from maintenance.sla import default_targets
 from tests.maint_helpers import T0, seed
 
@@ -88,6 +95,9 @@ def test_signed_webhook_retries_with_backoff_then_delivers(db: Database, hook) -
         assert deliver_outbox(s, None, T0, webhook=send) == 0
         mqtt_row = s.scalars(sa.select(OutboxMessage).where(OutboxMessage.channel == "mqtt")).one()
         assert mqtt_row.delivered_at is None  # no publisher given: the MQTT copy waits for its own delivery
+        assert prune_outbox(s, T0) == 0  # delivered at T0, not before
+        assert prune_outbox(s, T0 + dt.timedelta(seconds=1)) == 1  # the webhook copy; the pending one stays
+        assert s.scalars(sa.select(OutboxMessage.channel)).all() == ["mqtt"]
 
 
 def test_refused_webhook_stays_queued(db: Database, hook) -> None:
