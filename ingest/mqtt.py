@@ -13,8 +13,10 @@ the broker redelivers whatever was not acknowledged, and a stale ack could other
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
+import struct
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +32,9 @@ from ingest.buffer import BoundedBuffer
 from ingest.pipeline import Received
 
 log = logging.getLogger(__name__)
+
+PUBACK = 0x40
+_PUBACK = struct.Struct("!BBH")
 
 #: a week: the broker keeps our session (and its backlog) this long while no worker is connected
 SESSION_EXPIRY_S = 7 * 24 * 3600
@@ -95,6 +100,34 @@ class MqttConsumer:
     def stop(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+    def ack_many(self, items: list[Received]) -> int:
+        """PUBACK every message of a batch that came on the current connection; returns how many.
+
+        paho's ``ack()`` wakes its network thread once per message (a socket write each); here the PUBACKs
+        are appended to paho's out-queue and the thread is woken once. Falls back to ``ack()`` per message
+        if paho's internals are not what this was written against (paho-mqtt 2.1/2.2).
+        """
+        if not self.connected:
+            return 0
+        gen = self.generation
+        mids = [i.mid for i in items if i.generation == gen and i.qos == 1]
+        c: Any = self.client
+        out, wake = getattr(c, "_out_packet", None), getattr(c, "_sockpairW", None)
+        if out is None or wake is None or not hasattr(c, "_call_socket_register_write"):
+            for mid in mids:
+                c.ack(mid, 1)
+            return len(mids)
+        pack = _PUBACK.pack
+        out.extend(
+            {"command": PUBACK, "mid": mid, "qos": 1, "pos": 0, "to_process": 4, "packet": pack(PUBACK, 2, mid),
+             "info": None}
+            for mid in mids
+        )  # fmt: skip
+        with contextlib.suppress(BlockingIOError):
+            wake.send(b"0")
+        c._call_socket_register_write()
+        return len(mids)
 
     def ack(self, item: Received) -> bool:
         """PUBACK one message; False (not sent) if it came on an earlier connection."""
