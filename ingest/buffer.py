@@ -22,6 +22,8 @@ class BoundedBuffer(Generic[T]):
         self.maxsize = maxsize
         self._items: deque[T] = deque()
         self._ready = threading.Event()
+        #: True while the consumer may be asleep on ``_ready`` (so producers set it only then)
+        self._waiting = False
         self.closed = False
 
     def __len__(self) -> int:
@@ -32,16 +34,20 @@ class BoundedBuffer(Generic[T]):
         while len(items) >= self.maxsize and not self.closed:
             time.sleep(0.001)
         items.append(item)
-        if not self._ready.is_set():
+        if self._waiting:
             self._ready.set()
 
     def take(self, n: int, timeout_s: float) -> list[T]:
         """Up to ``n`` items, oldest first; waits up to ``timeout_s`` for the first one."""
         items = self._items
         if not items:
+            self._waiting = True
             self._ready.clear()
-            if not items and not self._ready.wait(timeout_s):
-                return []
+            try:
+                if not items and not self._ready.wait(timeout_s):
+                    return []
+            finally:
+                self._waiting = False
         popleft = items.popleft
         out = []
         for _ in range(min(n, len(items))):

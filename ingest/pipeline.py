@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from facility.contract import ContractError, decode
 from ingest.deadletters import DeadLetter
@@ -12,8 +12,7 @@ from ingest.influx import InfluxRejected
 from ingest.lineprotocol import to_line
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
+class Received(NamedTuple):
     """One MQTT message as it came off the wire (converted from paho's type at the edge)."""
 
     mid: int
