@@ -131,6 +131,70 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_telemetry(args: argparse.Namespace) -> int:
+    from facility.contract import AssetKind
+    from ingest.influx import InfluxClient, InfluxError
+    from predict.features import DAY_MS, spec_for_kind
+    from predict.influx_training import training_data_influx
+    from predict.train import train_model
+
+    try:
+        kind = AssetKind(args.kind)
+    except ValueError:
+        raise UserError(f"unknown kind {args.kind!r}: use one of {[k.value for k in AssetKind]}") from None
+    if args.days <= args.window:
+        raise UserError(f"--days ({args.days}) must exceed the feature --window ({args.window})")
+    settings = Settings()
+    now = dt.datetime.now(dt.UTC)
+    end_ms = int(now.timestamp() * 1000)
+    start_ms = end_ms - int(args.days * DAY_MS)
+    spec = spec_for_kind(kind, args.window, args.buckets)
+    client = InfluxClient(
+        settings.influx_url,
+        settings.influx_db,
+        username=settings.influx_username,
+        password=settings.influx_password,
+        token=settings.influx_token,
+        timeout_s=settings.influx_timeout_s,
+    )
+    try:
+        data = training_data_influx(client, kind, start_ms, end_ms, spec, args.step)
+        meta = train_model(
+            data,
+            kind.value,
+            ModelRegistry(settings.var_dir / "models"),
+            now,
+            horizon=args.horizon,
+            splits=args.splits,
+            data_range={
+                "first": dt.datetime.fromtimestamp(start_ms / 1000, dt.UTC).isoformat(),
+                "last": now.isoformat(),
+            },
+            features_spec={
+                "source": "telemetry",
+                "mode": "landmark",
+                "window": spec.window,
+                "buckets": spec.buckets,
+                "step": args.step,
+            },
+            seed=args.seed,
+        )
+    except InfluxError as exc:
+        raise UserError(f"cannot read telemetry: {exc}") from None
+    except FitFailed as exc:
+        raise UserError(f"training failed, the previous model stays in service: {exc}") from None
+    except (DataError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        client.close()
+    print(
+        json.dumps(
+            {"kind": meta.kind, "version": meta.version, "model": meta.model, "threshold": meta.threshold}
+        )
+    )
+    return 0
+
+
 def _models(args: argparse.Namespace) -> int:
     registry = ModelRegistry(Settings().var_dir / "models")
     out = []
@@ -172,6 +236,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--splits", type=int, default=3, help="backtest splits recorded with the model (0: none)")
     t.add_argument("--time-unit", default="days", help="the unit of durations (default days)")
     t.set_defaults(func=_train)
+
+    tt = sub.add_parser(
+        "train-telemetry",
+        help="train and register a survival model for an asset kind from InfluxDB telemetry and fault events",
+    )
+    tt.add_argument("--kind", required=True, help="elevator, fire_alarm, water_pump or smart_bin")
+    tt.add_argument("--days", type=float, default=365.0, help="history to train on (default 365)")
+    tt.add_argument("--window", type=float, default=14.0, help="feature look-back window, days (default 14)")
+    tt.add_argument("--buckets", type=int, default=7, help="sub-windows of the look-back window (default 7)")
+    tt.add_argument("--step", type=float, default=2.0, help="landmark spacing, days (default 2)")
+    tt.add_argument("--horizon", type=float, default=30.0, help="planner horizon for the threshold, days")
+    tt.add_argument("--splits", type=int, default=3, help="backtest splits recorded with the model (0: none)")
+    tt.add_argument("--seed", type=int, default=0)
+    tt.set_defaults(func=_train_telemetry)
 
     m = sub.add_parser("models", help="list registered survival models")
     m.set_defaults(func=_models)

@@ -1,0 +1,151 @@
+"""Adapters from history to training data: contract messages → per-asset frames, repair logs → lifetimes.
+
+Lifetimes (censoring conventions): an asset is up from the start of observation. A ``failure`` ends the
+current lifetime with event = 1; the repair that follows starts the next lifetime. A ``repair`` while the asset
+is up (a preventive visit) ends the current lifetime *censored* (event = 0: we do not know when it would have
+failed) and starts a new one. The end of observation censors the running lifetime. The first lifetime is
+left-truncated (the asset ran before observation began), so ``since_repair`` is a lower bound there.
+Times are days (epoch ms / 86 400 000).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from facility.contract import AssetKind, Event, Message, Reading
+from predict.batch_features import asset_features_many, landmark_table_fast
+from predict.data import SurvivalData
+from predict.features import DAY_MS, EVENT_TYPES, Lifetime, WindowSpec, kind_fields
+
+
+@dataclass(frozen=True)
+class MaintenanceRecord:
+    asset: str
+    t: float  # days
+    type: str  # "failure" | "repair"
+    preventive: bool = False
+
+
+@dataclass
+class FrameStore:
+    """Accumulates readings and events per asset (append-only) and serves them as data frames."""
+
+    kinds: dict[str, AssetKind] = field(default_factory=dict)
+    _rows: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    _events: dict[str, list[tuple[float, str, str]]] = field(default_factory=dict)
+    _cache: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def add(self, messages: Iterable[Message]) -> None:
+        for msg in messages:
+            asset = msg.ref.asset
+            if isinstance(msg, Reading):
+                self.kinds.setdefault(asset, msg.ref.kind)
+                self._rows.setdefault(asset, []).append({"time": msg.ts_ms / DAY_MS, **msg.values})
+                self._cache.pop(asset, None)
+            elif isinstance(msg, Event):
+                self.kinds.setdefault(asset, msg.ref.kind)
+                self._events.setdefault(asset, []).append((msg.ts_ms / DAY_MS, msg.type.value, msg.code))
+
+    def forget_before(self, t: float) -> None:
+        """Drop readings and events before ``t`` days (a live scorer needs only the last window)."""
+        for asset, rows in self._rows.items():
+            k = next((i for i, r in enumerate(rows) if r["time"] >= t), len(rows))
+            if k:
+                del rows[:k]
+                self._cache.pop(asset, None)
+        for asset, evs in self._events.items():
+            self._events[asset] = [e for e in evs if e[0] >= t]
+
+    def readings(self, asset: str) -> pd.DataFrame:
+        if asset not in self._cache:
+            rows = self._rows.get(asset, [])
+            self._cache[asset] = pd.DataFrame(rows) if rows else pd.DataFrame({"time": []})
+        return self._cache[asset]
+
+    def events(self, asset: str) -> pd.DataFrame:
+        evs = self._events.get(asset, [])
+        return (
+            pd.DataFrame(evs, columns=["time", "type", "code"])
+            if evs
+            else pd.DataFrame({"time": [], "type": []})
+        )
+
+    def assets(self, kind: AssetKind | None = None) -> list[str]:
+        return sorted(a for a, k in self.kinds.items() if kind is None or k is kind)
+
+
+def lifetimes_from_records(
+    records: Iterable[MaintenanceRecord], start: float, end: float, assets: Iterable[str]
+) -> list[Lifetime]:
+    """Lifetimes per the module docstring's conventions, for every asset in ``assets``."""
+    by_asset: dict[str, list[MaintenanceRecord]] = {a: [] for a in assets}
+    for r in records:
+        if r.asset in by_asset and start <= r.t <= end:
+            by_asset[r.asset].append(r)
+    out: list[Lifetime] = []
+    for asset, recs in by_asset.items():
+        up, since = True, start
+        for r in sorted(recs, key=lambda r: (r.t, r.type != "failure")):
+            if r.type == "failure" and up:
+                if r.t > since:
+                    out.append(Lifetime(asset, since, r.t, True))
+                up = False
+            elif r.type == "repair":
+                if up and r.t > since:
+                    out.append(Lifetime(asset, since, r.t, False))
+                up, since = True, r.t
+        if up and end > since:
+            out.append(Lifetime(asset, since, end, False))
+    return out
+
+
+def last_repairs(records: Iterable[MaintenanceRecord], before: float, default: float) -> dict[str, float]:
+    """Each asset's last repair time before ``before`` (``default`` when none is known)."""
+    out: dict[str, float] = {}
+    for r in records:
+        if r.type == "repair" and r.t < before and r.t > out.get(r.asset, default):
+            out[r.asset] = r.t
+    return out
+
+
+def training_data(
+    kind: AssetKind,
+    store: FrameStore,
+    lifetimes: Sequence[Lifetime],
+    spec: WindowSpec,
+    step: float,
+    event_types: Sequence[str] = EVENT_TYPES,
+) -> SurvivalData:
+    """Landmark rows for one kind: the same features as live scoring, the residual life as outcome."""
+    assets = set(store.assets(kind))
+    lives = [life for life in lifetimes if life.asset in assets]
+    readings = {a: store.readings(a) for a in assets}
+    events = {a: store.events(a) for a in assets}
+    table = landmark_table_fast(
+        lives, readings, events, spec, kind_fields(kind), step, spec.window, event_types
+    )
+    return SurvivalData(table.X, table.duration, table.event.astype(int), table.groups)
+
+
+def live_features(
+    kind: AssetKind,
+    store: FrameStore,
+    assets: Sequence[str],
+    t: float,
+    spec: WindowSpec,
+    since_repair: Mapping[str, float],
+    event_types: Sequence[str] = EVENT_TYPES,
+) -> pd.DataFrame:
+    """One row per asset: features at ``t`` days (data before ``t`` only) plus ``since_repair``."""
+    rows = []
+    at = np.array([t])
+    for asset in assets:
+        row = asset_features_many(
+            store.readings(asset), store.events(asset), at, spec, kind_fields(kind), event_types
+        )
+        rows.append(row.assign(since_repair=float(since_repair.get(asset, 0.0))))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()

@@ -1,0 +1,118 @@
+"""Live forecasts for the API: fleet file + InfluxDB telemetry + the registry's current model per kind.
+
+``since_repair`` comes from the asset's last ``recovery`` event in InfluxDB (the end of its last repair),
+else its install date. Assets repaired less than one feature window ago are scored with what there is,
+flagged by ``since_repair`` < window among the drivers' inputs (training rows always had a full window).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from facility.contract import EVENTS_MEASUREMENT, AssetKind
+from facility.fleet import AssetSpec, Fleet, load_fleet
+from facility.settings import Settings
+from ingest.influx import InfluxClient
+from predict.features import DAY_MS, WindowSpec, spec_for_kind
+from predict.forecast import AssetInput, Forecast, ForecastSettings, forecast_assets
+from predict.influx_features import fleet_features_influx
+from predict.models import SurvivalModel
+from predict.registry import ModelRegistry, ModelVersion
+
+
+class NoModel(LookupError):
+    """No trained telemetry model for a kind; the message says which command trains one."""
+
+
+def _ms(t: dt.datetime) -> int:
+    return int(t.timestamp() * 1000)
+
+
+class ForecastService:
+    def __init__(self, settings: Settings, influx: InfluxClient, fleet: Fleet | None = None) -> None:
+        self.settings = settings
+        self.influx = influx
+        self.fleet = fleet or load_fleet(Path(settings.fleet_file))
+        self.registry = ModelRegistry(Path(settings.var_dir) / "models")
+        self._models: dict[str, tuple[SurvivalModel, ModelVersion]] = {}
+
+    def model(self, kind: AssetKind) -> tuple[SurvivalModel, ModelVersion]:
+        current = self.registry.current(kind.value)
+        if current is None:
+            raise NoModel(
+                f"no trained model for {kind.value}: run `facility train-telemetry --kind {kind.value}` first"
+            )
+        cached = self._models.get(kind.value)
+        if cached is None or cached[1].version != current.version:
+            cached = self.registry.load(kind.value, current.version)
+            self._models[kind.value] = cached
+        if cached[1].features_spec.get("source") != "telemetry":
+            raise NoModel(
+                f"the current {kind.value} model was trained on a lifetimes file, not on telemetry: "
+                f"run `facility train-telemetry --kind {kind.value}` to score live assets"
+            )
+        return cached
+
+    def _spec(self, kind: AssetKind, meta: ModelVersion) -> WindowSpec:
+        fs = meta.features_spec
+        return spec_for_kind(kind, float(fs.get("window", 14.0)), int(fs.get("buckets", 7)))
+
+    def _last_recovery(self, kind: AssetKind, now_ms: int) -> dict[str, float]:
+        q = (
+            f'SELECT last("detail") FROM "{EVENTS_MEASUREMENT}" WHERE "kind" = $kind AND "type" = \'recovery\' '
+            f'AND time < {now_ms}ms GROUP BY "asset"'
+        )
+        out = {}
+        for series in self.influx.query(q, params={"kind": kind.value}):
+            if series.values:
+                out[series.tags["asset"]] = float(series.values[0][0]) / DAY_MS
+        return out
+
+    def forecasts(
+        self, assets: list[AssetSpec], now: dt.datetime, settings: ForecastSettings | None = None
+    ) -> list[Forecast]:
+        """Forecasts for ``assets`` (any kinds), riskiest first."""
+        out: list[Forecast] = []
+        now_ms = _ms(now)
+        t = now_ms / DAY_MS
+        for kind in AssetKind:
+            specs = [a for a in assets if a.kind is kind]
+            if not specs:
+                continue
+            model, meta = self.model(kind)
+            spec = self._spec(kind, meta)
+            ids = [a.id for a in specs]
+            feats = fleet_features_influx(self.influx, kind, now_ms, spec, ids)
+            repaired = self._last_recovery(kind, now_ms)
+            rows = []
+            for a in specs:
+                installed = dt.datetime.combine(a.installed, dt.time(), dt.UTC).timestamp() * 1000 / DAY_MS
+                rows.append(feats[a.id] | {"since_repair": t - repaired.get(a.id, installed)})
+            X = pd.DataFrame(rows)
+            inputs = [AssetInput(a.id, kind.value, a.criticality) for a in specs]
+            mode = str(meta.features_spec.get("mode", "landmark"))
+            out += forecast_assets(model, meta.version, X, inputs, now, mode=mode, settings=settings)
+        return sorted(out, key=lambda f: -f.risk)
+
+    def forecast(self, asset_id: str, now: dt.datetime) -> Forecast:
+        try:
+            spec = self.fleet.asset(asset_id)
+        except KeyError:
+            raise KeyError(f"unknown asset {asset_id!r}: it is not in the fleet file") from None
+        return self.forecasts([spec], now)[0]
+
+    def ranking(self, now: dt.datetime, kind: AssetKind | None = None) -> list[Forecast]:
+        assets = [a for a in self.fleet.assets if kind is None or a.kind is kind]
+        kinds = {a.kind for a in assets}
+        usable = [a for a in assets if a.kind in kinds and self.registry.current(a.kind.value) is not None]
+        if not usable:
+            raise NoModel(
+                "no trained model for any asset kind: run `facility train-telemetry --kind KIND` first"
+            )
+        return self.forecasts(usable, now, ForecastSettings(explain_top=50))
+
+    def close(self) -> None:
+        self._models.clear()
