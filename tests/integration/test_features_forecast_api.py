@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from facility.fleet import load_fleet
 from facility.settings import Settings
 from ingest.influx import InfluxClient
 from ingest.lineprotocol import to_lines
-from predict.features import DAY_MS, spec_for_kind
+from predict.features import spec_for_kind
 from predict.influx_training import training_data_influx
 from predict.models import CoxPH
 from predict.registry import ModelRegistry
@@ -76,7 +77,7 @@ def test_train_from_influx_and_serve_forecasts(influx: InfluxClient, tmp_path: P
         assert 0 <= body["p_fail_7d"] <= body["p_fail_30d"] <= body["p_fail_90d"] <= 1
         assert body["risk"] == pytest.approx(body["p_fail_30d"] * body["criticality"], abs=1e-4)
         s = body["survival"]
-        assert s[0] == pytest.approx(1.0) and all(a >= b for a, b in zip(s, s[1:], strict=False))
+        assert s[0] == pytest.approx(1.0) and all(a >= b for a, b in itertools.pairwise(s))
         assert body["drivers"] and body["drivers"][0]["name"] in data.X.columns
 
         ranking = client.get("/api/v1/forecasts/ranking", params={"at": END.isoformat(), "kind": "smart_bin"})
