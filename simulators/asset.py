@@ -21,7 +21,7 @@ from facility.fleet import AssetSpec
 from simulators.models import MODELS, KindModel
 from simulators.telemetry import TELEMETRY, Frame, RawEvent, Traits
 from simulators.truth import TruthRecord
-from simulators.usage import mean_usage, outdoor_temp_c, usage
+from simulators.usage import mean_usage, outdoor_temp_c, step_usage
 
 DAY_MS = 86_400_000
 YEAR_MS = 365.25 * DAY_MS
@@ -197,7 +197,7 @@ class AssetSimulator:
         dt_h = dt_s / 3600.0
         starts = ends - dt_ms
         rng, model = self._rng, self.model
-        u = usage(self.kind, ends - dt_ms // 2)
+        u = step_usage(self.kind, starts, ends)
         wear = model.wear(u, dt_h, self.rate, rng.standard_normal(n))
         draw, frac = rng.random(n), rng.random(n)
         health = np.empty(n)

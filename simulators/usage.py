@@ -87,15 +87,36 @@ def usage(kind: AssetKind, ts_ms: npt.ArrayLike) -> Array:
     Looked up per minute of the local week (the profile is a sum of Gaussian peaks over the hour of day,
     one shape for weekdays and one for weekends).
     """
-    ts = np.asarray(ts_ms, dtype=np.float64)
-    minute = np.floor((ts / 1000.0 + LOCAL_UTC_OFFSET_S - 4 * _DAY_S) / 60.0).astype(np.int64) % _WEEK_MIN
+    minute = _week_minute(np.asarray(ts_ms, dtype=np.float64)) % _WEEK_MIN
     return np.asarray(_TABLES[kind][minute])
+
+
+_CUMULATIVE = {kind: np.concatenate(([0.0], np.cumsum(table))) for kind, table in _TABLES.items()}
+
+
+def _week_minute(ts_ms: Array) -> npt.NDArray[np.int64]:
+    """Minutes since a local Monday 00:00 (not wrapped)."""
+    return np.floor((ts_ms / 1000.0 + LOCAL_UTC_OFFSET_S - 4 * _DAY_S) / 60.0).astype(np.int64)
+
+
+def step_usage(kind: AssetKind, start_ms: npt.ArrayLike, end_ms: npt.ArrayLike) -> Array:
+    """Mean use intensity over each step ``[start, end)``: exact for any step length (no aliasing of
+    coarse steps onto the daily pattern). Steps shorter than a minute take the value at their start."""
+    lo = _week_minute(np.asarray(start_ms, dtype=np.float64))
+    hi = _week_minute(np.asarray(end_ms, dtype=np.float64))
+    cum = _CUMULATIVE[kind]
+
+    def integral(m: npt.NDArray[np.int64]) -> Array:
+        return np.asarray((m // _WEEK_MIN) * cum[-1] + cum[m % _WEEK_MIN])
+
+    span = hi - lo
+    point = _TABLES[kind][lo % _WEEK_MIN]
+    return np.asarray(np.where(span > 0, (integral(hi) - integral(lo)) / np.maximum(span, 1), point))
 
 
 def mean_usage(kind: AssetKind) -> float:
     """Average of `usage` over a week (used to calibrate wear rates)."""
-    week_ms = np.arange(0, 7 * 24 * 60, 5, dtype=np.float64) * 60_000.0 + 4 * 86_400_000.0  # a Monday..Sunday
-    return float(usage(kind, week_ms).mean())
+    return float(_TABLES[kind].mean())
 
 
 def outdoor_temp_c(ts_ms: npt.ArrayLike) -> Array:
