@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from facility.contract import AssetKind, AssetRef, Event, EventType, Message, Reading
 from facility.fleet import AssetSpec
-from simulators.models import MODELS, KindModel
+from simulators.models import FAULT_DETAILS, MODELS, KindModel
 from simulators.telemetry import TELEMETRY, Frame, RawEvent, Traits
 from simulators.truth import TruthRecord
 from simulators.usage import mean_usage, outdoor_temp_c, step_usage
@@ -302,7 +302,7 @@ class AssetSimulator:
         if self.auto_repair_after_s is not None:
             delay_s = self.auto_repair_after_s * float(self._rng.lognormal(0.0, 0.5))
             self._repair_due = ts + max(1, int(delay_s * 1000))
-        return (ts, EventType.FAULT, code, "")
+        return (ts, EventType.FAULT, code, FAULT_DETAILS.get(code, ""))
 
     def _restore(self, ts: int, preventive: bool) -> list[RawEvent]:
         code, was_down = self._down_code, self._down_code is not None

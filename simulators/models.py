@@ -133,3 +133,23 @@ MODELS: dict[AssetKind, KindModel] = {
         fault_weights=(("sensor_fault", 0.6), ("lid_fault", 0.4)),
     ),
 }
+
+
+#: what the device says about each fault (the event's ``detail``): fixed text, nothing about hidden health
+FAULT_DETAILS: dict[str, str] = {
+    "entrapment": "passenger trapped: car stopped between floors",
+    "door_fault": "door failed to close after 3 attempts",
+    "drive_fault": "traction drive tripped on overcurrent",
+    "leveling_fault": "stopping error above 20 mm, car taken out of service",
+    "out_of_service": "safety circuit open, car out of service",
+    "loop_fault": "detector loop open circuit",
+    "detector_fault": "detectors not responding on the loop",
+    "power_fault": "mains power lost, panel on standby battery",
+    "offline": "panel stopped reporting (reported by the gateway)",
+    "dry_run": "suction tank low: pump stopped to protect the seal",
+    "pressure_loss": "outlet pressure below 0.1 MPa",
+    "motor_fault": "motor protection relay tripped",
+    "bearing_overheat": "bearing temperature above 90 °C: pump stopped",
+    "sensor_fault": "fill-level sensor self-test failed",
+    "lid_fault": "lid jammed",
+}

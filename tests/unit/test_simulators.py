@@ -77,6 +77,7 @@ def test_every_message_passes_the_contract_and_seq_counts_per_device(fleet):
     for asset, s in seqs.items():
         assert s == list(range(len(s))), asset
     types = {m.type for m in msgs if isinstance(m, Event)}
+    assert all(m.detail for m in msgs if isinstance(m, Event) and m.type is EventType.FAULT)
     assert {EventType.FAULT, EventType.RECOVERY, EventType.ALARM, EventType.ALARM_CLEAR} <= types
 
 
