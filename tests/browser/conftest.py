@@ -13,15 +13,24 @@ import pytest
 import uvicorn
 
 from api.app import create_app
+from facility.contract import AssetKind
+from facility.fleet import Fleet
 from facility.services.ports import free_port
 from facility.settings import Settings
 from ingest.influx import InfluxClient
+from ingest.lineprotocol import to_lines
 from maintenance.db import Database
 from maintenance.domain import OrderState, OrderType, Priority
 from maintenance.models import Crew
 from maintenance.orders import create_order, transition
 from maintenance.registry import load_fleet
 from maintenance.tokens import Role, create_token
+from predict.features import spec_for_kind
+from predict.influx_training import training_data_influx
+from predict.models import CoxPH
+from predict.registry import ModelRegistry
+from predict.train import train_model
+from simulators.history import generate_history
 from tests.integration.test_dashboards_queries import REPO, demo_fleet, write_run
 
 ARTIFACTS = REPO / "test-artifacts"
@@ -87,13 +96,39 @@ def _seed_store(db: Database, now: dt.datetime) -> tuple[str, str, tuple[int, ..
         return crew, engineer, tuple(ids), other.id
 
 
+FORECAST_KIND = AssetKind.SMART_BIN
+
+
+def _train_forecasts(influx: InfluxClient, var: Path, now: dt.datetime) -> None:
+    """120 days of the smart bins' simulated history ending now, and a telemetry model trained on it, so
+    the pages show real forecasts (only this kind has a model: the others answer 409)."""
+    fleet = demo_fleet()
+    bins = Fleet(fleet.estates, tuple(a for a in fleet.assets if a.kind is FORECAST_KIND))
+    history = generate_history(bins, seed=7, end_ms=int(now.timestamp() * 1000), days=120, step_s=3600)
+    lines = to_lines(list(history.messages()))
+    for i in range(0, len(lines), 20_000):
+        influx.write(lines[i : i + 20_000])
+    spec = spec_for_kind(FORECAST_KIND, window_days=7, buckets=7)
+    data = training_data_influx(influx, FORECAST_KIND, history.start_ms, history.end_ms, spec, step_days=4)
+    train_model(
+        data,
+        FORECAST_KIND.value,
+        ModelRegistry(var / "models"),
+        now,
+        splits=0,
+        candidates={"cox_ridge": CoxPH(penalizer=0.1)},
+        features_spec={"source": "telemetry", "mode": "landmark", "window": 7.0, "buckets": 7, "step": 4.0},
+    )
+
+
 @pytest.fixture(scope="session")
 def site(influx_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     now = dt.datetime.now(dt.UTC)
     influx = InfluxClient(influx_server.url, "t_browser_pages")
     influx.create_database()
-    write_run(influx, demo_fleet(), now)
     var = tmp_path_factory.mktemp("browser-var")
+    _train_forecasts(influx, var, now)
+    write_run(influx, demo_fleet(), now)
     settings = Settings(
         var_dir=var,
         influx_url=influx_server.url,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from facility.contract import SCHEMAS, AssetKind
 from maintenance.models import Order, Transition
 from tests.integration.test_dashboards_queries import demo_fleet, first_of_group
 
@@ -16,8 +17,21 @@ def _open(page, url: str) -> None:
     page.wait_for_selector("body[data-ready='1']", timeout=15_000)
 
 
+def test_pages_ask_for_a_token_first(site, page) -> None:
+    for path in ("/", "/assets/lvyuan-b1-sb2", "/ratings", "/crew"):
+        _open(page, site.url + path)
+        assert page.locator("#token-input").count() == 1, path
+    page.fill("#token-input", "fm_not-a-token")
+    page.click("form.token-form button")
+    page.wait_for_selector(".error")
+    assert "401" in page.locator(".error").inner_text()
+    assert page.locator("#token-input").count() == 1  # asked again
+    page.console_errors[:] = [e for e in page.console_errors if "401" not in e]
+    assert page.console_errors == []
+
+
 def test_overview_shows_the_fleet_and_its_states(site, page) -> None:
-    _open(page, site.url + "/")
+    _open(page, f"{site.url}/?token={site.engineer_token}")
     fleet = demo_fleet()
     offline = first_of_group(fleet)
     kpis = page.locator("#kpis .kpi")
@@ -35,6 +49,18 @@ def test_overview_shows_the_fleet_and_its_states(site, page) -> None:
     assert page.console_errors == []
 
 
+def test_overview_ranks_assets_by_predicted_risk(site, page) -> None:
+    _open(page, f"{site.url}/?token={site.engineer_token}")
+    ranked = page.locator("tr[data-risk]")
+    assert 1 <= ranked.count() <= 10
+    bins = {a.id for a in demo_fleet().assets if a.kind is AssetKind.SMART_BIN}
+    ids = [ranked.nth(i).get_attribute("data-risk") for i in range(ranked.count())]
+    assert set(ids) <= bins  # only the kind with a trained model is ranked
+    risks = [float(ranked.nth(i).locator("td").nth(3).inner_text()) for i in range(ranked.count())]
+    assert risks == sorted(risks, reverse=True)
+    assert page.console_errors == []
+
+
 def test_overview_with_an_engineer_token_shows_orders(site, page) -> None:
     _open(page, f"{site.url}/?token={site.engineer_token}")
     assert "token=" not in page.url  # the token is stored, not left in the address bar
@@ -43,32 +69,33 @@ def test_overview_with_an_engineer_token_shows_orders(site, page) -> None:
     assert page.console_errors == []
 
 
-def test_asset_page_draws_every_field_and_lists_events(site, page) -> None:
-    asset = "lvyuan-b1-el1"
-    _open(page, f"{site.url}/assets/{asset}")
-    from facility.contract import SCHEMAS, AssetKind
-
-    fields = [f.name for f in SCHEMAS[AssetKind.ELEVATOR].fields]
+def test_asset_page_draws_every_field_its_forecast_and_events(site, page) -> None:
+    asset = "lvyuan-b1-sb2"  # a smart bin: the kind with a trained model
+    _open(page, f"{site.url}/assets/{asset}?token={site.engineer_token}")
+    fields = [f.name for f in SCHEMAS[AssetKind.SMART_BIN].fields]
     for name in fields:
         assert page.locator(f"figure[data-field='{name}'] polyline.chart-line").count() == 1, name
     assert page.locator("#facts").inner_text().count("lvyuan / b1") == 1
-    events = page.locator("text=door fault").count() + page.locator("text=entrapment").count()
-    assert events >= 1
+    assert page.locator("td:has-text('sensor fault')").count() >= 1  # the seeded fault
+    p = [
+        float(page.locator(f"#forecast [data-horizon='{d}'] .kpi-value").inner_text().rstrip("%"))
+        for d in (7, 30, 90)
+    ]
+    assert 0 <= p[0] <= p[1] <= p[2] <= 100
+    assert page.locator("#survival polyline.chart-line").count() == 1
     page.click("button.range:has-text('6 h')")
     page.wait_for_selector("button.range.active:has-text('6 h')")
-    assert page.locator("polyline.chart-line").count() == len(fields)
+    assert page.locator(".charts polyline.chart-line").count() == len(fields)
     assert page.console_errors == []
 
 
 def test_unknown_asset_says_so(site, page) -> None:
-    page.goto(f"{site.url}/assets/no-such-asset")
+    page.goto(f"{site.url}/assets/no-such-asset?token={site.engineer_token}")
     page.wait_for_selector("body[data-ready='1']")
     assert "404" in page.locator(".error").inner_text()
 
 
 def test_ratings_page_ranks_companies_and_drills_down(site, page) -> None:
-    _open(page, site.url + "/ratings")
-    assert page.locator("#token-input").count() == 1  # ratings need a reader's token
     _open(page, f"{site.url}/ratings?token={site.engineer_token}")
     companies = {e.company for e in demo_fleet().estates}
     rows = page.locator("tr[data-id]")

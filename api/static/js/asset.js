@@ -1,5 +1,5 @@
 // Asset page: details, latest readings, telemetry charts, events, forecast with its window, orders.
-import { api, badge, config, errorBox, fmt, h, hasEndpoint, mount, section, table, token } from "./common.js";
+import { ApiError, api, badge, config, errorBox, fmt, h, hasEndpoint, mount, needToken, section, table } from "./common.js";
 import { lineChart } from "./chart.js";
 
 const assetId = config.asset;
@@ -76,33 +76,42 @@ async function forecastSection() {
   }
   try {
     const f = await api(`/assets/${encodeURIComponent(assetId)}/forecast`);
-    const lo = f.window_start_h ?? f.window?.start_h;
-    const hi = f.window_end_h ?? f.window?.end_h;
-    const now = Date.now();
-    const parts = [
-      h(
-        "div",
-        { class: "kpis", id: "forecast" },
-        ["p7", "p30", "p90"].filter((k) => f[k] !== undefined).map((k) =>
-          h("div", { class: "kpi" }, h("div", { class: "kpi-value" }, fmt.pct(f[k])), h("div", { class: "kpi-label" }, `P(fail ≤ ${k.slice(1)} d)`)),
-        ),
+    const t0 = new Date(f.now).getTime();
+    const kpis = h(
+      "div",
+      { class: "kpis", id: "forecast" },
+      [
+        ["p_fail_7d", "7"],
+        ["p_fail_30d", "30"],
+        ["p_fail_90d", "90"],
+      ].map(([k, d]) =>
+        h("div", { class: "kpi", dataset: { horizon: d } }, h("div", { class: "kpi-value" }, fmt.pct(f[k])), h("div", { class: "kpi-label" }, `P(fail ≤ ${d} d)`)),
       ),
-    ];
-    if (lo !== undefined && hi !== undefined) {
-      parts.push(
-        h("p", {}, `Predicted failure window: ${fmt.time(now + lo * 3600e3)} – ${fmt.time(now + hi * 3600e3)}`),
-        lineChart([], {
-          from: now,
-          to: now + Math.max(hi * 1.2, 24) * 3600e3,
-          windows: [{ from: now + lo * 3600e3, to: now + hi * 3600e3, label: "predicted failure window" }],
-          height: 90,
-          title: "failure window",
-        }),
-      );
-    }
-    return section("Forecast", ...parts);
+      h("div", { class: "kpi" }, h("div", { class: "kpi-value" }, fmt.num(f.risk, 2)), h("div", { class: "kpi-label" }, "risk (P30 × criticality)")),
+    );
+    const windows = f.window_start && f.window_end
+      ? [{ from: new Date(f.window_start).getTime(), to: new Date(f.window_end).getTime(), label: "predicted failure window (20–80%)" }]
+      : [];
+    const curve = (f.curve_days || []).map((d, i) => ({ t: t0 + d * 86400e3, mean: f.survival[i] }));
+    return section(
+      "Forecast",
+      kpis,
+      windows.length
+        ? h("p", { id: "window" }, `Predicted failure window: ${fmt.time(f.window_start)} – ${fmt.time(f.window_end)}`)
+        : h("p", { class: "muted" }, "No failure window within the forecast horizon."),
+      h(
+        "figure",
+        { class: "chart-card", id: "survival" },
+        h("figcaption", {}, "Probability of still working", h("span", { class: "muted" }, ` (model ${f.model_version})`)),
+        lineChart(curve, { yMin: 0, yMax: 1, windows, title: "survival curve", width: 1100, height: 220 }),
+      ),
+      f.drivers && f.drivers.length
+        ? h("p", { class: "muted small" }, "Main drivers: ", f.drivers.map((d) => `${fmt.label(d.name)} (${d.contribution > 0 ? "+" : ""}${fmt.num(d.contribution)})`).join(", "))
+        : null,
+    );
   } catch (err) {
-    return section("Forecast", err.status === 404 ? h("p", { class: "muted" }, "No forecast for this asset yet.") : errorBox(err));
+    if (err.status === 404 || err.status === 409) return section("Forecast", h("p", { class: "muted" }, err.message));
+    return section("Forecast", errorBox(err));
   }
 }
 
@@ -120,9 +129,9 @@ async function eventsSection() {
 }
 
 async function ordersSection() {
-  if (!token() || !(await hasEndpoint("/orders"))) return null;
+  if (!(await hasEndpoint("/orders"))) return null;
   try {
-    const orders = await api(`/orders?asset_id=${encodeURIComponent(assetId)}&limit=20`, { auth: true });
+    const orders = await api(`/orders?asset_id=${encodeURIComponent(assetId)}&limit=20`);
     return section(
       "Work orders",
       orders.length
@@ -133,11 +142,12 @@ async function ordersSection() {
         : h("p", { class: "muted" }, "No work orders for this asset."),
     );
   } catch (err) {
-    return section("Work orders", errorBox(err));
+    return err.status === 403 ? null : section("Work orders", errorBox(err));
   }
 }
 
 async function render() {
+  if (needToken(`Asset ${assetId}`, render)) return;
   try {
     const asset = await api(`/assets/${encodeURIComponent(assetId)}`);
     const [chartsEl, forecast, events, orders] = await Promise.all([charts(asset), forecastSection(), eventsSection(), ordersSection()]);
@@ -158,6 +168,7 @@ async function render() {
       orders,
     );
   } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return needToken(`Asset ${assetId}`, render, err);
     mount(h("p", {}, h("a", { href: "/" }, "← Overview")), h("h1", {}, assetId), errorBox(err));
   }
   document.body.dataset.ready = "1";

@@ -41,13 +41,12 @@ function detailText(data) {
   return typeof data === "string" ? data.slice(0, 300) : "request failed";
 }
 
-export async function api(path, { method = "GET", body, auth = false } = {}) {
+// Every read of the API needs a token (any role); it is sent whenever one is stored.
+export async function api(path, { method = "GET", body, auth = true } = {}) {
   const headers = { Accept: "application/json" };
-  if (auth) {
-    const t = token();
-    if (!t) throw new ApiError(401, "no API token: enter yours first");
-    headers.Authorization = `Bearer ${t}`;
-  }
+  const t = token();
+  if (t) headers.Authorization = `Bearer ${t}`;
+  else if (auth) throw new ApiError(401, "no API token: enter yours first");
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const isJson = (r.headers.get("content-type") || "").includes("json");
@@ -137,6 +136,19 @@ export function table(headers, rows) {
     { class: "table-wrap" },
     h("table", {}, h("thead", {}, h("tr", {}, headers.map((x) => h("th", {}, x)))), h("tbody", {}, rows)),
   );
+}
+
+// Show the token form instead of the page when no token is stored (or the stored one was refused).
+export function needToken(title, onSaved, refused = null) {
+  if (refused) clearToken();
+  if (token()) return false;
+  mount(
+    h("h1", {}, title),
+    refused ? errorBox(refused) : null,
+    tokenForm(onSaved, refused ? "That token was refused. Enter a valid API token." : "Enter your API token once; this browser remembers it."),
+  );
+  document.body.dataset.ready = "1";
+  return true;
 }
 
 // A small token form used by the pages that need an API token.

@@ -1,5 +1,5 @@
 // Estate overview: assets by state, intactness, open faults, risk ranking, open orders and SLA breaches.
-import { api, badge, errorBox, fmt, h, hasEndpoint, mount, section, table, token } from "./common.js";
+import { ApiError, api, badge, errorBox, fmt, h, hasEndpoint, mount, needToken, section, table } from "./common.js";
 
 const STATES = ["in_service", "faulted", "offline", "no_data"];
 const filters = { estate: "", kind: "", state: "" };
@@ -76,35 +76,42 @@ function assetTable(assets) {
   return table(["asset", "estate", "building", "kind", "state", "open faults", "last reading"], rows);
 }
 
+function windowText(f) {
+  if (!f.window_start || !f.window_end) return "—";
+  const days = (t) => (new Date(t).getTime() - new Date(f.now).getTime()) / 86400e3;
+  return `in ${fmt.num(days(f.window_start), 0)}–${fmt.num(days(f.window_end), 0)} days`;
+}
+
 async function riskSection() {
   if (!(await hasEndpoint("/forecasts/ranking"))) {
     return section("Risk ranking", h("p", { class: "muted" }, "Forecasts are not available on this server yet."));
   }
   try {
-    const data = await api("/forecasts/ranking?limit=10");
-    const rows = (Array.isArray(data) ? data : data.items || data.ranking || []).slice(0, 10);
+    const q = new URLSearchParams({ limit: "10" });
+    if (filters.kind) q.set("kind", filters.kind);
+    const rows = await api(`/forecasts/ranking?${q}`);
     if (!rows.length) return section("Risk ranking", h("p", { class: "muted" }, "No forecasts yet."));
     return section(
       "Risk ranking",
       table(
-        ["asset", "kind", "P(fail ≤ 30 d)", "predicted window"],
-        rows.map((r) => {
-          const id = r.asset_id || r.asset;
-          const lo = r.window_start_h ?? r.window?.start_h;
-          const hi = r.window_end_h ?? r.window?.end_h;
-          return h(
+        ["asset", "kind", "P(fail ≤ 30 d)", "risk", "predicted window"],
+        rows.map((f) =>
+          h(
             "tr",
-            { dataset: { asset: id } },
-            h("td", {}, h("a", { href: `/assets/${encodeURIComponent(id)}` }, id)),
-            h("td", {}, fmt.label(r.kind || "")),
-            h("td", {}, fmt.pct(r.p30 ?? r.risk)),
-            h("td", {}, lo !== undefined && hi !== undefined ? `${fmt.num(lo / 24, 0)}–${fmt.num(hi / 24, 0)} days` : "—"),
-          );
-        }),
+            { dataset: { risk: f.asset } },
+            h("td", {}, h("a", { href: `/assets/${encodeURIComponent(f.asset)}` }, f.asset)),
+            h("td", {}, fmt.label(f.kind)),
+            h("td", {}, fmt.pct(f.p_fail_30d)),
+            h("td", { title: "P(fail ≤ 30 d) × criticality (1–5)" }, fmt.num(f.risk, 2)),
+            h("td", {}, windowText(f)),
+          ),
+        ),
       ),
+      h("p", { class: "muted small" }, "Risk = P(failure within 30 days) × criticality."),
     );
   } catch (err) {
-    return section("Risk ranking", errorBox(err));
+    // 409: no model trained for these kinds yet — say so, it is not a page error
+    return section("Risk ranking", err.status === 409 ? h("p", { class: "muted" }, err.message) : errorBox(err));
   }
 }
 
@@ -112,14 +119,8 @@ async function ordersSection() {
   if (!(await hasEndpoint("/orders"))) {
     return section("Work orders", h("p", { class: "muted" }, "Work orders are not available on this server yet."));
   }
-  if (!token()) {
-    return section(
-      "Work orders",
-      h("p", { class: "muted" }, "Open orders and SLA breaches need an API token: ", h("a", { href: "/crew" }, "enter it on the crew page"), "."),
-    );
-  }
   try {
-    const orders = await api("/orders?limit=500", { auth: true });
+    const orders = await api("/orders?limit=500");
     const open = orders.filter((o) => !["resolved", "verified", "closed", "cancelled"].includes(o.state));
     const breached = open.filter((o) => o.sla.response_breached || o.sla.resolution_breached);
     const byState = {};
@@ -151,7 +152,8 @@ async function ordersSection() {
         : h("p", { class: "muted" }, "No open order is breaching its SLA."),
     );
   } catch (err) {
-    return section("Work orders", errorBox(err));
+    // a viewer's token may read assets but not orders
+    return section("Work orders", err.status === 403 ? h("p", { class: "muted" }, "Your role cannot read work orders.") : errorBox(err));
   }
 }
 
@@ -184,6 +186,7 @@ async function eventsSection() {
 }
 
 async function render() {
+  if (needToken("Estate overview", render)) return;
   try {
     const q = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
     const [estates, all, assets] = await Promise.all([api("/estates"), api("/assets"), api(`/assets?${q}`)]);
@@ -215,7 +218,8 @@ async function render() {
     );
     document.body.dataset.ready = "1";
   } catch (err) {
-    mount(h("h1", {}, "Estate overview"), errorBox(err));
+    if (err instanceof ApiError && err.status === 401) needToken("Estate overview", render, err);
+    else mount(h("h1", {}, "Estate overview"), errorBox(err));
     document.body.dataset.ready = "1";
   }
 }

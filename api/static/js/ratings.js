@@ -33,7 +33,7 @@ async function evidence(entity, id, metric) {
   const box = document.getElementById("evidence");
   box.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   try {
-    const e = await api(`/ratings/monthly/${state.month}/${entity}/${encodeURIComponent(id)}/metrics/${metric}`, { auth: true });
+    const e = await api(`/ratings/monthly/${state.month}/${entity}/${encodeURIComponent(id)}/metrics/${metric}`);
     const items = Array.isArray(e.evidence) ? e.evidence : [];
     box.replaceChildren(
       section(
@@ -51,7 +51,7 @@ async function drill(entity, id) {
   const box = document.getElementById("drill");
   box.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   try {
-    const r = await api(`/ratings/monthly/${state.month}/${entity}/${encodeURIComponent(id)}`, { auth: true });
+    const r = await api(`/ratings/monthly/${state.month}/${entity}/${encodeURIComponent(id)}`);
     box.replaceChildren(
       section(
         `${r.name || r.id} · ${state.month} · score ${fmt.num(r.score, 1)}`,
@@ -113,8 +113,8 @@ async function render() {
   try {
     const quarter = quarterOf(state.month);
     const [ranked, colours] = await Promise.all([
-      api(`/ratings/rankings/${state.month}?entity=${state.entity}`, { auth: true }),
-      api(`/ratings/quarterly/${quarter}`, { auth: true }).catch(() => []),
+      api(`/ratings/rankings/${state.month}?entity=${state.entity}`),
+      api(`/ratings/quarterly/${quarter}`).catch(() => []),
     ]);
     const colourOf = Object.fromEntries(colours.filter((q) => q.entity === state.entity).map((q) => [q.id, q]));
     const rows = [...ranked]
