@@ -193,3 +193,56 @@ def test_history_lands_in_influxdb_through_ingest_line_protocol(influx):
     for row, m in zip(rows, sent, strict=True):
         assert row["time"] == m.ts_ms and row["seq"] == m.seq
         assert {k: row[k] for k in m.values} == pytest.approx(dict(m.values))
+
+
+def test_per_device_credentials_on_a_broker_with_accounts_and_acl(tmp_path):
+    from facility.services.mosquitto import MosquittoServer
+    from facility.services.ports import free_port
+    from ingest.security import Account, device_prefix, hash_password, render_acl, render_password_file
+
+    fleet = small_fleet("auth")
+    refs = [a.ref for a in fleet.assets]
+    secret = {ref.asset: f"pw-{ref.asset}" for ref in refs}
+    accounts = [Account(r.asset, "device", device_prefix(r), hash_password(secret[r.asset]), 0) for r in refs]
+    accounts.append(Account("reader", "service", "", hash_password("reader-pw"), 0))
+    (tmp_path / "passwd").write_text(render_password_file(accounts))
+    (tmp_path / "acl").write_text(render_acl(accounts))
+    broker = MosquittoServer(
+        tmp_path, free_port(), password_file=tmp_path / "passwd", acl_file=tmp_path / "acl"
+    )
+    broker.start()
+    try:
+        got: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        ready = threading.Event()
+        sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="auth-reader")
+        sub.username_pw_set("reader", "reader-pw")
+        sub.on_connect = lambda c, *_: c.subscribe("facility/auth/+/+/+/telemetry", qos=1)
+        sub.on_subscribe = lambda *_: ready.set()
+        sub.on_message = lambda c, u, m: got.put((m.topic, m.payload))
+        sub.connect(broker.host, broker.port)
+        sub.loop_start()
+        assert ready.wait(10)
+        msgs = [
+            m
+            for m in FleetSimulator(fleet, 4, START).advance(START + 6 * 3_600_000, 900)
+            if isinstance(m, Reading)
+        ]
+        config = BrokerConfig(broker.host, broker.port, client_id_prefix="t-auth")
+        with MqttPublisher(config, refs, credentials=lambda ref: (ref.asset, secret[ref.asset])) as pub:
+            pub.publish_many(msgs)
+            pub.flush()
+        received = []
+        deadline = time.monotonic() + 20
+        while len(received) < len(msgs) and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                received.append(got.get(timeout=0.2))
+        sub.disconnect()
+        sub.loop_stop()
+        assert sorted(received) == sorted(topic_and_payload(m)[:2] for m in msgs)
+        wrong = MqttPublisher(
+            config, refs[:1], credentials=lambda ref: (ref.asset, "wrong"), connect_timeout_s=5
+        )
+        with pytest.raises(PublishError, match="refused the connection"):
+            wrong.start()
+    finally:
+        broker.stop()
