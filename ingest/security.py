@@ -95,6 +95,10 @@ def parse_device(spec: str) -> AssetRef:
     parts = spec.strip("/").split("/")
     if len(parts) != 4:
         raise SecurityError(f"device {spec!r} must be written estate/building/kind/asset")
+    if parts[2] not in {k.value for k in AssetKind}:
+        raise SecurityError(
+            f"device {spec!r}: unknown kind {parts[2]!r}, expected one of {[k.value for k in AssetKind]}"
+        )
     try:
         return AssetRef(parts[0], parts[1], AssetKind(parts[2]), parts[3])
     except ValueError as exc:
@@ -191,3 +195,17 @@ def reload_broker(pid_file: Path) -> bool:
     except (OSError, ValueError):
         return False
     return True
+
+
+def provision(settings: Settings, refs: list[AssetRef]) -> dict[str, str]:
+    """Accounts for every device (username = asset id) plus ``ingest`` and ``api``, with fresh passwords;
+    writes the broker files. Returns username -> password (for a demo or a test to hand out)."""
+    reg = DeviceRegistry.for_settings(settings)
+    try:
+        creds = {ref.asset: reg.add_device(ref) for ref in refs}
+        creds["ingest"] = reg.add("ingest", "ingest")
+        creds["api"] = reg.add("api", "api")
+        reg.write_broker_files(*broker_files(settings))
+    finally:
+        reg.close()
+    return creds
