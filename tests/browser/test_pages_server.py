@@ -37,9 +37,9 @@ def test_each_page_is_a_shell_loading_its_script() -> None:
 
 def test_the_contract_units_are_embedded() -> None:
     text = _client().get("/assets/lvyuan-b1-el1").text
-    config = json.loads(
-        re.search(r'<script id="facility-config" type="application/json">(.*?)</script>', text).group(1)
-    )
+    found = re.search(r'<script id="facility-config" type="application/json">(.*?)</script>', text)
+    assert found
+    config = json.loads(found.group(1))
     assert config["asset"] == "lvyuan-b1-el1"
     fields = {f["name"]: f["unit"] for f in config["schemas"]["water_pump"]}
     assert fields == {f.name: f.unit for f in SCHEMAS[AssetKind.WATER_PUMP].fields}
