@@ -19,7 +19,7 @@ from facility.settings import Settings
 from ingest.accounting import SeqTracker
 from ingest.buffer import BoundedBuffer
 from ingest.deadletters import DeadLetter, DeadLetterStore
-from ingest.influx import InfluxClient, InfluxError, InfluxUnavailable
+from ingest.influx import InfluxClient, InfluxError, InfluxRejected, InfluxUnavailable
 from ingest.metrics import Metrics
 from ingest.mqtt import MqttConsumer
 from ingest.pipeline import Prepared, Received, prepare, write_splitting
@@ -56,6 +56,27 @@ def influx_client(settings: Settings) -> InfluxClient:
     )
 
 
+class DatabaseEnsuringWriter:
+    """Writes through ``client``; a missing database (InfluxDB restarted empty) is created and the write
+    reported as *unavailable* so it is retried — never turned into dead letters."""
+
+    def __init__(self, client: InfluxClient) -> None:
+        self.client = client
+
+    def write(self, lines: list[str], precision: str = "ms") -> None:
+        try:
+            self.client.write(lines, precision)
+        except InfluxRejected as exc:
+            if exc.status != 404 and "database not found" not in exc.body:
+                raise
+            log.warning("InfluxDB has no database %r: creating it", self.client.database)
+            try:
+                self.client.create_database()
+            except InfluxError as again:
+                raise InfluxUnavailable(f"cannot create database: {again}") from exc
+            raise InfluxUnavailable("database was missing; created, retrying") from exc
+
+
 class Ingester:
     """One ingest worker. ``start()`` returns at once (threads); ``stop()`` finishes the current batch."""
 
@@ -72,6 +93,7 @@ class Ingester:
         group = share_group if share_group is not None else settings.ingest_share_group
         self.queue: BoundedBuffer[Received] = BoundedBuffer(max(1, settings.queue_max))
         self.influx = influx_client(settings)
+        self._writer = DatabaseEnsuringWriter(self.influx)
         self.dead_letters = DeadLetterStore(dead_letter_path(settings))
         self.spool = Spool(spool_path(settings, self.client_id), settings.spool_max_rows)
         self.metrics = Metrics(self.client_id)
@@ -191,7 +213,7 @@ class Ingester:
             return True
         if self.spool.depth == 0 and time.monotonic() >= self._retry_at:
             try:
-                rejected = write_splitting(self.influx, lines)
+                rejected = write_splitting(self._writer, lines)
             except InfluxUnavailable as exc:
                 self._influx_down(exc)
             else:
@@ -240,7 +262,7 @@ class Ingester:
                 return
             batch_id, lines = head
             try:
-                rejected = write_splitting(self.influx, lines)
+                rejected = write_splitting(self._writer, lines)
             except InfluxUnavailable as exc:
                 self._influx_down(exc)
                 return

@@ -186,3 +186,33 @@ def test_two_workers_share_the_stream_without_loss_or_doubles(
     store = DeadLetterStore(dead_letter_path(settings))
     assert store.counts() == dict(Counter(m.reason for m in msgs if m.reason))
     store.close()
+
+
+def test_lines_influx_refuses_are_split_out_as_dead_letters(
+    tmp_path: Path, mosquitto_server: MosquittoServer, influx: InfluxClient
+) -> None:
+    settings = settings_for(tmp_path, mosquitto_server, influx, ingest_client_id="t-partial")
+    devices = fleet(8)  # two of each kind
+    msgs = make_messages(160, np.random.default_rng(10), devices=devices)
+    # car_temp_c already exists as an integer in that shard: every elevator reading (a float there) is a
+    # type conflict, which InfluxDB answers with 400 "partial write" for a batch that mixes kinds
+    first_ts = min(m.key[2] for m in msgs if m.key)
+    influx.write([f"elevator,estate=X,building=X,asset=x car_temp_c=1i {first_ts}"])
+    ing = Ingester(settings)
+    ing.start()
+    try:
+        assert wait_until(lambda: ing.mqtt.connected)
+        publish(mosquitto_server.host, mosquitto_server.port, msgs, client_id="partial-pub")
+        assert wait_until(lambda: ing.metrics.n_acked == len(msgs))
+    finally:
+        ing.stop()
+    good = [m.key for m in msgs if m.key and m.key[0] != "elevator"]
+    bad = [m for m in msgs if m.key and m.key[0] == "elevator"]
+    assert len(bad) == 40
+    stored = [p for p in stored_points(influx) if p[1] != "x"]
+    assert Counter(stored) == Counter(good)
+    store = DeadLetterStore(dead_letter_path(settings))
+    letters = store.list(reason="rejected_by_store", limit=1000)
+    store.close()
+    assert sorted((d.topic, d.payload) for d in letters) == sorted((m.topic, m.payload) for m in bad)
+    assert all("field type conflict" in d.message for d in letters)

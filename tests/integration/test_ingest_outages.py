@@ -217,3 +217,48 @@ def test_restart_mosquitto_keeps_the_backlog_of_the_persistent_session(
     finally:
         ing.stop()
         client.close()
+
+
+def test_full_spool_stops_acknowledging_and_the_broker_keeps_the_rest(
+    tmp_path: Path, broker: MosquittoServer, influxd: InfluxServer
+) -> None:
+    settings = settings_for(tmp_path, broker, influxd.url, "t-spool-full").model_copy(
+        update={"spool_max_rows": 150, "batch_size": 50}
+    )
+    msgs = make_messages(600, np.random.default_rng(8))
+    client = InfluxClient(influxd.url, "facility")
+    ing = Ingester(settings)
+    ing.start()
+    try:
+        assert wait_until(lambda: ing.mqtt.connected)
+        influxd.kill9()
+        publish(broker.host, broker.port, msgs, client_id="p-full")
+        assert wait_until(lambda: ing.spool.depth >= 100)
+        time.sleep(1.0)  # give it every chance to (wrongly) acknowledge more
+        assert ing.spool.depth <= 150
+        assert ing.metrics.n_acked <= 150 < len(msgs)  # the rest stays with the broker, unacknowledged
+        influxd.start()
+        assert_exactly_once(client, msgs)
+        assert wait_until(lambda: ing.spool.depth == 0 and ing.metrics.n_acked >= len(msgs))
+    finally:
+        ing.stop()
+        client.close()
+
+
+def test_influxd_restarted_without_the_database_is_not_dead_lettering(
+    tmp_path: Path, broker: MosquittoServer, influxd: InfluxServer
+) -> None:
+    settings = settings_for(tmp_path, broker, influxd.url, "t-nodb")
+    msgs = make_messages(300, np.random.default_rng(9))
+    client = InfluxClient(influxd.url, "facility")
+    ing = Ingester(settings)
+    ing.start()
+    try:
+        assert wait_until(lambda: ing.mqtt.connected)
+        client._request("POST", "/query", data={"q": 'DROP DATABASE "facility"'})
+        publish(broker.host, broker.port, msgs, client_id="p-nodb")
+        assert_exactly_once(client, msgs)
+        assert ing.metrics.n_dead == {}
+    finally:
+        ing.stop()
+        client.close()
