@@ -117,7 +117,7 @@ def test_unreachable_broker_is_one_clear_error():
     from facility.services.ports import free_port
 
     port = free_port()
-    publisher = MqttPublisher(BrokerConfig("127.0.0.1", port), [FLEET.assets[0].ref], connect_timeout_s=1.5)
+    publisher = MqttPublisher(BrokerConfig("127.0.0.1", port), [FLEET.assets[0].ref], connect_timeout_s=0.5)
     with pytest.raises(PublishError, match=f"cannot connect to the MQTT broker at 127.0.0.1:{port}"):
         publisher.start()
 

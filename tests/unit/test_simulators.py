@@ -63,7 +63,7 @@ def test_same_seed_same_messages_and_other_seed_differs(fleet):
 
 
 def test_every_message_passes_the_contract_and_seq_counts_per_device(fleet):
-    msgs = FleetSimulator(fleet, 3, START, auto_repair_after_s=4 * 3600).advance(START + 45 * DAY_MS, 1800)
+    msgs = FleetSimulator(fleet, 3, START, auto_repair_after_s=4 * 3600).advance(START + 30 * DAY_MS, 1800)
     kinds_seen = set()
     seqs = defaultdict(list)
     last_ts = 0
@@ -186,7 +186,7 @@ def test_ground_truth_file_matches_failure_events(fleet, tmp_path):
     path = tmp_path / "truth.jsonl"
     faults = []
     with TruthWriter(path) as writer:
-        for day in range(1, 91, 30):
+        for day in range(1, 61, 20):
             msgs = s.advance(START + day * DAY_MS, 3600)
             faults += [
                 (m.ref.asset, m.ts_ms, m.code)
@@ -194,7 +194,7 @@ def test_ground_truth_file_matches_failure_events(fleet, tmp_path):
                 if isinstance(m, Event) and m.type is EventType.FAULT
             ]
             writer.write(s.drain_truth())
-        msgs = s.advance(START + 91 * DAY_MS, 3600)
+        msgs = s.advance(START + 61 * DAY_MS, 3600)
         faults += [
             (m.ref.asset, m.ts_ms, m.code) for m in msgs if isinstance(m, Event) and m.type is EventType.FAULT
         ]

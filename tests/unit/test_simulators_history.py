@@ -20,7 +20,7 @@ END = int(dt.datetime(2026, 11, 23, 9, 7, tzinfo=dt.UTC).timestamp() * 1000)
 @pytest.fixture(scope="module")
 def history():
     fleet = load_fleet(REPO / "simulators" / "fleets" / "demo.yaml")
-    return fleet, generate_history(fleet, seed=4, end_ms=END, days=60, step_s=900, preventive_every_days=30)
+    return fleet, generate_history(fleet, seed=4, end_ms=END, days=30, step_s=900, preventive_every_days=14)
 
 
 def test_history_is_in_time_order_with_one_reading_per_asset_and_step(history):
@@ -28,7 +28,7 @@ def test_history_is_in_time_order_with_one_reading_per_asset_and_step(history):
     msgs = list(h.messages())
     assert [m.ts_ms for m in msgs] == sorted(m.ts_ms for m in msgs)
     readings = Counter(m.ref.asset for m in msgs if isinstance(m, Reading))
-    steps = 60 * 96
+    steps = 30 * 96
     assert h.end_ms <= END < h.end_ms + 900_000 and h.end_ms - h.start_ms == steps * 900_000
     offline = {r.asset for r in h.failures() if r.code == "offline"}
     for spec in fleet.assets:  # an offline fire panel sends nothing while down
