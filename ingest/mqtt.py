@@ -142,6 +142,12 @@ class MqttConsumer:
         if reason.is_failure:
             log.error("MQTT broker refused ingest client %s: %s", self.client_id, reason)
             return
+        if self.generation and not flags.session_present:
+            log.error(
+                "the broker did not keep ingest session %s (restarted without persistence, or the session "
+                "expired): messages queued for it while we were away are gone",
+                self.client_id,
+            )
         self.generation += 1
         self.connected = True
         client.subscribe(self.filter, options=SubscribeOptions(qos=1))

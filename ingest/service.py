@@ -201,6 +201,7 @@ class Ingester:
             if self._stop.wait(0.5):
                 return  # shutting down: not acked, the broker will deliver these again
             self._drain_spool(budget_s=0.5)
+            self._periodic()
         acked = self.mqtt.ack_many(batch)
         self.metrics.add_acked(acked)
         self._account(prep)
