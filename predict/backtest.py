@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 
@@ -57,8 +58,21 @@ def select_model(
     candidates: Mapping[str, SurvivalModel],
     folds: int = 3,
     seed: int = 0,
+    max_rows: int | None = 6000,
 ) -> Selection:
-    """The candidate with the best cross-validated Harrell's C on the rows ``idx``."""
+    """The candidate with the best cross-validated Harrell's C on the rows ``idx``.
+
+    With more than ``max_rows`` rows, the comparison runs on the rows of a random subset of assets holding
+    about ``max_rows`` rows (the chosen model is then fitted on everything by the caller).
+    """
+    if max_rows is not None and idx.size > max_rows:
+        rng = np.random.default_rng(seed)
+        assets = rng.permutation(pd.unique(data.groups[idx]))
+        per_asset = pd.Series(data.groups[idx]).value_counts()
+        keep = set(
+            assets[: max(int(np.searchsorted(per_asset[assets].cumsum().to_numpy(), max_rows)), 2 * folds)]
+        )
+        idx = idx[np.isin(data.groups[idx], list(keep))]
     folds = min(folds, int(np.unique(data.groups[idx]).size))
     scores = {name: cv_concordance(m, data, idx, folds, seed) for name, m in candidates.items()}
     best = max(scores, key=lambda k: scores[k])

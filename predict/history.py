@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from facility.contract import AssetKind, Event, Message, Reading
-from predict.batch_features import asset_features_many, landmark_table_fast
+from predict.batch_features import features_at_for_assets, landmark_table_fast
 from predict.data import SurvivalData
 from predict.features import DAY_MS, EVENT_TYPES, Lifetime, WindowSpec, kind_fields
 
@@ -141,11 +140,14 @@ def live_features(
     event_types: Sequence[str] = EVENT_TYPES,
 ) -> pd.DataFrame:
     """One row per asset: features at ``t`` days (data before ``t`` only) plus ``since_repair``."""
-    rows = []
-    at = np.array([t])
-    for asset in assets:
-        row = asset_features_many(
-            store.readings(asset), store.events(asset), at, spec, kind_fields(kind), event_types
-        )
-        rows.append(row.assign(since_repair=float(since_repair.get(asset, 0.0))))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    if not assets:
+        return pd.DataFrame()
+    X = features_at_for_assets(
+        [store.readings(a) for a in assets],
+        [store.events(a) for a in assets],
+        t,
+        spec,
+        kind_fields(kind),
+        event_types,
+    )
+    return X.assign(since_repair=[float(since_repair.get(a, 0.0)) for a in assets])

@@ -120,15 +120,15 @@ class SurvivalModel(BaseEstimator):
         raise NotImplementedError
 
     def contributions(self, X: pd.DataFrame | ArrayLike) -> pd.DataFrame:
-        """risk(x) − risk(x with covariate k at its training mean), for each covariate k."""
+        """risk(x) − risk(x with covariate k at its training mean), for each covariate k (one batched call)."""
         z = self._z(X)
-        base = self._risk(z)
-        out = {}
-        for col in z.columns:
-            ref = z.copy()
-            ref[col] = 0.0
-            out[col] = base - self._risk(ref)
-        return pd.DataFrame(out)
+        n, cols = len(z), list(z.columns)
+        base = z.to_numpy(dtype=float)
+        stacked = np.tile(base, (len(cols) + 1, 1))
+        for k in range(len(cols)):
+            stacked[(k + 1) * n : (k + 2) * n, k] = 0.0
+        risk = self._risk(pd.DataFrame(stacked, columns=cols)).reshape(len(cols) + 1, n)
+        return pd.DataFrame((risk[0][None, :] - risk[1:]).T, columns=cols)
 
     def score(self, X: pd.DataFrame | ArrayLike, y: NDArray[Any]) -> float:
         return harrell_c(y["time"], y["event"], self.predict(X))
@@ -334,11 +334,11 @@ class DiscreteHazard(SurvivalModel):
         log_s = np.hstack([np.zeros((len(z), 1)), self._edge_survival(z)])
         edges = self.edges_
         rate = (log_s[:, -1] - log_s[:, -2]) / (edges[-1] - edges[-2])
-        out = np.empty((len(z), times.size))
-        for i in range(len(z)):
-            inside = np.interp(times, edges, log_s[i])
-            beyond = log_s[i, -1] + rate[i] * (times - edges[-1])
-            out[i] = np.where(times > edges[-1], beyond, inside)
+        k = np.clip(np.searchsorted(edges, times, side="right"), 1, edges.size - 1)
+        frac = np.clip((times - edges[k - 1]) / (edges[k] - edges[k - 1]), 0.0, 1.0)
+        inside = log_s[:, k - 1] + frac[None, :] * (log_s[:, k] - log_s[:, k - 1])
+        beyond = log_s[:, -1:] + rate[:, None] * (times[None, :] - edges[-1])
+        out = np.where(times[None, :] > edges[-1], beyond, inside)
         return np.asarray(np.exp(out), dtype=float)
 
 

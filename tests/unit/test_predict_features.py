@@ -50,3 +50,15 @@ def test_fast_landmark_table_equals_the_generic_one() -> None:
     assert fast.duration.tolist() == pytest.approx(slow.duration.tolist())
     assert fast.event.tolist() == slow.event.tolist() == [True] * 7 + [False] * 7
     pd.testing.assert_frame_equal(fast.X[slow.X.columns], slow.X, rtol=1e-7)
+
+
+def test_fleet_features_at_one_time_equal_per_asset_features() -> None:
+    from predict.batch_features import features_at_for_assets
+
+    pairs = [frames(s) for s in range(4)]
+    pairs[2] = (pairs[2][0].iloc[:0], pairs[2][1].iloc[:0])  # an asset without data
+    spec = WindowSpec(window=6, buckets=3, counters=("b",))
+    fleet = features_at_for_assets([r for r, _ in pairs], [e for _, e in pairs], 33.3, spec, ["a", "b", "c"])
+    for k, (r, e) in enumerate(pairs):
+        one = asset_features(r, e, 33.3, spec, ["a", "b", "c"])
+        assert fleet.iloc[k].to_dict() == pytest.approx(one, nan_ok=True, rel=1e-6, abs=1e-9)

@@ -1,0 +1,138 @@
+"""Predict speed: training on a year of history for 1,000 assets, and scoring 10,000 assets. One JSON object.
+
+    .venv/bin/python bench/predict_speed.py
+
+Training = per-asset frames from the history's messages (FrameStore), lifetimes from the repair log,
+landmark features (batch code, every 7 days), model selection by 3-fold CV concordance and the final fit,
+for all four kinds. Scoring = forecasts (conditional curve, P(fail) 7/30/90 d, window, risk, drivers of the
+riskiest 200) for 10,000 feature rows with the trained models; and, separately, computing the live features
+of 10,000 assets from frames. Simulating the history is the simulators' cost and is reported apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from facility.contract import AssetKind
+from facility.fleet import parse_fleet
+from predict.backtest import select_model
+from predict.batch_features import asset_features_many
+from predict.features import DAY_MS, kind_fields, spec_for_kind
+from predict.forecast import AssetInput, ForecastSettings, forecast_assets
+from predict.history import FrameStore, MaintenanceRecord, lifetimes_from_records, training_data
+from predict.models import default_candidates
+from simulators.history import generate_history
+
+
+def fleet_of(buildings: int):
+    counts = {"elevator": 6, "fire_alarm": 2, "water_pump": 4, "smart_bin": 8}
+    return parse_fleet(
+        {
+            "estates": [
+                {
+                    "id": "big",
+                    "name": "Big estate",
+                    "group": "old",
+                    "company": "pc",
+                    "company_name": "PC",
+                    "installed": "2012-01-01",
+                    "buildings": [{"id": f"b{i}", "floors": 18, "counts": counts} for i in range(buildings)],
+                }
+            ]
+        }
+    )
+
+
+def main() -> None:
+    warnings.simplefilter("ignore")
+    fleet = fleet_of(50)  # 1,000 assets
+    end_ms = int(dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp() * 1000)
+    t0 = time.perf_counter()
+    history = generate_history(fleet, seed=3, end_ms=end_ms, days=365, step_s=6 * 3600, health_every_s=0)
+    t_sim = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    store = FrameStore()
+    store.add(history.messages())
+    records = [
+        MaintenanceRecord(r.asset, r.ts / DAY_MS, r.type, bool(r.preventive))
+        for r in history.truth
+        if r.type in ("failure", "repair")
+    ]
+    lives = lifetimes_from_records(
+        records, history.start_ms / DAY_MS, history.end_ms / DAY_MS, store.assets()
+    )
+    t_frames = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    datasets = {k: training_data(k, store, lives, spec_for_kind(k, 14, 7), step=7) for k in AssetKind}
+    t_features = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    candidates = default_candidates()
+    models, chosen = {}, {}
+    for kind, data in datasets.items():
+        sel = select_model(data, np.arange(len(data.X)), candidates)
+        models[kind] = clone(candidates[sel.name]).fit(data.X, data.y)
+        chosen[kind.value] = {
+            "model": sel.name,
+            "rows": len(data.X),
+            "cv_concordance": round(sel.scores[sel.name], 4),
+        }
+    t_fit = time.perf_counter() - t0
+
+    # scoring 10,000 assets: 2,500 of each kind, rows drawn from the training features
+    rng = np.random.default_rng(0)
+    now = dt.datetime.fromtimestamp(end_ms / 1000, dt.UTC)
+    t0 = time.perf_counter()
+    n_scored = 0
+    for kind, data in datasets.items():
+        X = data.X.iloc[rng.integers(0, len(data.X), 2500)].reset_index(drop=True)
+        inputs = [AssetInput(f"{kind.value}-{i}", kind.value, 3) for i in range(2500)]
+        n_scored += len(forecast_assets(models[kind], "bench", X, inputs, now, settings=ForecastSettings()))
+    t_score = time.perf_counter() - t0
+
+    # live features of 10,000 assets from frames (the 1,000 assets' frames, each scored 10 times)
+    t0 = time.perf_counter()
+    at = np.array([end_ms / DAY_MS])
+    rows = []
+    for _ in range(10):
+        for kind in AssetKind:
+            spec, fields = spec_for_kind(kind, 14, 7), kind_fields(kind)
+            for asset in store.assets(kind):
+                rows.append(asset_features_many(store.readings(asset), store.events(asset), at, spec, fields))
+    feats = pd.concat(rows, ignore_index=True)
+    t_live = time.perf_counter() - t0
+
+    print(
+        json.dumps(
+            {
+                "assets_trained": len(fleet.assets),
+                "history_days": 365,
+                "reading_every_hours": 6,
+                "messages": history.reading_count,
+                "failures": len(history.failures()),
+                "simulate_seconds": round(t_sim, 2),
+                "train_frames_seconds": round(t_frames, 2),
+                "train_features_seconds": round(t_features, 2),
+                "train_select_and_fit_seconds": round(t_fit, 2),
+                "train_total_seconds": round(t_frames + t_features + t_fit, 2),
+                "models": chosen,
+                "assets_scored": n_scored,
+                "score_seconds": round(t_score, 3),
+                "live_features_assets": len(feats),
+                "live_features_seconds": round(t_live, 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
