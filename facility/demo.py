@@ -28,6 +28,7 @@ from facility.contract import Event, EventType, Message
 from facility.fleet import Fleet, load_fleet
 from facility.settings import Settings
 from facility.stack import LocalStack, StackError
+from maintenance.db import Database
 
 log = logging.getLogger("facility.demo")
 
@@ -48,13 +49,11 @@ class DemoTokens:
     crews: dict[str, str] = field(default_factory=dict)
 
 
-def seed_people(db: object, fleet: Fleet, now: dt.datetime) -> DemoTokens:
+def seed_people(db: Database, fleet: Fleet, now: dt.datetime) -> DemoTokens:
     """Demo crews, an engineer on duty per estate, and fresh API tokens (printed, never stored in clear)."""
-    from maintenance.db import Database
     from maintenance.models import Crew, CrewMember, Engineer
     from maintenance.tokens import Role, create_token, revoke
 
-    assert isinstance(db, Database)
     tokens = DemoTokens()
     with db.transaction() as s:
         estates = [e.id for e in fleet.estates]
@@ -77,19 +76,17 @@ def seed_people(db: object, fleet: Fleet, now: dt.datetime) -> DemoTokens:
     return tokens
 
 
-def backfill_orders(db: object, messages: list[Message], seed: int) -> int:
+def backfill_orders(db: Database, messages: list[Message], seed: int) -> int:
     """Turn history's fault/recovery events into work orders that crews handled at plausible times.
 
     Response times are drawn so that most orders meet the 15-minute target and some do not; an order is
     resolved when its asset recovered, then verified and closed the next morning.
     """
-    from maintenance.db import Database
     from maintenance.domain import OrderState
     from maintenance.handler import handle_event
     from maintenance.models import Order
     from maintenance.orders import transition
 
-    assert isinstance(db, Database)
     rng = np.random.default_rng(seed)
     handled = 0
     for msg in messages:
@@ -122,17 +119,15 @@ def backfill_orders(db: object, messages: list[Message], seed: int) -> int:
 class RepairHook:
     """Orders resolved in the store repair the simulated asset, inside the simulation thread."""
 
-    def __init__(self, db: object) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
         self.requests: queue.Queue[tuple[str, bool]] = queue.Queue()
         self._seen: set[int] = set()
         self._since = dt.datetime.now(dt.UTC)
 
     def poll(self) -> None:
-        from maintenance.db import Database
         from maintenance.models import Order
 
-        assert isinstance(self.db, Database)
         with self.db.transaction() as s:
             rows = s.execute(
                 sa.select(Order.id, Order.asset_id, Order.type)
@@ -215,7 +210,8 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
         fleet_sim = FleetSimulator(
             fleet, seed, history.end_ms, auto_repair_after_s=None, simulators=history.simulators()
         )
-        publisher = MqttPublisher(broker_config(settings), [a.ref for a in fleet.assets], per_device=False)
+        # one MQTT client per device, as real devices connect: each has its own last will (offline status)
+        publisher = MqttPublisher(broker_config(settings), [a.ref for a in fleet.assets], per_device=True)
         publisher.start()
         cleanups.append(publisher.close)
         hook = RepairHook(maint.db)
@@ -235,8 +231,7 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
 
         n = backfill_orders(maint.db, [m for m in history.messages() if isinstance(m, Event)], seed)
         log.info("history: %d fault/recovery events applied to work orders", n)
-        for step in _analytics_steps():
-            step(settings, maint.db)
+        _run_analytics(settings, maint.db)
 
         base = f"http://{settings.api_host}:{settings.api_port}"
         print(
@@ -257,8 +252,7 @@ Ctrl-C stops everything.""",
         while not stop.wait(2.0):
             hook.poll()
             if time.monotonic() >= next_round:
-                for step in _analytics_steps():
-                    step(settings, maint.db)
+                _run_analytics(settings, maint.db)
                 next_round = time.monotonic() + 300
             if not api_thread.is_alive():
                 log.error("the API server stopped (port %s taken?)", settings.api_port)
@@ -276,6 +270,21 @@ Ctrl-C stops everything.""",
     return 0
 
 
-def _analytics_steps() -> list[Callable[[Settings, object], None]]:
+def _analytics_steps() -> list[Callable[[Settings, Database], None]]:
     """Forecasts → preventive orders, ratings and the dashboards' export, as far as they are available."""
-    return []
+    from dashboards.snapshot import export_step
+
+    return [export_step]
+
+
+def _run_analytics(settings: Settings, db: Database) -> None:
+    for step in _analytics_steps():
+        t0 = time.monotonic()
+        try:
+            step(settings, db)
+        except Exception:  # the demo keeps running; the log says what failed
+            log.exception("analytics step %s failed", getattr(step, "__name__", step))
+        else:
+            log.info(
+                "analytics step %s done in %.1f s", getattr(step, "__name__", step), time.monotonic() - t0
+            )
