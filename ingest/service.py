@@ -160,17 +160,28 @@ class Ingester:
 
     # ------------------------------------------------------------------ writer thread
     def _run(self) -> None:
+        pending: list[Received] = []
         while not self._stop.is_set():
+            batch = pending
             try:
                 if self.spool.depth:
                     self._drain_spool(budget_s=0.5)
-                batch = self._collect()
+                batch = batch or self._collect()
                 if batch:
                     self._handle(batch)
+            except Exception:
+                # The batch is neither stored nor acknowledged: retry it (the broker will not resend it
+                # on this connection, and acknowledging it unstored is what we never do). Dead letters
+                # already committed are not doubled (same topic and payload).
+                log.exception("ingest writer failed on a batch of %d messages; retrying it", len(batch))
+                pending = batch
+                self._stop.wait(0.5)
+                continue
+            pending = []
+            try:
                 self._periodic()
-            except Exception:  # keep the writer alive; unacked messages will come again
-                log.exception("ingest writer error; retrying")
-                time.sleep(0.5)
+            except Exception:
+                log.exception("ingest statistics failed")
 
     def _collect(self) -> list[Received]:
         buf, size = self.queue, self.settings.batch_size
@@ -191,7 +202,6 @@ class Ingester:
         return batch
 
     def _handle(self, batch: list[Received]) -> None:
-        self.metrics.add_received(len(batch))
         prep = prepare(batch)
         if prep.dead:
             self.dead_letters.add_many(prep.dead)
@@ -202,6 +212,7 @@ class Ingester:
                 return  # shutting down: not acked, the broker will deliver these again
             self._drain_spool(budget_s=0.5)
             self._periodic()
+        self.metrics.add_received(len(batch))
         acked = self.mqtt.ack_many(batch)
         self.metrics.add_acked(acked)
         self._account(prep)

@@ -216,3 +216,33 @@ def test_lines_influx_refuses_are_split_out_as_dead_letters(
     store.close()
     assert sorted((d.topic, d.payload) for d in letters) == sorted((m.topic, m.payload) for m in bad)
     assert all("field type conflict" in d.message for d in letters)
+
+
+def test_a_batch_that_fails_is_retried_not_acknowledged_unstored(
+    tmp_path: Path, mosquitto_server: MosquittoServer, influx: InfluxClient
+) -> None:
+    settings = settings_for(tmp_path, mosquitto_server, influx, ingest_client_id="t-retry")
+    msgs = make_messages(300, np.random.default_rng(13), malformed_every=10)
+    ing = Ingester(settings)
+    real_add = ing.dead_letters.add_many
+    failures: list[int] = []
+
+    def flaky_add(letters):
+        if len(failures) < 2:  # our own store failing twice (disk full, locked...)
+            failures.append(1)
+            raise OSError("simulated dead-letter store failure")
+        return real_add(letters)
+
+    ing.dead_letters.add_many = flaky_add  # type: ignore[method-assign]
+    ing.start()
+    try:
+        assert wait_until(lambda: ing.mqtt.connected)
+        publish(mosquitto_server.host, mosquitto_server.port, msgs, client_id="retry-pub")
+        assert wait_until(lambda: ing.metrics.n_acked == len(msgs))
+    finally:
+        ing.stop()
+    assert len(failures) == 2
+    assert Counter(stored_points(influx)) == Counter(m.key for m in msgs if m.key)
+    store = DeadLetterStore(dead_letter_path(settings))
+    assert store.counts() == dict(Counter(m.reason for m in msgs if m.reason))
+    store.close()
