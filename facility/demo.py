@@ -79,13 +79,14 @@ def seed_people(db: Database, fleet: Fleet, now: dt.datetime) -> DemoTokens:
 def backfill_orders(db: Database, messages: list[Message], seed: int) -> int:
     """Turn history's fault/recovery events into work orders that crews handled at plausible times.
 
-    Response times are drawn so that most orders meet the 15-minute target and some do not; an order is
-    resolved when its asset recovered, then verified and closed the next morning.
+    Response times are drawn (gamma, mean 6 minutes) so that most orders meet the response target and some
+    do not; an order is resolved when its asset recovered, verified and closed ten hours later, and most
+    residents are called back the next day with a 3-5 rating.
     """
     from maintenance.domain import OrderState
     from maintenance.handler import handle_event
     from maintenance.models import Order
-    from maintenance.orders import transition
+    from maintenance.orders import follow_up, transition
 
     rng = np.random.default_rng(seed)
     handled = 0
@@ -101,7 +102,7 @@ def backfill_orders(db: Database, messages: list[Message], seed: int) -> int:
             if order is None:
                 continue
             if msg.type is EventType.FAULT and order.state == OrderState.ASSIGNED.value:
-                ack = at + dt.timedelta(minutes=float(rng.gamma(2.0, 5.0)))
+                ack = at + dt.timedelta(minutes=float(rng.gamma(2.0, 3.0)))
                 transition(s, order, OrderState.ACKNOWLEDGED, f"crew:{order.crew_id}", ack)
                 start = ack + dt.timedelta(minutes=float(rng.gamma(2.0, 10.0)))
                 transition(s, order, OrderState.IN_PROGRESS, f"crew:{order.crew_id}", start)
@@ -112,6 +113,9 @@ def backfill_orders(db: Database, messages: list[Message], seed: int) -> int:
                 transition(
                     s, order, OrderState.CLOSED, "engineer:demo", at + dt.timedelta(hours=10, minutes=5)
                 )
+                if rng.random() < 0.85:  # the service desk calls most residents back (回访)
+                    rating = int(rng.choice([3, 4, 5, 5, 5]))
+                    follow_up(s, order, at + dt.timedelta(days=1), "resident called back", rating)
             handled += 1
     return handled
 
