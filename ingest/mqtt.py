@@ -157,7 +157,8 @@ class MqttConsumer:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self.connected = False
-        log.warning("ingest %s disconnected from MQTT: %s", self.client_id, reason)
+        level = logging.WARNING if reason.is_failure else logging.INFO
+        log.log(level, "ingest %s disconnected from MQTT: %s", self.client_id, reason)
         if self._on_state:
             self._on_state(False)
 
