@@ -7,7 +7,8 @@ const months = [...Array(6).keys()].map((i) => {
   const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - i, 1));
   return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
 });
-const state = { month: months[0], entity: "company" };
+// the running month is scored to date; until it has data, start on the last complete one
+const state = { month: months[0], entity: "company", chosen: false };
 
 function quarterOf(month) {
   const [y, m] = month.split("-").map(Number);
@@ -82,7 +83,7 @@ function controls() {
       "label",
       { class: "filter" },
       "month",
-      h("select", { name: "month", onchange: (e) => ((state.month = e.target.value), render()) }, months.map((m) => h("option", { value: m, selected: m === state.month }, m))),
+      h("select", { name: "month", onchange: (e) => ((state.month = e.target.value), (state.chosen = true), render()) }, months.map((m) => h("option", { value: m, selected: m === state.month }, m))),
     ),
     h(
       "label",
@@ -90,7 +91,7 @@ function controls() {
       "rate",
       h(
         "select",
-        { name: "entity", onchange: (e) => ((state.entity = e.target.value), render()) },
+        { name: "entity", onchange: (e) => ((state.entity = e.target.value), (state.chosen = true), render()) },
         h("option", { value: "company", selected: state.entity === "company" }, "property companies"),
         h("option", { value: "estate", selected: state.entity === "estate" }, "estates"),
       ),
@@ -116,6 +117,11 @@ async function render() {
       api(`/ratings/rankings/${state.month}?entity=${state.entity}`),
       api(`/ratings/quarterly/${quarter}`).catch(() => []),
     ]);
+    if (!state.chosen && state.month === months[0] && ranked.every((r) => r.score === null || r.score === undefined)) {
+      state.chosen = true;
+      state.month = months[1];
+      return render();
+    }
     const colourOf = Object.fromEntries(colours.filter((q) => q.entity === state.entity).map((q) => [q.id, q]));
     const rows = [...ranked]
       .sort((a, b) => (a.rank_overall ?? 1e9) - (b.rank_overall ?? 1e9))
