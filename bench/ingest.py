@@ -1,6 +1,6 @@
 """Ingest throughput: a bare paho subscriber vs the full ingester, same N messages, same run.
 
-    .venv/bin/python bench/ingest.py --json [--messages 200000] [--workers 1]
+    .venv/bin/python bench/ingest.py --json [--messages 200000] [--workers N (default: CPUs, ≤ 4)]
 
 Both consumers are measured the same way: their persistent session is created, the publisher (a separate
 process) puts all N messages (QoS 1, realistic payloads of the four kinds) into the broker, then the consumer
@@ -199,7 +199,12 @@ def measure_ingest(mq: MosquittoServer, influxd: InfluxServer, n: int, workers: 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--messages", type=int, default=200_000)
-    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="ingest worker processes on a shared subscription (default: one per CPU, at most 4)",
+    )
     ap.add_argument("--broker-inflight", type=int, default=1000, help="mosquitto max_inflight_messages")
     ap.add_argument("--json", action="store_true", help="print one JSON object (the only output)")
     args = ap.parse_args()
