@@ -5,9 +5,9 @@ on a bounded buffer, nothing more. When the buffer is full ``put`` blocks the pa
 the backpressure we want — the broker stops sending once our receive window is full of unacknowledged
 messages and keeps the backlog in the persistent session. Nothing is ever dropped here.
 
-Acknowledgements are sent from the writer thread with ``client.ack(mid, 1)``: with ``loop_start()`` paho
-only appends the PUBACK to its out-queue (a thread-safe deque) and wakes the network thread, which sends
-it. An ack is sent only on the connection the message came on (see ``generation``): after a reconnect
+Acknowledgements are sent from the writer thread: with ``loop_start()`` paho's ``client.ack(mid, 1)`` only
+appends the PUBACK to its out-queue (a thread-safe deque) and wakes the network thread, which sends it;
+:meth:`MqttConsumer.ack_many` does that for a batch with one wake-up. An ack is sent only on the connection the message came on (see ``generation``): after a reconnect
 the broker redelivers whatever was not acknowledged, and a stale ack could otherwise hit a reused mid.
 """
 
