@@ -12,6 +12,8 @@ REQUIRED = {
     "mosquitto_passwd": ("mosquitto", "/usr/bin/mosquitto_passwd"),
     "influxd": ("influxdb", "/usr/bin/influxd"),
     "chromium": ("chromium", "/usr/bin/chromium"),
+    # not an executable: a CJK font, so pages and PDF reports show estate names in Chinese
+    "cjk-font": ("fonts-wqy-zenhei", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
 }
 
 
