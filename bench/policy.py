@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 GRIDS = {
     "fixed_interval": (30.0, 45.0, 60.0, 90.0),
     "oracle": (0.15, 0.25, 0.35, 0.5),
-    "predictive": (0.8, 1.0, 1.3, 1.6),
+    "predictive": (0.5, 0.65, 0.8, 1.0),
 }
 _STATE: dict = {}
 

@@ -30,7 +30,7 @@ from predict.planner import PlannerSettings, plan_work_orders
 from simulators.history import generate_history
 
 WINDOW_DAYS = 14.0
-STEP_DAYS = 2.0
+STEP_DAYS = 3.0
 
 
 @dataclass(frozen=True)

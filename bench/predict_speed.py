@@ -23,10 +23,15 @@ from sklearn.base import clone
 from facility.contract import AssetKind
 from facility.fleet import parse_fleet
 from predict.backtest import select_model
-from predict.batch_features import asset_features_many
-from predict.features import DAY_MS, kind_fields, spec_for_kind
+from predict.features import DAY_MS, spec_for_kind
 from predict.forecast import AssetInput, ForecastSettings, forecast_assets
-from predict.history import FrameStore, MaintenanceRecord, lifetimes_from_records, training_data
+from predict.history import (
+    FrameStore,
+    MaintenanceRecord,
+    lifetimes_from_records,
+    live_features,
+    training_data,
+)
 from predict.models import default_candidates
 from simulators.history import generate_history
 
@@ -99,15 +104,14 @@ def main() -> None:
         n_scored += len(forecast_assets(models[kind], "bench", X, inputs, now, settings=ForecastSettings()))
     t_score = time.perf_counter() - t0
 
-    # live features of 10,000 assets from frames (the 1,000 assets' frames, each scored 10 times)
+    # live features of 10,000 assets from frames (the 1,000 assets' frames, each scored 10 times), per kind
     t0 = time.perf_counter()
-    at = np.array([end_ms / DAY_MS])
+    t_days = end_ms / DAY_MS
     rows = []
     for _ in range(10):
         for kind in AssetKind:
-            spec, fields = spec_for_kind(kind, 14, 7), kind_fields(kind)
-            for asset in store.assets(kind):
-                rows.append(asset_features_many(store.readings(asset), store.events(asset), at, spec, fields))
+            assets = store.assets(kind)
+            rows.append(live_features(kind, store, assets, t_days, spec_for_kind(kind, 14, 7), {}))
     feats = pd.concat(rows, ignore_index=True)
     t_live = time.perf_counter() - t0
 

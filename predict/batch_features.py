@@ -175,17 +175,30 @@ def features_at_for_assets(
     """
     gap = 2.0 * spec.window
     lo = t - spec.window
-    r_parts, e_parts = [], []
+    cols = ["time", *fields]
+    blocks, ev_t, ev_type = [], [], []
     for k, (r, e) in enumerate(zip(readings, events, strict=True)):
         if len(r):
             tr = r["time"].to_numpy(dtype=float)
-            part = r.loc[(tr >= lo) & (tr < t)]
-            r_parts.append(part.assign(time=part["time"] + k * gap))
+            a, b = (
+                np.searchsorted(tr, [lo, t], side="left")
+                if r["time"].is_monotonic_increasing
+                else (0, len(r))
+            )
+            part = r.iloc[a:b]
+            if not r["time"].is_monotonic_increasing:
+                part = part[(part["time"] >= lo) & (part["time"] < t)]
+            block = part.reindex(columns=cols).to_numpy(dtype=float)
+            block[:, 0] += k * gap
+            blocks.append(block)
         if len(e):
             te = e["time"].to_numpy(dtype=float)
-            part = e.loc[(te >= lo) & (te < t), ["time", "type"]]
-            e_parts.append(part.assign(time=part["time"] + k * gap))
-    frame = pd.concat(r_parts, ignore_index=True) if r_parts else pd.DataFrame({"time": []})
-    evs = pd.concat(e_parts, ignore_index=True) if e_parts else pd.DataFrame({"time": [], "type": []})
+            keep = (te >= lo) & (te < t)
+            ev_t.append(te[keep] + k * gap)
+            ev_type.append(e["type"].to_numpy()[keep])
+    frame = pd.DataFrame(np.concatenate(blocks) if blocks else np.zeros((0, len(cols))), columns=cols)
+    evs = pd.DataFrame(
+        {"time": np.concatenate(ev_t) if ev_t else [], "type": np.concatenate(ev_type) if ev_type else []}
+    )
     times = t + gap * np.arange(len(readings))
     return asset_features_many(frame, evs, times, spec, fields, event_types)

@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from predict.metrics import harrell_c, kaplan_meier
 
@@ -262,7 +263,7 @@ class DiscreteHazard(SurvivalModel):
     """
 
     def __init__(
-        self, n_bins: int = 20, classifier: str = "hgb", max_iter: int = 200, random_state: int = 0
+        self, n_bins: int = 20, classifier: str = "hgb", max_iter: int = 100, random_state: int = 0
     ) -> None:
         self.n_bins = n_bins
         self.classifier = classifier
@@ -304,14 +305,15 @@ class DiscreteHazard(SurvivalModel):
         else:
             clf = HistGradientBoostingClassifier(
                 max_iter=self.max_iter,
-                learning_rate=0.05,
+                learning_rate=0.1,
                 max_leaf_nodes=15,
                 min_samples_leaf=40,
                 l2_regularization=1.0,
                 early_stopping=False,
                 random_state=self.random_state,
             )
-        clf.fit(design, target)
+        with threadpool_limits(limits=1):  # OpenMP threads only slow trees down on a shared 2-core machine
+            clf.fit(design, target)
         self.clf_ = clf
         return self
 
@@ -319,7 +321,8 @@ class DiscreteHazard(SurvivalModel):
         zz = z.to_numpy(dtype=float)
         n, n_int = zz.shape[0], len(self.edges_) - 1
         bins = np.tile(np.arange(n_int), n)
-        h = self.clf_.predict_proba(self._design(np.repeat(zz, n_int, axis=0), bins))[:, 1]
+        with threadpool_limits(limits=1):
+            h = self.clf_.predict_proba(self._design(np.repeat(zz, n_int, axis=0), bins))[:, 1]
         h = np.clip(h.reshape(n, n_int), 1e-9, 1 - 1e-9)
         return np.asarray(np.cumsum(np.log1p(-h), axis=1), dtype=float)  # log S at edges 1..J
 
