@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 GRIDS = {
     "fixed_interval": (30.0, 45.0, 60.0, 90.0),
     "oracle": (0.15, 0.25, 0.35, 0.5),
-    "predictive": (0.5, 0.65, 0.8, 1.0),
+    "predictive": (0.45, 0.6, 0.75, 0.9, 1.05),
 }
 _STATE: dict = {}
 
@@ -46,7 +46,7 @@ def _run(job: tuple[str, float | None, int]) -> tuple[str, float | None, int, di
     elif name == "oracle":
         policy = oracle(float(param))  # type: ignore[arg-type]
     else:
-        policy = predictive(fleet, _STATE["models"], float(param))  # type: ignore[arg-type]
+        policy = predictive(fleet, _STATE["models"], float(param), use_criticality=_STATE["criticality"])  # type: ignore[arg-type]
     return name, param, seed, run_loop(fleet, seed, cfg, policy)
 
 
@@ -60,13 +60,18 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--fleet", type=Path, default=REPO / "simulators" / "fleets" / "demo.yaml")
     ap.add_argument("--train-seeds", default="1,2")
-    ap.add_argument("--tune-seeds", default="1")
+    ap.add_argument("--tune-seeds", default="1,2")
     ap.add_argument("--test-seeds", default="101,102")
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--capacity", type=int, default=3, help="preventive visits a day, all crews together")
     ap.add_argument("--preventive-cost", type=float, default=1.0)
     ap.add_argument("--corrective-cost", type=float, default=5.0)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--use-criticality",
+        action="store_true",
+        help="rank by P(fail) x the fleet's criticality (default: equal weights, as the costs are equal)",
+    )
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
@@ -82,7 +87,7 @@ def main() -> None:
     seeds = {k: [int(s) for s in getattr(args, f"{k}_seeds").split(",")] for k in ("train", "tune", "test")}
     models = train_models(fleet, seeds["train"], end_ms=start)  # history strictly before the loop year
     t_train = time.perf_counter() - t0
-    _STATE.update(fleet=fleet, cfg=cfg, models=models)
+    _STATE.update(fleet=fleet, cfg=cfg, models=models, criticality=args.use_criticality)
     ctx = mp.get_context("fork")
     with ctx.Pool(args.workers) as pool:
         tune_jobs = [(n, p, s) for n, grid in GRIDS.items() for p in grid for s in seeds["tune"]]
@@ -110,6 +115,7 @@ def main() -> None:
         "tune_seeds": seeds["tune"],
         "test_seeds": seeds["test"],
         "capacity_per_day": args.capacity,
+        "criticality_weighted": args.use_criticality,
         "preventive_cost": args.preventive_cost,
         "corrective_cost": args.corrective_cost,
         "models": {

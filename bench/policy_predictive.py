@@ -88,7 +88,11 @@ def train_models(
 
 
 def predictive(
-    fleet: Fleet, models: dict[AssetKind, KindModel], risk_threshold: float, score_every: int = 3
+    fleet: Fleet,
+    models: dict[AssetKind, KindModel],
+    risk_threshold: float,
+    score_every: int = 3,
+    use_criticality: bool = False,
 ) -> Policy:
     """Every ``score_every`` days: features from the telemetry so far, forecasts, and the planner's orders
     for the coming days (one planner call covers them; each day's slots are served on that day). Assets
@@ -128,7 +132,10 @@ def predictive(
                 continue
             since = {a: t - state.last_service_ms[a] / DAY_MS for a in assets}
             X = live_features(kind, store, assets, t, km.spec, since)
-            inputs = [AssetInput(a, kind.value, specs[a].criticality) for a in assets]
+            # the benchmark's costs do not depend on the kind, so by default every asset weighs the same
+            inputs = [
+                AssetInput(a, kind.value, specs[a].criticality if use_criticality else 3) for a in assets
+            ]
             forecasts += forecast_assets(km.model, km.name, X, inputs, now, settings=cfg)
         blocked = sorted(state.pending | state.down)
         orders = plan_work_orders(forecasts, blocked, {"crew": capacity}, now, plan_cfg)
