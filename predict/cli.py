@@ -12,6 +12,7 @@ import numpy as np
 
 from facility.cli import UserError
 from facility.settings import Settings
+from ingest.influx import InfluxClient
 from predict.backtest import run_backtest
 from predict.data import DataError, SurvivalData, load_lifetimes, load_series, series_table
 from predict.features import WindowSpec
@@ -131,9 +132,20 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _influx(settings: Settings) -> InfluxClient:
+    return InfluxClient(
+        settings.influx_url,
+        settings.influx_db,
+        username=settings.influx_username,
+        password=settings.influx_password,
+        token=settings.influx_token,
+        timeout_s=settings.influx_timeout_s,
+    )
+
+
 def _train_telemetry(args: argparse.Namespace) -> int:
     from facility.contract import AssetKind
-    from ingest.influx import InfluxClient, InfluxError
+    from ingest.influx import InfluxError
     from predict.features import DAY_MS, spec_for_kind
     from predict.influx_training import training_data_influx
     from predict.train import train_model
@@ -149,14 +161,7 @@ def _train_telemetry(args: argparse.Namespace) -> int:
     end_ms = int(now.timestamp() * 1000)
     start_ms = end_ms - int(args.days * DAY_MS)
     spec = spec_for_kind(kind, args.window, args.buckets)
-    client = InfluxClient(
-        settings.influx_url,
-        settings.influx_db,
-        username=settings.influx_username,
-        password=settings.influx_password,
-        token=settings.influx_token,
-        timeout_s=settings.influx_timeout_s,
-    )
+    client = _influx(settings)
     try:
         data = training_data_influx(client, kind, start_ms, end_ms, spec, args.step)
         meta = train_model(
@@ -192,6 +197,45 @@ def _train_telemetry(args: argparse.Namespace) -> int:
             {"kind": meta.kind, "version": meta.version, "model": meta.model, "threshold": meta.threshold}
         )
     )
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    """Forecast the fleet from live telemetry and print the preventive orders the planner would create."""
+    from dataclasses import asdict
+
+    from predict.planner import PlannerSettings, plan_work_orders, threshold_from_backtest
+    from predict.service import ForecastService, NoModel
+
+    now = dt.datetime.fromisoformat(args.at) if args.at else dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        raise UserError(f"--at {args.at!r} has no time zone: add one, e.g. {args.at}+08:00")
+    crews: dict[str, int] = {}
+    for item in args.crews.split(","):
+        name, _, cap = item.partition("=")
+        if not name or not cap.isdigit():
+            raise UserError(f"--crews item {item!r} is not NAME=ORDERS_PER_DAY, e.g. crew-a=3")
+        crews[name] = int(cap)
+    settings = Settings()
+    client = _influx(settings)
+    try:
+        service = ForecastService(settings, client)
+        forecasts = service.ranking(now)
+        thresholds = {}
+        for kind in {f.kind for f in forecasts}:
+            meta = service.registry.current(kind)
+            p = (meta.threshold or {}).get("probability") if meta else None
+            if p:
+                thresholds[kind] = threshold_from_backtest(float(p))
+        cfg = PlannerSettings(
+            risk_threshold=args.threshold, kind_thresholds=thresholds, auto_approve=args.auto_approve
+        )
+        orders = plan_work_orders(forecasts, args.open or [], crews, now, cfg)
+    except NoModel as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        client.close()
+    print(json.dumps([asdict(o) for o in orders], default=str))
     return 0
 
 
@@ -250,6 +294,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     tt.add_argument("--splits", type=int, default=3, help="backtest splits recorded with the model (0: none)")
     tt.add_argument("--seed", type=int, default=0)
     tt.set_defaults(func=_train_telemetry)
+
+    pl = sub.add_parser(
+        "plan",
+        help="forecast the fleet from live telemetry and print the preventive orders the planner proposes",
+    )
+    pl.add_argument("--at", help="plan as of this ISO time with zone (default now)")
+    pl.add_argument("--crews", default="crew-a=3", help="NAME=ORDERS_PER_DAY,... (default crew-a=3)")
+    pl.add_argument(
+        "--threshold", type=float, default=0.9, help="risk threshold for kinds without a backtest one"
+    )
+    pl.add_argument("--open", nargs="*", metavar="ASSET", help="assets that already have an open order")
+    pl.add_argument("--auto-approve", action="store_true", help="orders need no engineer approval")
+    pl.set_defaults(func=_plan)
 
     m = sub.add_parser("models", help="list registered survival models")
     m.set_defaults(func=_models)

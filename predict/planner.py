@@ -38,6 +38,8 @@ class HasAssetId(Protocol):
 @dataclass(frozen=True)
 class PlannerSettings:
     risk_threshold: float = 0.9
+    #: per-kind thresholds (e.g. each kind's backtest threshold); kinds not listed use ``risk_threshold``
+    kind_thresholds: Mapping[str, float] = field(default_factory=dict)
     work_hours: tuple[int, int] = (8, 17)
     work_days: frozenset[int] = field(default_factory=lambda: frozenset({0, 1, 2, 3, 4}))  # Monday = 0
     job_hours: float = 2.0
@@ -45,6 +47,9 @@ class PlannerSettings:
     horizon_days: int = 30
     auto_approve: bool = False
     tz: str = "Asia/Shanghai"
+
+    def threshold(self, kind: str) -> float:
+        return float(self.kind_thresholds.get(kind, self.risk_threshold))
 
     def __post_init__(self) -> None:
         start, end = self.work_hours
@@ -124,7 +129,7 @@ def _reasons(f: Forecast, cfg: PlannerSettings) -> list[str]:
     p = f.probability(f.risk_horizon_days)
     out = [
         f"P(failure within {f.risk_horizon_days} d) = {p:.2f} (model {f.model_version})",
-        f"risk {f.risk:.2f} = {p:.2f} × criticality {f.criticality} ≥ threshold {cfg.risk_threshold:.2f}",
+        f"risk {f.risk:.2f} = {p:.2f} × criticality {f.criticality} ≥ threshold {cfg.threshold(f.kind):.2f}",
     ]
     if f.window_start is not None:
         end = f"{f.window_end:%Y-%m-%d}" if f.window_end else "beyond the forecast horizon"
@@ -152,7 +157,7 @@ def plan_work_orders(
     blocked = _open_assets(open_orders)
     best: dict[str, Forecast] = {}
     for f in forecasts:
-        eligible = f.risk >= cfg.risk_threshold and f.asset not in blocked
+        eligible = f.risk >= cfg.threshold(f.kind) and f.asset not in blocked
         if eligible and (f.asset not in best or f.risk > best[f.asset].risk):
             best[f.asset] = f
     horizon_end = now + dt.timedelta(days=cfg.horizon_days)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import itertools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ from facility.fleet import load_fleet
 from facility.settings import Settings
 from ingest.influx import InfluxClient
 from ingest.lineprotocol import to_lines
+from predict import cli
 from predict.features import spec_for_kind
 from predict.influx_training import training_data_influx
 from predict.models import CoxPH
@@ -41,7 +44,9 @@ estates:
 END = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 
-def test_train_from_influx_and_serve_forecasts(influx: InfluxClient, tmp_path: Path) -> None:
+def test_train_from_influx_and_serve_forecasts(
+    influx: InfluxClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     fleet_file = tmp_path / "fleet.yaml"
     fleet_file.write_text(FLEET)
     fleet = load_fleet(fleet_file)
@@ -89,3 +94,30 @@ def test_train_from_influx_and_serve_forecasts(influx: InfluxClient, tmp_path: P
         assert missing.status_code == 409
         assert "no trained model for water_pump" in missing.json()["detail"]
         assert client.get("/api/v1/assets/nope/forecast").status_code == 404
+
+    # the planner over the live forecasts: `facility plan` (threshold 0: every bin qualifies)
+    for key, value in {
+        "INFLUX_URL": influx.url,
+        "INFLUX_DB": influx.database,
+        "VAR_DIR": str(settings.var_dir),
+        "FLEET_FILE": str(fleet_file),
+    }.items():
+        monkeypatch.setenv(f"FACILITY_{key}", value)
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(
+        ["plan", "--at", END.isoformat(), "--crews", "c1=2", "--threshold", "0", "--open", "est-b1-sb2"]
+    )
+    # a backtest threshold for bins (when training found one) overrides --threshold
+    meta_p = meta.threshold.get("probability")
+    assert args.func(args) == 0
+    orders = json.loads(capsys.readouterr().out)
+    assets = [o["asset"] for o in orders]
+    assert "est-b1-sb2" not in assets and len(assets) == len(set(assets))
+    assert all(o["requires_approval"] and o["reasons"] for o in orders)
+    days = [o["start"][:10] for o in orders]
+    assert all(days.count(d) <= 2 for d in days)
+    if meta_p:
+        assert all(o["risk"] >= 3 * meta_p for o in orders)
+    else:
+        assert len(orders) == 7  # 8 bins, one with an open order

@@ -115,3 +115,12 @@ def test_threshold_from_backtest_and_bad_settings() -> None:
         PlannerSettings(work_hours=(18, 8))
     with pytest.raises(ValueError, match="timezone-aware"):
         plan_work_orders([], [], {}, dt.datetime(2026, 1, 1), SETTINGS)
+
+
+def test_per_kind_thresholds_override_the_default() -> None:
+    pump = fc("pump", 0.2)
+    pump = Forecast(**{**pump.__dict__, "kind": "water_pump"})
+    cfg = PlannerSettings(risk_threshold=0.9, kind_thresholds={"water_pump": 0.5}, tz="Asia/Shanghai")
+    orders = plan_work_orders([pump, fc("lift", 0.2)], [], {"crew1": 4}, NOW, cfg)
+    assert [o.asset for o in orders] == ["pump"]  # 0.6 passes the pump's 0.5; the lift's 0.6 misses 0.9
+    assert "≥ threshold 0.50" in orders[0].reasons[1]
