@@ -179,6 +179,7 @@ def _serve_api(settings: Settings) -> tuple[object, threading.Thread]:
 
 def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
     from facility.cli import UserError
+    from ingest.security import broker_files, provision
     from ingest.service import Ingester
     from maintenance.service import MaintenanceService
     from simulators.fleetsim import FleetSimulator
@@ -188,34 +189,49 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     fleet = load_fleet(settings.fleet_file)
-    stack = LocalStack(settings)
+    # anonymous access is off: every device and every service has its own account (fresh passwords)
+    creds = provision(settings, [a.ref for a in fleet.assets])
+
+    def account(name: str) -> Settings:
+        return settings.model_copy(update={"mqtt_username": name, "mqtt_password": creds[name]})
+
+    stack = LocalStack(settings, *broker_files(settings))
     try:
         stack.start()
     except StackError as exc:
         raise UserError(str(exc)) from None
     stop = threading.Event()
+    # Ctrl-C (SIGINT) and SIGTERM end the run at a clean point: the main loop sees ``stop`` and cleans up
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     cleanups: list[Callable[[], object]] = [stack.stop]
     try:
-        maint = MaintenanceService(settings)
+        maint = MaintenanceService(account("maintenance"))
         maint.start()
         cleanups.append(maint.stop)
         tokens = seed_people(maint.db, fleet, dt.datetime.now(dt.UTC))
-        ingester = Ingester(settings)
+        ingester = Ingester(account("ingest"))
         ingester.start()
         cleanups.append(ingester.stop)
-        server, api_thread = _serve_api(settings)
+        server, api_thread = _serve_api(account("api"))
         cleanups.append(lambda: setattr(server, "should_exit", True))
 
         t0 = time.monotonic()
         history = load_history(settings, fleet, days=history_days, step_s=900, seed=seed)
         log.info("history written in %.1f s", time.monotonic() - t0)
+        if stop.is_set():
+            return 0
 
         fleet_sim = FleetSimulator(
             fleet, seed, history.end_ms, auto_repair_after_s=None, simulators=history.simulators()
         )
         # one MQTT client per device, as real devices connect: each has its own last will (offline status)
-        publisher = MqttPublisher(broker_config(settings), [a.ref for a in fleet.assets], per_device=True)
+        publisher = MqttPublisher(
+            broker_config(settings),
+            [a.ref for a in fleet.assets],
+            per_device=True,
+            credentials=lambda ref: (ref.asset, creds[ref.asset]),
+        )
         publisher.start()
         cleanups.append(publisher.close)
         hook = RepairHook(maint.db)
@@ -232,9 +248,12 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
             daemon=True,
         )
         live.start()
+        cleanups.append(lambda: live.join(10))
 
         n = backfill_orders(maint.db, [m for m in history.messages() if isinstance(m, Event)], seed)
         log.info("history: %d fault/recovery events applied to work orders", n)
+        if stop.is_set():
+            return 0
         _run_analytics(settings, maint.db)
 
         base = f"http://{settings.api_host}:{settings.api_port}"
@@ -264,6 +283,8 @@ Ctrl-C stops everything.""",
     except KeyboardInterrupt:
         pass
     finally:
+        # a second Ctrl-C must not abort the clean-up and leave mosquitto and influxd running
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         stop.set()
         print("\nstopping...", flush=True)
         for cleanup in reversed(cleanups):

@@ -8,6 +8,8 @@ regenerates mosquitto's password file and ACL file from the store:
     topic write facility/<estate>/<building>/<kind>/<asset>/#
     user <service account>             # role "ingest" / "api": read every device topic
     topic read facility/#
+    user maintenance                   # role "maintenance": read everything, publish orders/escalations
+    topic write facility/crews/#  (and facility/escalations/#, facility/engineers/#)
 
 Anything not listed is refused; anonymous access is off whenever a password file is configured.
 A running broker re-reads both files on SIGHUP (:func:`reload_broker`).
@@ -30,7 +32,9 @@ from facility.contract import TOPIC_ROOT, AssetKind, AssetRef
 from facility.settings import Settings
 
 ITERATIONS = 101  # what mosquitto_passwd 2.0 uses
-ROLES = ("device", "ingest", "api")
+ROLES = ("device", "ingest", "api", "maintenance")
+#: what the maintenance service publishes: crew orders and SLA escalations (see maintenance/outbox.py)
+MAINTENANCE_WRITES = ("crews", "escalations", "engineers")
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 _SCHEMA = """
@@ -116,6 +120,9 @@ def render_acl(accounts: list[Account]) -> str:
             continue
         if a.role == "device":
             out.append(f"\nuser {a.username}\ntopic write {a.topic_prefix}/#\n")
+        elif a.role == "maintenance":
+            writes = "".join(f"topic write {TOPIC_ROOT}/{w}/#\n" for w in MAINTENANCE_WRITES)
+            out.append(f"\nuser {a.username}\ntopic read {TOPIC_ROOT}/#\n{writes}")
         else:
             out.append(f"\nuser {a.username}\ntopic read {TOPIC_ROOT}/#\n")
     return "".join(out)
@@ -198,13 +205,14 @@ def reload_broker(pid_file: Path) -> bool:
 
 
 def provision(settings: Settings, refs: list[AssetRef]) -> dict[str, str]:
-    """Accounts for every device (username = asset id) plus ``ingest`` and ``api``, with fresh passwords;
-    writes the broker files. Returns username -> password (for a demo or a test to hand out)."""
+    """Accounts for every device (username = asset id) plus ``ingest``, ``api`` and ``maintenance``, with
+    fresh passwords; writes the broker files. Returns username -> password (for a demo or a test to hand out)."""
     reg = DeviceRegistry.for_settings(settings)
     try:
         creds = {ref.asset: reg.add_device(ref) for ref in refs}
         creds["ingest"] = reg.add("ingest", "ingest")
         creds["api"] = reg.add("api", "api")
+        creds["maintenance"] = reg.add("maintenance", "maintenance")
         reg.write_broker_files(*broker_files(settings))
     finally:
         reg.close()

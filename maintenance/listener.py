@@ -39,11 +39,14 @@ class EventListener:
         publisher: Publisher | None = None,
         clock: Clock = utcnow,
         on_outcome: Callable[[Outcome], None] | None = None,
+        login: tuple[str, str] | None = None,
     ) -> None:
         self.db, self.publisher, self.clock, self.on_outcome = db, publisher, clock, on_outcome
         self.queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=10_000)
         self.subscribed = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        if login is not None:
+            self.client.username_pw_set(*login)
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message

@@ -73,8 +73,16 @@ def post_webhook(
 class MqttPublisher:
     """A paho client that publishes QoS 1 and checks every return code."""
 
-    def __init__(self, host: str, port: int, client_id: str = "facility-maintenance-notify") -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        client_id: str = "facility-maintenance-notify",
+        login: tuple[str, str] | None = None,
+    ) -> None:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        if login is not None:
+            self.client.username_pw_set(*login)
         self.client.connect(host, port)
         self.client.loop_start()
 

@@ -41,7 +41,8 @@ class MaintenanceService:
         self.interval_s = interval_s if interval_s is not None else settings.sla_check_interval_s
         self.targets = load_targets(settings.sla_file) if settings.sla_file else default_targets()
         self.db = Database.open(settings.sqlalchemy_url)
-        self.publisher = MqttPublisher(settings.mqtt_host, settings.mqtt_port)
+        login = (settings.mqtt_username, settings.mqtt_password or "") if settings.mqtt_username else None
+        self.publisher = MqttPublisher(settings.mqtt_host, settings.mqtt_port, login=login)
         self.listener = EventListener(
             self.db,
             settings.mqtt_host,
@@ -49,6 +50,7 @@ class MaintenanceService:
             client_id=settings.maintenance_client_id,
             publisher=self.publisher,
             clock=clock,
+            login=login,
         )
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._run, name="maintenance-sla", daemon=True)
