@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 GRIDS = {
     "fixed_interval": (30.0, 45.0, 60.0, 90.0),
     "oracle": (0.15, 0.25, 0.35, 0.5),
-    "predictive": (0.45, 0.6, 0.75, 0.9, 1.05),
+    "predictive": (0.6, 0.75, 0.9, 1.05, 1.2, 1.35),
 }
 _STATE: dict = {}
 
