@@ -1,8 +1,10 @@
 """Live forecasts for the API: fleet file + InfluxDB telemetry + the registry's current model per kind.
 
 ``since_repair`` comes from the asset's last ``recovery`` event in InfluxDB (the end of its last repair),
-else its install date. Assets repaired less than one feature window ago are scored with what there is,
-flagged by ``since_repair`` < window among the drivers' inputs (training rows always had a full window).
+else its install date. Assets repaired less than one feature window ago are still scored, although their
+window mixes data from before and after the repair (training rows always had a full window after it);
+``since_repair`` below the window tells such forecasts apart. Preventive repairs recorded only as work
+orders (not as events) are not seen yet: maintenance/ would supply them.
 """
 
 from __future__ import annotations
