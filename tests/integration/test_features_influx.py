@@ -35,7 +35,10 @@ def history(seed: int = 0) -> tuple[list[Reading | Event], dict[str, pd.DataFram
         trips = rng.poisson(5, ts.size)
         rows = []
         for i, t in enumerate(ts):
-            values = {"vibration_mm_s": round(float(abs(vib[i])), 3), "motor_current_a": round(float(cur[i]), 3)}
+            values = {
+                "vibration_mm_s": round(float(abs(vib[i])), 3),
+                "motor_current_a": round(float(cur[i]), 3),
+            }
             if i % 3 == 0:  # not every report carries the counter: gaps are skipped, not zeros
                 values["trips"] = int(trips[i])
             msgs.append(Reading(ref, int(t), values, seq=i))
