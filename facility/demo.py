@@ -29,6 +29,7 @@ from facility.fleet import Fleet, load_fleet
 from facility.settings import Settings
 from facility.stack import LocalStack, StackError
 from maintenance.db import Database
+from simulators.fleetsim import FleetSimulator
 
 log = logging.getLogger("facility.demo")
 
@@ -130,13 +131,14 @@ class RepairHook:
         self._since = dt.datetime.now(dt.UTC)
 
     def poll(self) -> None:
-        from maintenance.models import Order
+        from maintenance.models import Order, Transition
 
+        # orders resolved since the demo started (history's orders were resolved in the past)
         with self.db.transaction() as s:
             rows = s.execute(
                 sa.select(Order.id, Order.asset_id, Order.type)
-                .where(Order.state.in_(("resolved", "verified", "closed")))
-                .where(Order.opened_at >= self._since - dt.timedelta(days=2))
+                .join(Transition, Transition.order_id == Order.id)
+                .where(Transition.to_state == "resolved", Transition.at >= self._since)
             ).all()
         for order_id, asset_id, otype in rows:
             if order_id not in self._seen:
@@ -144,11 +146,8 @@ class RepairHook:
                 self.requests.put((asset_id, otype in ("preventive", "inspection")))
 
     def wrap(
-        self, fleet_sim: object, sink: Callable[[list[Message]], object]
+        self, fleet_sim: FleetSimulator, sink: Callable[[list[Message]], object]
     ) -> Callable[[list[Message]], object]:
-        from simulators.fleetsim import FleetSimulator
-
-        assert isinstance(fleet_sim, FleetSimulator)
 
         def sink_with_repairs(msgs: list[Message]) -> object:
             while True:
@@ -182,7 +181,6 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
     from ingest.security import broker_files, provision
     from ingest.service import Ingester
     from maintenance.service import MaintenanceService
-    from simulators.fleetsim import FleetSimulator
     from simulators.live import SimClock, run_live
     from simulators.publisher import MqttPublisher
     from simulators.service import broker_config, load_history
@@ -254,7 +252,11 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
         log.info("history: %d fault/recovery events applied to work orders", n)
         if stop.is_set():
             return 0
-        _run_analytics(settings, maint.db)
+        analytics = threading.Thread(
+            target=_analytics_loop, args=(settings, maint.db, stop), name="analytics", daemon=True
+        )
+        analytics.start()
+        cleanups.append(lambda: analytics.join(120))
 
         base = f"http://{settings.api_host}:{settings.api_port}"
         print(
@@ -268,15 +270,12 @@ Facility demo is running ({len(fleet.assets)} assets in {len(fleet.estates)} est
   Tokens (Bearer):   admin {tokens.admin}
                      engineer {tokens.engineer}
                      supervisor {tokens.supervisor}
+Forecasts and preventive orders appear within about two minutes (models are trained first).
 Ctrl-C stops everything.""",
             flush=True,
         )
-        next_round = time.monotonic() + 300
         while not stop.wait(2.0):
             hook.poll()
-            if time.monotonic() >= next_round:
-                _run_analytics(settings, maint.db)
-                next_round = time.monotonic() + 300
             if not api_thread.is_alive():
                 log.error("the API server stopped (port %s taken?)", settings.api_port)
                 return 1
@@ -296,10 +295,77 @@ Ctrl-C stops everything.""",
 
 
 def _analytics_steps() -> list[Callable[[Settings, Database], None]]:
-    """Forecasts → preventive orders, ratings and the dashboards' export, as far as they are available."""
+    """Models → forecasts → preventive orders, then ratings and the dashboards' export."""
     from dashboards.snapshot import export_step
 
-    return [export_step]
+    return [predict_step, export_step]
+
+
+#: a model older than this is retrained from the telemetry in InfluxDB
+RETRAIN_AFTER = dt.timedelta(hours=6)
+#: preventive jobs a crew can take a day
+CREW_CAPACITY_PER_DAY = 3
+
+
+def predict_step(settings: Settings, db: Database) -> None:
+    """(Re)train a survival model per kind when stale, forecast every asset, and let the planner propose
+    preventive orders (awaiting engineer approval) for the assets whose risk passes the kind's threshold."""
+    from facility.contract import AssetKind
+    from ingest.service import influx_client
+    from maintenance.models import Crew
+    from maintenance.preventive import create_preventive_orders, open_planned_assets
+    from predict.jobs import train_from_telemetry
+    from predict.planner import PlannerSettings, plan_work_orders, threshold_from_backtest
+    from predict.registry import ModelRegistry
+    from predict.service import ForecastService
+
+    now = dt.datetime.now(dt.UTC)
+    registry = ModelRegistry(settings.var_dir / "models")
+    with influx_client(settings) as client:
+        for kind in AssetKind:
+            current = registry.current(kind.value)
+            if current is not None and now - dt.datetime.fromisoformat(current.created) < RETRAIN_AFTER:
+                continue
+            try:
+                meta = train_from_telemetry(client, registry, kind, now, days=365, splits=0)
+                log.info("model for %s: %s (%s)", kind.value, meta.model, meta.version)
+            except Exception as exc:  # the previous model (if any) stays in service
+                log.warning("training %s failed, previous model kept: %s", kind.value, exc)
+        service = ForecastService(settings, client)
+        try:
+            forecasts = service.ranking(now)
+        finally:
+            service.close()
+        thresholds = {}
+        for kind_name in {f.kind for f in forecasts}:
+            version = registry.current(kind_name)
+            p = (version.threshold or {}).get("probability") if version else None
+            if p:
+                thresholds[kind_name] = threshold_from_backtest(float(p))
+        cfg = PlannerSettings(kind_thresholds=thresholds)
+        with db.transaction() as s:
+            crews = list(s.scalars(sa.select(Crew).where(Crew.active.is_(True))))
+            blocked = open_planned_assets(s)
+            created: list[int] = []
+            for kind_name in sorted({f.kind for f in forecasts}):
+                capacity = {c.id: CREW_CAPACITY_PER_DAY for c in crews if kind_name in c.skills}
+                ours = [f for f in forecasts if f.kind == kind_name]
+                created += create_preventive_orders(
+                    s, plan_work_orders(ours, blocked, capacity, now, cfg), now
+                )
+        log.info("forecasts for %d assets; %d preventive orders proposed", len(forecasts), len(created))
+
+
+#: how often forecasts, preventive orders, ratings and the dashboards' figures are refreshed
+ANALYTICS_EVERY_S = 300.0
+
+
+def _analytics_loop(settings: Settings, db: Database, stop: threading.Event) -> None:
+    """Train (the first round takes a minute or two), forecast, plan, rate and export, every 5 minutes."""
+    while not stop.is_set():
+        _run_analytics(settings, db)
+        if stop.wait(ANALYTICS_EVERY_S):
+            return
 
 
 def _run_analytics(settings: Settings, db: Database) -> None:

@@ -146,9 +146,7 @@ def _influx(settings: Settings) -> InfluxClient:
 def _train_telemetry(args: argparse.Namespace) -> int:
     from facility.contract import AssetKind
     from ingest.influx import InfluxError
-    from predict.features import DAY_MS, spec_for_kind
-    from predict.influx_training import training_data_influx
-    from predict.train import train_model
+    from predict.jobs import train_from_telemetry
 
     try:
         kind = AssetKind(args.kind)
@@ -157,31 +155,19 @@ def _train_telemetry(args: argparse.Namespace) -> int:
     if args.days <= args.window:
         raise UserError(f"--days ({args.days}) must exceed the feature --window ({args.window})")
     settings = Settings()
-    now = dt.datetime.now(dt.UTC)
-    end_ms = int(now.timestamp() * 1000)
-    start_ms = end_ms - int(args.days * DAY_MS)
-    spec = spec_for_kind(kind, args.window, args.buckets)
     client = _influx(settings)
     try:
-        data = training_data_influx(client, kind, start_ms, end_ms, spec, args.step)
-        meta = train_model(
-            data,
-            kind.value,
+        meta = train_from_telemetry(
+            client,
             ModelRegistry(settings.var_dir / "models"),
-            now,
+            kind,
+            dt.datetime.now(dt.UTC),
+            days=args.days,
+            window=args.window,
+            buckets=args.buckets,
+            step=args.step,
             horizon=args.horizon,
             splits=args.splits,
-            data_range={
-                "first": dt.datetime.fromtimestamp(start_ms / 1000, dt.UTC).isoformat(),
-                "last": now.isoformat(),
-            },
-            features_spec={
-                "source": "telemetry",
-                "mode": "landmark",
-                "window": spec.window,
-                "buckets": spec.buckets,
-                "step": args.step,
-            },
             seed=args.seed,
         )
     except InfluxError as exc:
