@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,16 @@ from ingest.service import Ingester, dead_letter_path
 from ingest.testkit import fleet, make_messages, publish, stored_points, wait_for_points
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def mosquitto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoServer]:
+    """A broker of this module's own: these tests count every message the ingester receives, so retained
+    status messages left on the session's shared broker by other tests must not reach them."""
+    server = MosquittoServer(tmp_path_factory.mktemp("mosquitto-flow"), free_port())
+    server.start()
+    yield server
+    server.stop()
 
 
 def settings_for(tmp: Path, broker: MosquittoServer, influx: InfluxClient, **kw: object) -> Settings:

@@ -38,7 +38,7 @@ def test_provision_writes_password_and_acl_files(tmp_path: Path) -> None:
         AssetRef("E2", "B9", AssetKind.SMART_BIN, "bin-3"),
     ]
     creds = provision(settings, refs)
-    assert set(creds) == {"lift-1", "bin-3", "ingest", "api"}
+    assert set(creds) == {"lift-1", "bin-3", "ingest", "api", "maintenance"}
     passwd, acl = broker_files(settings)
     users = dict(line.split(":", 1) for line in passwd.read_text().splitlines())
     assert all(verify_password(creds[u], users[u]) for u in creds)
