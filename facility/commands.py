@@ -52,7 +52,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("setup", help="install the OS packages the service needs (mosquitto, influxdb)")
-    p.add_argument("--browser", action="store_true", help="also install chromium and a CJK font for the browser tests")
+    p.add_argument(
+        "--browser", action="store_true", help="also install chromium and a CJK font for the browser tests"
+    )
     p.set_defaults(func=_setup)
     p = sub.add_parser("services", help="run mosquitto and InfluxDB as child processes until Ctrl-C")
     p.set_defaults(func=_services)
