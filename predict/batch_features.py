@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from predict.features import EVENT_TYPES, LandmarkTable, Lifetime, WindowSpec, landmarks
+from predict.fleet_features import fleet_features
 
 
 def window_features_many(
@@ -168,37 +169,38 @@ def features_at_for_assets(
     fields: Sequence[str],
     event_types: Sequence[str] = EVENT_TYPES,
 ) -> pd.DataFrame:
-    """:func:`asset_features` of many assets at one time ``t``, in one vectorised pass (fleet scoring).
+    """:func:`asset_features` of many assets at one time ``t`` (fleet scoring), one row per asset.
 
-    Each asset's data is cut to its window and shifted by ``k · 2·window`` so that the windows do not overlap;
-    :func:`asset_features_many` then evaluates asset k at ``t + k · 2·window``.
+    Each asset's frame is cut to its window and the assets are evaluated together by
+    :func:`predict.fleet_features.fleet_features` (:class:`predict.history.FrameStore` feeds that function
+    arrays directly, without a data frame per asset).
     """
-    gap = 2.0 * spec.window
     lo = t - spec.window
-    cols = ["time", *fields]
-    blocks, ev_t, ev_type = [], [], []
+    times, values, sizes = [], [], np.zeros(len(readings), dtype=np.int64)
+    ev_t, ev_type, ev_asset = [], [], []
     for k, (r, e) in enumerate(zip(readings, events, strict=True)):
         if len(r):
             tr = r["time"].to_numpy(dtype=float)
-            a, b = (
-                np.searchsorted(tr, [lo, t], side="left")
-                if r["time"].is_monotonic_increasing
-                else (0, len(r))
-            )
-            part = r.iloc[a:b]
-            if not r["time"].is_monotonic_increasing:
-                part = part[(part["time"] >= lo) & (part["time"] < t)]
-            block = part.reindex(columns=cols).to_numpy(dtype=float)
-            block[:, 0] += k * gap
-            blocks.append(block)
+            keep = (tr >= lo) & (tr < t)
+            order = np.argsort(tr[keep], kind="stable")
+            times.append(tr[keep][order])
+            values.append(r.reindex(columns=list(fields)).to_numpy(dtype=float)[keep][order])
+            sizes[k] = int(keep.sum())
         if len(e):
             te = e["time"].to_numpy(dtype=float)
             keep = (te >= lo) & (te < t)
-            ev_t.append(te[keep] + k * gap)
-            ev_type.append(e["type"].to_numpy()[keep])
-    frame = pd.DataFrame(np.concatenate(blocks) if blocks else np.zeros((0, len(cols))), columns=cols)
-    evs = pd.DataFrame(
-        {"time": np.concatenate(ev_t) if ev_t else [], "type": np.concatenate(ev_type) if ev_type else []}
+            ev_t.append(te[keep])
+            ev_type.append(e["type"].to_numpy(dtype=object)[keep])
+            ev_asset.append(np.full(int(keep.sum()), k, dtype=np.int64))
+    return fleet_features(
+        np.concatenate(times) if times else np.zeros(0),
+        np.concatenate(values) if values else np.zeros((0, len(fields))),
+        np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        np.concatenate(ev_t) if ev_t else np.zeros(0),
+        np.concatenate(ev_type) if ev_type else np.zeros(0, dtype=object),
+        np.concatenate(ev_asset) if ev_asset else np.zeros(0, dtype=np.int64),
+        t,
+        spec,
+        fields,
+        event_types,
     )
-    times = t + gap * np.arange(len(readings))
-    return asset_features_many(frame, evs, times, spec, fields, event_types)

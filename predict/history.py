@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from facility.contract import AssetKind, Event, Message, Reading
-from predict.batch_features import features_at_for_assets, landmark_table_fast
+from predict.batch_features import landmark_table_fast
 from predict.data import SurvivalData
 from predict.features import DAY_MS, EVENT_TYPES, Lifetime, WindowSpec, kind_fields
+from predict.fleet_features import fleet_features
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class FrameStore:
     _rows: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     _events: dict[str, list[tuple[float, str, str]]] = field(default_factory=dict)
     _cache: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: per asset: (fields, times sorted, values in that order) — the fleet scorer's arrays
+    _arrays: dict[str, tuple[tuple[str, ...], np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def add(self, messages: Iterable[Message]) -> None:
         for msg in messages:
@@ -45,6 +49,7 @@ class FrameStore:
                 self.kinds.setdefault(asset, msg.ref.kind)
                 self._rows.setdefault(asset, []).append({"time": msg.ts_ms / DAY_MS, **msg.values})
                 self._cache.pop(asset, None)
+                self._arrays.pop(asset, None)
             elif isinstance(msg, Event):
                 self.kinds.setdefault(asset, msg.ref.kind)
                 self._events.setdefault(asset, []).append((msg.ts_ms / DAY_MS, msg.type.value, msg.code))
@@ -56,6 +61,7 @@ class FrameStore:
             if k:
                 del rows[:k]
                 self._cache.pop(asset, None)
+                self._arrays.pop(asset, None)
         for asset, evs in self._events.items():
             self._events[asset] = [e for e in evs if e[0] >= t]
 
@@ -71,6 +77,52 @@ class FrameStore:
             pd.DataFrame(evs, columns=["time", "type", "code"])
             if evs
             else pd.DataFrame({"time": [], "type": []})
+        )
+
+    def arrays(self, asset: str, fields: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The asset's reading times (sorted) and a (rows, fields) matrix of values (NaN where absent)."""
+        cached = self._arrays.get(asset)
+        if cached is None or cached[0] != fields:
+            rows = self._rows.get(asset, [])
+            nan = float("nan")
+            t = np.fromiter((r["time"] for r in rows), dtype=float, count=len(rows))
+            v = np.array([[r.get(f, nan) for f in fields] for r in rows], dtype=float).reshape(
+                len(rows), len(fields)
+            )
+            order = np.argsort(t, kind="stable")
+            cached = (fields, t[order], v[order])
+            self._arrays[asset] = cached
+        return cached[1], cached[2]
+
+    def fleet_window(
+        self, assets: Sequence[str], fields: tuple[str, ...], lo: float, t: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Readings and events of ``assets`` in ``[lo, t)``, concatenated asset by asset for
+        :func:`predict.fleet_features.fleet_features`: times, values, offsets, event times, types, asset index."""
+        times, values, sizes = [], [], np.zeros(len(assets), dtype=np.int64)
+        ev_t: list[float] = []
+        ev_type: list[str] = []
+        ev_asset: list[int] = []
+        for k, a in enumerate(assets):
+            tr, vr = self.arrays(a, fields)
+            i, j = np.searchsorted(tr, (lo, t), side="left")
+            if j > i:
+                times.append(tr[i:j])
+                values.append(vr[i:j])
+                sizes[k] = j - i
+            for e in self._events.get(a, ()):
+                if lo <= e[0] < t:
+                    ev_t.append(e[0])
+                    ev_type.append(e[1])
+                    ev_asset.append(k)
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        return (
+            np.concatenate(times) if times else np.zeros(0),
+            np.concatenate(values) if values else np.zeros((0, len(fields))),
+            offsets,
+            np.asarray(ev_t, dtype=float),
+            np.asarray(ev_type, dtype=object),
+            np.asarray(ev_asset, dtype=np.int64),
         )
 
     def assets(self, kind: AssetKind | None = None) -> list[str]:
@@ -142,12 +194,7 @@ def live_features(
     """One row per asset: features at ``t`` days (data before ``t`` only) plus ``since_repair``."""
     if not assets:
         return pd.DataFrame()
-    X = features_at_for_assets(
-        [store.readings(a) for a in assets],
-        [store.events(a) for a in assets],
-        t,
-        spec,
-        kind_fields(kind),
-        event_types,
-    )
+    fields = kind_fields(kind)
+    window = store.fleet_window(assets, fields, t - spec.window, t)
+    X = fleet_features(*window, t, spec, fields, event_types)
     return X.assign(since_repair=[float(since_repair.get(a, 0.0)) for a in assets])

@@ -62,3 +62,48 @@ def test_fleet_features_at_one_time_equal_per_asset_features() -> None:
     for k, (r, e) in enumerate(pairs):
         one = asset_features(r, e, 33.3, spec, ["a", "b", "c"])
         assert fleet.iloc[k].to_dict() == pytest.approx(one, nan_ok=True, rel=1e-6, abs=1e-9)
+
+
+def test_fleet_live_features_equal_per_asset_reference_on_random_fleet() -> None:
+    """FrameStore → live_features (vectorised across assets) = asset_features asset by asset."""
+    from facility.contract import AssetKind, AssetRef, Event, EventType, Reading
+    from predict.features import DAY_MS, kind_fields, spec_for_kind
+    from predict.history import FrameStore, live_features
+
+    rng = np.random.default_rng(7)
+    kind = AssetKind.ELEVATOR
+    fields = kind_fields(kind)
+    spec = spec_for_kind(kind, 14, 7)
+    t = 400.0  # days
+    store, assets = FrameStore(), []
+    for k in range(40):
+        asset = f"el-{k}"
+        assets.append(asset)
+        ref = AssetRef("e", "b", kind, asset)
+        style = k % 5
+        if style == 4:
+            continue  # no data at all (not even in the store)
+        n = int(rng.integers(1, 120))
+        lo, hi = (t - 30, t + 5) if style != 3 else (t - 40, t - 15)  # style 3: only data before the window
+        times = rng.uniform(lo, hi, n)
+        if style == 1:  # empty buckets: data only in the first and last two days of the window
+            times = np.concatenate([rng.uniform(t - 14, t - 12, n), rng.uniform(t - 2, t, n)])
+        msgs: list[Reading | Event] = []
+        for x in times:  # unsorted arrival on purpose
+            values = {f: float(rng.normal(50, 10)) for f in fields if rng.random() > 0.2}
+            values |= {"trips": float(rng.integers(0, 50))} if style != 2 else {}
+            msgs.append(Reading(ref, int(x * DAY_MS), values))
+        msgs.append(Reading(ref, int((t - 3.0) * DAY_MS), {"motor_current_a": 1.0}))  # a lone value
+        for x in rng.uniform(t - 20, t + 1, 6):
+            ev = EventType.FAULT if rng.random() < 0.5 else EventType.ALARM
+            msgs.append(Event(ref, int(x * DAY_MS), ev, "door_fault"))
+        store.add(msgs)
+    since = {a: float(i) for i, a in enumerate(assets)}
+    fast = live_features(kind, store, assets, t, spec, since)
+    assert len(fast) == 40
+    assert fast["vibration_mm_s__level"].isna().sum() >= 8  # the assets without window data
+    for i, asset in enumerate(assets):
+        ref = asset_features(store.readings(asset), store.events(asset), t, spec, fields)
+        ref["since_repair"] = since[asset]
+        assert list(fast.columns) == list(ref)
+        assert fast.iloc[i].to_dict() == pytest.approx(ref, nan_ok=True, rel=1e-9, abs=1e-9), asset
