@@ -123,6 +123,21 @@ def _quantile(grid: np.ndarray, s: np.ndarray, p: float) -> float | None:
     return float(grid[k - 1] + frac * (grid[k] - grid[k - 1]))
 
 
+def _quantiles(grid: np.ndarray, s: np.ndarray, p: float) -> np.ndarray:
+    """:func:`_quantile` for every row of ``s`` at once (NaN where not reached)."""
+    f = 1.0 - s
+    reached = f >= p
+    k = np.argmax(reached, axis=1)
+    rows = np.arange(s.shape[0])
+    f0 = f[rows, np.maximum(k - 1, 0)]
+    f1 = f[rows, k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(f1 > f0, (p - f0) / np.where(f1 > f0, f1 - f0, 1.0), 1.0)
+    q = grid[np.maximum(k - 1, 0)] + frac * (grid[k] - grid[np.maximum(k - 1, 0)])
+    q = np.where(k == 0, grid[0], q)
+    return np.where(reached.any(axis=1), q, np.nan)
+
+
 def forecast_assets(
     model: SurvivalModel,
     model_version: str,
@@ -153,18 +168,21 @@ def forecast_assets(
         if contrib.shape[1]:
             values = contrib.to_numpy(dtype=float)
             names = list(contrib.columns)
+            raw = X[names].to_numpy(dtype=float)[explain]
             for j, i in enumerate(explain):
                 top = np.argsort(-np.abs(values[j]))[: cfg.drivers]
                 drivers[int(i)] = tuple(
-                    Driver(names[k], float(X.iloc[int(i)][names[k]]), round(float(values[j, k]), 4))
+                    Driver(names[k], float(raw[j, k]), round(float(values[j, k]), 4))
                     for k in top
                     if values[j, k] != 0
                 )
     out = []
     lo, hi = cfg.window
+    curve_days = tuple(float(g) for g in grid)
+    rounded = np.round(surv, 6)
+    p_fail = np.round(1.0 - surv[:, list(p_cols.values())], 6)
+    q_lo, q_hi = _quantiles(grid, surv, lo), _quantiles(grid, surv, hi)
     for i in order:
-        s = surv[i]
-        q_lo, q_hi = _quantile(grid, s, lo), _quantile(grid, s, hi)
         a = assets[i]
         out.append(
             Forecast(
@@ -172,11 +190,11 @@ def forecast_assets(
                 kind=a.kind,
                 now=now,
                 model_version=model_version,
-                curve_days=tuple(float(g) for g in grid),
-                survival=tuple(round(float(v), 6) for v in s),
-                p_fail={h: round(float(1.0 - s[c]), 6) for h, c in p_cols.items()},
-                window_start=None if q_lo is None else now + dt.timedelta(days=q_lo),
-                window_end=None if q_hi is None else now + dt.timedelta(days=q_hi),
+                curve_days=curve_days,
+                survival=tuple(rounded[i].tolist()),
+                p_fail=dict(zip(p_cols, p_fail[i].tolist(), strict=True)),
+                window_start=None if np.isnan(q_lo[i]) else now + dt.timedelta(days=float(q_lo[i])),
+                window_end=None if np.isnan(q_hi[i]) else now + dt.timedelta(days=float(q_hi[i])),
                 criticality=a.criticality,
                 risk_horizon_days=cfg.risk_horizon,
                 risk=round(float(risk[i]), 6),

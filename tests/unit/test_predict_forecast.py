@@ -67,6 +67,23 @@ def test_explain_top_limits_drivers() -> None:
     assert [bool(f.drivers) for f in out] == [True] * 3 + [False] * 7
 
 
+def test_window_quantiles_of_all_assets_equal_the_per_curve_reference() -> None:
+    from predict.forecast import _quantile, _quantiles
+
+    rng = np.random.default_rng(3)
+    grid = ForecastSettings().grid()
+    # random non-increasing curves: some fall fast (quantile at the first step), some never reach 0.8
+    drops = rng.exponential(rng.choice([0.001, 0.02, 0.3], size=(200, 1)), size=(200, grid.size))
+    drops[:, 0] = np.where(rng.random(200) < 0.05, 0.5, 0.0)  # a few start below 1 (hit at u = 0)
+    surv = np.exp(-np.cumsum(drops, axis=1))
+    surv[:5] = np.repeat(surv[:5, :1], grid.size, axis=1)  # flat curves
+    for p in (0.2, 0.8):
+        fast = _quantiles(grid, surv, p)
+        ref = [_quantile(grid, s, p) for s in surv]
+        assert sum(q is None for q in ref) > 0 and sum(q is not None for q in ref) > 0
+        assert [None if np.isnan(q) else q for q in fast] == pytest.approx(ref)
+
+
 def survival_data(n: int = 300) -> SurvivalData:
     X, y = weibull_data(n)
     return SurvivalData(

@@ -134,3 +134,20 @@ def test_brier_score_perfect_and_uninformative_predictions() -> None:
     assert brier_scores(t, e, t, e, perfect, grid).tolist() == pytest.approx([0, 0, 0])
     half = np.full((4, 3), 0.5)
     assert integrated_brier_score(t, e, t, e, half, grid) == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("classifier", ["hgb", "logistic"])
+def test_discrete_hazard_contributions_skip_only_covariates_that_cannot_move_the_risk(
+    classifier: str,
+) -> None:
+    """The pruned contributions equal the generic ones (every covariate set to 0, one at a time)."""
+    from predict.models import SurvivalModel
+
+    X, y = weibull_data(400, seed=2)
+    X["x3"] = np.random.default_rng(5).normal(size=len(X))
+    model = DiscreteHazard(classifier=classifier, n_bins=8, max_iter=30).fit(X, y)
+    fast = model.contributions(X.iloc[:60])
+    slow = SurvivalModel.contributions(model, X.iloc[:60])
+    assert list(fast.columns) == list(slow.columns) == ["x1", "x2", "x3"]
+    np.testing.assert_allclose(fast.to_numpy(), slow.to_numpy(), rtol=1e-9, atol=1e-12)
+    assert np.abs(fast["x1"].to_numpy()).max() > 0.1  # the covariate that drives the lifetimes
