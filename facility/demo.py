@@ -262,10 +262,10 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
         print(
             f"""
 Facility demo is running ({len(fleet.assets)} assets in {len(fleet.estates)} estates, {history_days} days of history).
-  Overview page      {base}/
+  Overview page      {base}/?token={tokens.engineer}
   API (OpenAPI docs) {base}/docs
   Assets             {base}/api/v1/assets
-  Ratings            {base}/ratings
+  Ratings            {base}/ratings?token={tokens.supervisor}
   Crew page (phone)  {base}/crew?token={tokens.crews["crew-lift"]}
   Tokens (Bearer):   admin {tokens.admin}
                      engineer {tokens.engineer}
