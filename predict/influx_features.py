@@ -1,21 +1,28 @@
-"""The live feature source: the same window features computed from InfluxDB, aggregated server-side.
+"""The live feature source: the same window features computed from InfluxDB.
 
-One InfluxQL query per asset kind returns, for every asset, count/mean/stddev/min/max/sum of every field in
-each bucket of ``[t − window, t)`` (``GROUP BY time(width, offset)`` aligned so a bucket ends exactly at
-``t``); :func:`predict.features.summarize` then turns them into features exactly as it does for a data
-frame. Only data strictly before ``t`` is asked for (``time < t``), so nothing after ``t`` can leak in.
-Times: InfluxDB epoch milliseconds; feature times in days (ms / 86 400 000).
+:func:`fleet_features_influx` (what live scoring and telemetry training use) reads the raw readings of
+``[t − window, t)`` with one query per asset kind (``GROUP BY "asset"``) and computes the features of every
+asset at once with :func:`predict.fleet_features.fleet_features` — the frame code itself. Only data strictly
+before ``t`` is asked for (``time < t``), so nothing after ``t`` can leak in.
+
+:func:`bucket_aggregates_influx` is the server-side alternative (count/mean/stddev/min/max/sum per bucket with
+``GROUP BY time(width, offset)``, then :func:`predict.features.summarize`). It transfers less, but InfluxDB 1.x
+scans the data once per aggregate function: on 2 cores its query took ~4× longer than reading the raw points
+(``bench/predict_influx_speed.py``, docs/benchmarks.md). Times: InfluxDB epoch milliseconds; feature times in
+days (ms / 86 400 000).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from facility.contract import EVENTS_MEASUREMENT, AssetKind
 from ingest.influx import InfluxClient
-from predict.features import AGG_COLUMNS, DAY_MS, EVENT_TYPES, WindowSpec, kind_fields, summarize
+from predict.features import AGG_COLUMNS, DAY_MS, EVENT_TYPES, WindowSpec, kind_fields
+from predict.fleet_features import fleet_features
 
 _AGGS = ("count", "mean", "stddev", "min", "max", "sum")
 
@@ -100,6 +107,38 @@ def event_counts_influx(
     return out
 
 
+def readings_influx(
+    client: InfluxClient,
+    kind: AssetKind,
+    t_ms: int,
+    window_days: float,
+    fields: Sequence[str],
+    asset: str | None = None,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per asset: reading times (days, ascending) and a (rows, fields) value matrix (NaN = absent), ``[t − window, t)``."""
+    start = t_ms - round(window_days * DAY_MS)
+    select = ", ".join(f'"{f}"' for f in fields)
+    where = f"time >= {start}ms AND time < {t_ms}ms"
+    params = None
+    if asset is not None:
+        where += ' AND "asset" = $asset'
+        params = {"asset": asset}
+    q = f'SELECT {select} FROM "{kind.value}" WHERE {where} GROUP BY "asset"'
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for series in client.query(q, params=params):
+        if not series.values:
+            continue
+        # None (a field absent from a point) becomes NaN; columns: time, then the fields as selected
+        block = np.array(series.values, dtype=float).reshape(len(series.values), len(series.columns))
+        cols = [series.columns.index(f) if f in series.columns else -1 for f in fields]
+        values = np.full((block.shape[0], len(fields)), np.nan)
+        for j, c in enumerate(cols):
+            if c >= 0:
+                values[:, j] = block[:, c]
+        out[series.tags["asset"]] = (block[:, series.columns.index("time")] / DAY_MS, values)
+    return out
+
+
 def fleet_features_influx(
     client: InfluxClient,
     kind: AssetKind,
@@ -113,8 +152,24 @@ def fleet_features_influx(
     names = list(fields or kind_fields(kind))
     wanted = list(assets)
     single = wanted[0] if len(wanted) == 1 else None
-    aggs = bucket_aggregates_influx(client, kind, t_ms, spec, names, asset=single)
+    data = readings_influx(client, kind, t_ms, spec.window, names, asset=single)
     events = event_counts_influx(client, kind, t_ms, spec.window, event_types, asset=single)
-    empty = pd.DataFrame(columns=list(AGG_COLUMNS))
+    empty = (np.zeros(0), np.zeros((0, len(names))))
+    parts = [data.get(a, empty) for a in wanted]
+    sizes = np.array([p[0].size for p in parts], dtype=np.int64)
+    n_ev = [events.get(a) for a in wanted]
+    X = fleet_features(
+        np.concatenate([p[0] for p in parts]) if parts else np.zeros(0),
+        np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, len(names))),
+        np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        np.zeros(0),
+        np.zeros(0, dtype=object),
+        np.zeros(0, dtype=np.int64),
+        t_ms / DAY_MS,
+        spec,
+        names,
+        event_types=(),
+    )
     zero = {f"events_{t}": 0.0 for t in event_types}
-    return {a: summarize(aggs.get(a, empty), spec, names) | events.get(a, zero) for a in wanted}
+    records = X.to_dict("records")
+    return {a: rec | (ev or zero) for a, rec, ev in zip(wanted, records, n_ev, strict=True)}
