@@ -14,7 +14,8 @@ days (ms / 86 400 000).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -110,15 +111,15 @@ def event_counts_influx(
 def readings_influx(
     client: InfluxClient,
     kind: AssetKind,
-    t_ms: int,
-    window_days: float,
+    start_ms: int,
+    end_ms: int,
     fields: Sequence[str],
     asset: str | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per asset: reading times (days, ascending) and a (rows, fields) value matrix (NaN = absent), ``[t − window, t)``."""
-    start = t_ms - round(window_days * DAY_MS)
+    """Per asset: reading times (days, ascending) and a (rows, fields) value matrix (NaN = absent) in
+    ``[start_ms, end_ms)``; one query for the whole kind (``GROUP BY "asset"``)."""
     select = ", ".join(f'"{f}"' for f in fields)
-    where = f"time >= {start}ms AND time < {t_ms}ms"
+    where = f"time >= {start_ms}ms AND time < {end_ms}ms"
     params = None
     if asset is not None:
         where += ' AND "asset" = $asset'
@@ -130,13 +131,41 @@ def readings_influx(
             continue
         # None (a field absent from a point) becomes NaN; columns: time, then the fields as selected
         block = np.array(series.values, dtype=float).reshape(len(series.values), len(series.columns))
-        cols = [series.columns.index(f) if f in series.columns else -1 for f in fields]
         values = np.full((block.shape[0], len(fields)), np.nan)
-        for j, c in enumerate(cols):
-            if c >= 0:
-                values[:, j] = block[:, c]
+        for j, f in enumerate(fields):
+            if f in series.columns:
+                values[:, j] = block[:, series.columns.index(f)]
         out[series.tags["asset"]] = (block[:, series.columns.index("time")] / DAY_MS, values)
     return out
+
+
+def features_from_readings(
+    readings: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    events: Mapping[str, dict[str, float]],
+    assets: Sequence[str],
+    t_ms: int,
+    spec: WindowSpec,
+    fields: Sequence[str],
+    event_types: Sequence[str] = EVENT_TYPES,
+) -> dict[str, dict[str, float]]:
+    """Features of ``assets`` at ``t_ms`` from per-asset readings (:func:`readings_influx`) and event counts."""
+    empty = (np.zeros(0), np.zeros((0, len(fields))))
+    parts = [readings.get(a, empty) for a in assets]
+    sizes = np.array([p[0].size for p in parts], dtype=np.int64)
+    X = fleet_features(
+        np.concatenate([p[0] for p in parts]) if parts else np.zeros(0),
+        np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, len(fields))),
+        np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        np.zeros(0),
+        np.zeros(0, dtype=object),
+        np.zeros(0, dtype=np.int64),
+        t_ms / DAY_MS,
+        spec,
+        fields,
+        event_types=(),
+    )
+    zero = {f"events_{t}": 0.0 for t in event_types}
+    return {a: rec | events.get(a, zero) for a, rec in zip(assets, X.to_dict("records"), strict=True)}
 
 
 def fleet_features_influx(
@@ -152,24 +181,71 @@ def fleet_features_influx(
     names = list(fields or kind_fields(kind))
     wanted = list(assets)
     single = wanted[0] if len(wanted) == 1 else None
-    data = readings_influx(client, kind, t_ms, spec.window, names, asset=single)
+    start = t_ms - round(spec.window * DAY_MS)
+    data = readings_influx(client, kind, start, t_ms, names, asset=single)
     events = event_counts_influx(client, kind, t_ms, spec.window, event_types, asset=single)
-    empty = (np.zeros(0), np.zeros((0, len(names))))
-    parts = [data.get(a, empty) for a in wanted]
-    sizes = np.array([p[0].size for p in parts], dtype=np.int64)
-    n_ev = [events.get(a) for a in wanted]
-    X = fleet_features(
-        np.concatenate([p[0] for p in parts]) if parts else np.zeros(0),
-        np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, len(names))),
-        np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
-        np.zeros(0),
-        np.zeros(0, dtype=object),
-        np.zeros(0, dtype=np.int64),
-        t_ms / DAY_MS,
-        spec,
-        names,
-        event_types=(),
-    )
-    zero = {f"events_{t}": 0.0 for t in event_types}
-    records = X.to_dict("records")
-    return {a: rec | (ev or zero) for a, rec, ev in zip(wanted, records, n_ev, strict=True)}
+    return features_from_readings(data, events, wanted, t_ms, spec, names, event_types)
+
+
+@dataclass
+class _Window:
+    fields: tuple[str, ...]
+    start_ms: int
+    end_ms: int
+    data: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+class InfluxWindowCache:
+    """Live scoring without re-reading the whole window: per kind, the readings of the last window are kept
+    in memory and each call fetches only ``[previous end − overlap, t)`` (the overlap re-reads points that
+    arrived late, e.g. from an ingest batch still in flight). A time before the previous call, or a longer
+    window or other fields, reads the whole window again. Points written more than ``overlap`` late after a
+    call are missed until the kind is re-read (``clear()``, or a new service)."""
+
+    def __init__(self, client: InfluxClient, overlap_ms: int = 15 * 60_000) -> None:
+        self.client = client
+        self.overlap_ms = overlap_ms
+        self._windows: dict[AssetKind, _Window] = {}
+
+    def clear(self) -> None:
+        self._windows.clear()
+
+    def readings(
+        self, kind: AssetKind, t_ms: int, window_days: float, fields: Sequence[str]
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        start = t_ms - round(window_days * DAY_MS)
+        names = tuple(fields)
+        w = self._windows.get(kind)
+        if w is None or w.fields != names or t_ms < w.end_ms or start < w.start_ms:
+            data = readings_influx(self.client, kind, start, t_ms, names)
+        else:
+            since = max(w.end_ms - self.overlap_ms, start)
+            new = readings_influx(self.client, kind, since, t_ms, names)
+            lo, hi = start / DAY_MS, since / DAY_MS
+            data = {}
+            for asset in w.data.keys() | new.keys():
+                old_t, old_v = w.data.get(asset, (np.zeros(0), np.zeros((0, len(names)))))
+                i, j = np.searchsorted(old_t, (lo, hi), side="left")
+                add_t, add_v = new.get(asset, (np.zeros(0), np.zeros((0, len(names)))))
+                if j - i + add_t.size:
+                    data[asset] = (
+                        np.concatenate([old_t[i:j], add_t]),
+                        np.concatenate([old_v[i:j], add_v]),
+                    )
+        self._windows[kind] = _Window(names, start, t_ms, data)
+        return data
+
+    def features(
+        self,
+        kind: AssetKind,
+        t_ms: int,
+        spec: WindowSpec,
+        assets: Iterable[str],
+        fields: Sequence[str] | None = None,
+        event_types: Sequence[str] = EVENT_TYPES,
+    ) -> dict[str, dict[str, float]]:
+        """:func:`fleet_features_influx`, with the readings from the cache."""
+        names = list(fields or kind_fields(kind))
+        data = self.readings(kind, t_ms, spec.window, names)
+        events = event_counts_influx(self.client, kind, t_ms, spec.window, event_types)
+        return features_from_readings(data, events, list(assets), t_ms, spec, names, event_types)

@@ -20,7 +20,7 @@ from facility.settings import Settings
 from ingest.influx import InfluxClient
 from predict.features import DAY_MS, WindowSpec, spec_for_kind
 from predict.forecast import AssetInput, Forecast, ForecastSettings, forecast_assets
-from predict.influx_features import fleet_features_influx
+from predict.influx_features import InfluxWindowCache
 from predict.models import SurvivalModel
 from predict.registry import ModelRegistry, ModelVersion
 
@@ -40,6 +40,8 @@ class ForecastService:
         self.fleet = fleet or load_fleet(Path(settings.fleet_file))
         self.registry = ModelRegistry(Path(settings.var_dir) / "models")
         self._models: dict[str, tuple[SurvivalModel, ModelVersion]] = {}
+        #: the last feature window per kind: a later call reads only the new points
+        self.windows = InfluxWindowCache(influx)
 
     def model(self, kind: AssetKind) -> tuple[SurvivalModel, ModelVersion]:
         current = self.registry.current(kind.value)
@@ -87,7 +89,7 @@ class ForecastService:
             model, meta = self.model(kind)
             spec = self._spec(kind, meta)
             ids = [a.id for a in specs]
-            feats = fleet_features_influx(self.influx, kind, now_ms, spec, ids)
+            feats = self.windows.features(kind, now_ms, spec, ids)
             repaired = self._last_recovery(kind, now_ms)
             rows = []
             for a in specs:
@@ -118,3 +120,4 @@ class ForecastService:
 
     def close(self) -> None:
         self._models.clear()
+        self.windows.clear()

@@ -112,3 +112,23 @@ def test_single_asset_query_equals_fleet_query(influx: InfluxClient) -> None:
     one = fleet_features_influx(influx, AssetKind.ELEVATOR, t, spec, ["el-1"])
     assert same(fleet["el-1"], one["el-1"])
     assert not same(fleet["el-1"], fleet["el-2"])
+
+
+def test_window_cache_reads_only_new_points_and_equals_a_fresh_query(influx: InfluxClient) -> None:
+    from predict.influx_features import InfluxWindowCache
+
+    msgs, _, _ = history(2)
+    spec = spec_for_kind(AssetKind.ELEVATOR, window_days=7, buckets=7)
+    t1 = T0 + 12 * DAY_MS + 4321
+    late = t1 - 10 * 60 * 1000  # points from the last 10 minutes before t1 arrive after the first call
+    influx.write(to_lines([m for m in msgs if m.ts_ms < late]))
+    cache = InfluxWindowCache(influx, overlap_ms=15 * 60 * 1000)
+    first = cache.features(AssetKind.ELEVATOR, t1, spec, ASSETS)
+    assert same(first["el-1"], fleet_features_influx(influx, AssetKind.ELEVATOR, t1, spec, ASSETS)["el-1"])
+    influx.write(to_lines([m for m in msgs if m.ts_ms >= late]))
+    for t in (t1 + 3 * 60 * 1000, T0 + 16 * DAY_MS + 999, T0 + 13 * DAY_MS):  # the last goes back in time
+        cached = cache.features(AssetKind.ELEVATOR, t, spec, ASSETS)
+        fresh = fleet_features_influx(influx, AssetKind.ELEVATOR, t, spec, ASSETS)
+        for asset in ASSETS:
+            assert same(cached[asset], fresh[asset], rel=1e-12)
+    assert not same(first["el-1"], cached["el-1"])
