@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import queue
 import signal
@@ -181,6 +182,7 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
     from ingest.security import broker_files, provision
     from ingest.service import Ingester
     from maintenance.service import MaintenanceService
+    from simulators.history import generate_history
     from simulators.live import SimClock, run_live
     from simulators.publisher import MqttPublisher
     from simulators.service import broker_config, load_history
@@ -215,8 +217,17 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
         cleanups.append(lambda: setattr(server, "should_exit", True))
 
         t0 = time.monotonic()
-        history = load_history(settings, fleet, days=history_days, step_s=900, seed=seed)
-        log.info("history written in %.1f s", time.monotonic() - t0)
+        marker = settings.var_dir / "demo-history.json"
+        first_run = not marker.exists()
+        if first_run:
+            history = load_history(settings, fleet, days=history_days, step_s=900, seed=seed)
+            log.info("history written in %.1f s", time.monotonic() - t0)
+        else:
+            # var/ already holds a history and its orders: only the simulators' hidden state is rebuilt
+            history = generate_history(
+                fleet, seed=seed, end_ms=int(time.time() * 1000), days=history_days, step_s=900
+            )
+            log.info("history loaded by an earlier run (%s); delete var/ to start afresh", marker.read_text())
         if stop.is_set():
             return 0
 
@@ -248,15 +259,20 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
         live.start()
         cleanups.append(lambda: live.join(10))
 
-        n = backfill_orders(maint.db, [m for m in history.messages() if isinstance(m, Event)], seed)
-        log.info("history: %d fault/recovery events applied to work orders", n)
+        if first_run:
+            n = backfill_orders(maint.db, [m for m in history.messages() if isinstance(m, Event)], seed)
+            log.info("history: %d fault/recovery events applied to work orders", n)
+            marker.write_text(
+                json.dumps({"end": dt.datetime.fromtimestamp(history.end_ms / 1000, dt.UTC).isoformat()})
+            )
         if stop.is_set():
             return 0
         analytics = threading.Thread(
             target=_analytics_loop, args=(settings, maint.db, stop), name="analytics", daemon=True
         )
         analytics.start()
-        cleanups.append(lambda: analytics.join(120))
+        # training is atomic (a model version appears whole or not at all): a short wait is enough
+        cleanups.append(lambda: analytics.join(3))
 
         base = f"http://{settings.api_host}:{settings.api_port}"
         print(
