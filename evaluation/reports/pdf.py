@@ -29,7 +29,10 @@ def latin(text: str, fallback: str = "") -> str:
 
 @functools.cache
 def find_cjk_font() -> Path | None:
-    """A .ttf/.otf font covering Chinese, per fontconfig; None when there is none (or no fc-list)."""
+    """A .ttf/.otf/.ttc font covering Chinese, per fontconfig; None when there is none (or no fc-list).
+
+    Single fonts are preferred; a collection (.ttc, e.g. Debian's fonts-wqy-zenhei, which
+    `facility setup --browser` installs) is used through its first face, which fpdf2 reads."""
     if shutil.which("fc-list") is None:
         return None
     try:
@@ -39,7 +42,11 @@ def find_cjk_font() -> Path | None:
     except (OSError, subprocess.SubprocessError):
         return None
     files = sorted(Path(line.split(":")[0].strip()) for line in out.splitlines() if line.strip())
-    return next((f for f in files if f.suffix.lower() in (".ttf", ".otf") and f.is_file()), None)
+    for suffixes in ((".ttf", ".otf"), (".ttc",)):
+        found = next((f for f in files if f.suffix.lower() in suffixes and f.is_file()), None)
+        if found is not None:
+            return found
+    return None
 
 
 class _Text:
