@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     mqtt_port: int = 18830
     mqtt_tls: bool = False
     mqtt_ca_file: Path | None = None
+    #: a TLS listener on the broker the stack starts (with the CA above): its port, certificate and key
+    mqtt_tls_port: int | None = None
+    mqtt_tls_certfile: Path | None = None
+    mqtt_tls_keyfile: Path | None = None
     mqtt_username: str | None = None
     mqtt_password: str | None = None
     #: ingest's persistent-session client id and the shared-subscription group of its workers

@@ -27,6 +27,19 @@ def _port(url: str) -> int:
     return int(url.rsplit(":", 1)[1].split("/")[0])
 
 
+def tls_files(settings: Settings) -> tuple[Path, Path, Path] | None:
+    """(CA, certificate, key) for the broker's TLS listener, when FACILITY_MQTT_TLS_PORT asks for one."""
+    if settings.mqtt_tls_port is None:
+        return None
+    files = (settings.mqtt_ca_file, settings.mqtt_tls_certfile, settings.mqtt_tls_keyfile)
+    names = ("FACILITY_MQTT_CA_FILE", "FACILITY_MQTT_TLS_CERTFILE", "FACILITY_MQTT_TLS_KEYFILE")
+    missing = [n for n, f in zip(names, files, strict=True) if f is None or not Path(f).is_file()]
+    if missing:
+        raise StackError(f"a TLS listener needs existing files in {', '.join(missing)}")
+    ca, cert, key = (Path(f) for f in files if f is not None)
+    return ca, cert, key
+
+
 class LocalStack:
     def __init__(
         self, settings: Settings, password_file: Path | None = None, acl_file: Path | None = None
@@ -35,7 +48,12 @@ class LocalStack:
         root = settings.var_dir / "services"
         self.influxd = InfluxServer(root / "influxd", _port(settings.influx_url))
         self.mosquitto = MosquittoServer(
-            root / "mosquitto", settings.mqtt_port, password_file=password_file, acl_file=acl_file
+            root / "mosquitto",
+            settings.mqtt_port,
+            password_file=password_file,
+            acl_file=acl_file,
+            tls_port=settings.mqtt_tls_port,
+            tls_files=tls_files(settings),
         )
 
     def start(self) -> None:
