@@ -19,14 +19,7 @@ class AppContext:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:
-        influx = InfluxClient(
-            settings.influx_url,
-            settings.influx_db,
-            username=settings.influx_username,
-            password=settings.influx_password,
-            token=settings.influx_token,
-            timeout_s=settings.influx_timeout_s,
-        )
+        influx = InfluxClient.from_settings(settings)
         return cls(settings, influx)
 
     def fleet(self) -> Fleet:

@@ -101,14 +101,7 @@ def export_all(
 
 def export_step(settings: Settings, db: Database) -> None:
     """The demo loop's step: export a snapshot at the current time."""
-    influx = InfluxClient(
-        settings.influx_url,
-        settings.influx_db,
-        username=settings.influx_username,
-        password=settings.influx_password,
-        token=settings.influx_token,
-        timeout_s=settings.influx_timeout_s,
-    )
+    influx = InfluxClient.from_settings(settings)
     try:
         export_all(settings, db, influx, dt.datetime.now(dt.UTC))
     finally:

@@ -56,14 +56,7 @@ def build(
         if influx is None and events:
             from ingest.influx import InfluxClient
 
-            influx = InfluxClient(
-                settings.influx_url,
-                settings.influx_db,
-                username=settings.influx_username,
-                password=settings.influx_password,
-                token=settings.influx_token,
-                timeout_s=settings.influx_timeout_s,
-            )
+            influx = InfluxClient.from_settings(settings)
             owned.append(influx)
         source = StoreSource(fleet, db, influx if events else None, external)
     ratings = Ratings(source, load_scheme(settings.rating_scheme_file), ledger)

@@ -90,14 +90,7 @@ class LocalStack:
 
     def influx_client(self) -> InfluxClient:
         s = self.settings
-        return InfluxClient(
-            s.influx_url,
-            s.influx_db,
-            username=s.influx_username,
-            password=s.influx_password,
-            token=s.influx_token,
-            timeout_s=s.influx_timeout_s,
-        )
+        return InfluxClient.from_settings(s)
 
     def stop(self) -> None:
         for server in (self.mosquitto, self.influxd):

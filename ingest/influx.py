@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import orjson
 
+from facility.settings import Settings
+
 
 class InfluxError(RuntimeError):
     pass
@@ -60,6 +62,18 @@ class InfluxClient:
         headers = {"Authorization": f"Token {token}"} if token else {}
         auth = (username, password or "") if username else None
         self._http = httpx.Client(base_url=self.url, headers=headers, auth=auth, timeout=timeout_s)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> InfluxClient:
+        """The client for ``FACILITY_INFLUX_*``: URL, database, and user/password or token."""
+        return cls(
+            settings.influx_url,
+            settings.influx_db,
+            username=settings.influx_username,
+            password=settings.influx_password,
+            token=settings.influx_token,
+            timeout_s=settings.influx_timeout_s,
+        )
 
     def close(self) -> None:
         self._http.close()

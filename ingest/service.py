@@ -46,14 +46,7 @@ def spool_path(settings: Settings, client_id: str) -> Path:
 
 
 def influx_client(settings: Settings) -> InfluxClient:
-    return InfluxClient(
-        settings.influx_url,
-        settings.influx_db,
-        username=settings.influx_username,
-        password=settings.influx_password,
-        token=settings.influx_token,
-        timeout_s=settings.influx_timeout_s,
-    )
+    return InfluxClient.from_settings(settings)
 
 
 class DatabaseEnsuringWriter:

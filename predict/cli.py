@@ -133,14 +133,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _influx(settings: Settings) -> InfluxClient:
-    return InfluxClient(
-        settings.influx_url,
-        settings.influx_db,
-        username=settings.influx_username,
-        password=settings.influx_password,
-        token=settings.influx_token,
-        timeout_s=settings.influx_timeout_s,
-    )
+    return InfluxClient.from_settings(settings)
 
 
 def _train_telemetry(args: argparse.Namespace) -> int:
