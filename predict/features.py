@@ -5,9 +5,9 @@ A feature at time ``t`` uses only observations with ``t − window ≤ time < t`
 no leakage), in two stages:
 
 1. **bucket aggregates** — the window is cut into ``buckets`` equal sub-windows ending at ``t``; per
-   bucket and field: count, mean, sample standard deviation, min, max, sum. InfluxDB computes exactly
+   bucket and field: count, mean, sample standard deviation, min, max, sum. InfluxDB can compute exactly
    this server-side (``GROUP BY time(width, offset)``, :mod:`predict.influx_features`); for a data frame
-   :func:`bucket_aggregates` does it in pandas.
+   :func:`bucket_aggregates` does it in pandas, and :mod:`predict.fleet_features` for many assets at once.
 2. :func:`summarize` turns bucket aggregates into features per field: ``level`` (mean over the window),
    ``spread`` (standard deviation over the window, recombined exactly from the buckets), ``trend``
    (count-weighted least-squares slope of the bucket means per time unit), ``min`` / ``max`` (extremes),
