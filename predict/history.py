@@ -83,12 +83,17 @@ class FrameStore:
         """The asset's reading times (sorted) and a (rows, fields) matrix of values (NaN where absent)."""
         cached = self._arrays.get(asset)
         if cached is None or cached[0] != fields:
-            rows = self._rows.get(asset, [])
-            nan = float("nan")
-            t = np.fromiter((r["time"] for r in rows), dtype=float, count=len(rows))
-            v = np.array([[r.get(f, nan) for f in fields] for r in rows], dtype=float).reshape(
-                len(rows), len(fields)
-            )
+            frame = self._cache.get(asset)
+            if frame is not None:  # already built (training): reuse it
+                t = frame["time"].to_numpy(dtype=float)
+                v = frame.reindex(columns=list(fields)).to_numpy(dtype=float)
+            else:
+                rows = self._rows.get(asset, [])
+                nan = float("nan")
+                t = np.fromiter((r["time"] for r in rows), dtype=float, count=len(rows))
+                v = np.array([[r.get(f, nan) for f in fields] for r in rows], dtype=float).reshape(
+                    len(rows), len(fields)
+                )
             order = np.argsort(t, kind="stable")
             cached = (fields, t[order], v[order])
             self._arrays[asset] = cached
