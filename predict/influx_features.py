@@ -244,8 +244,15 @@ class InfluxWindowCache:
         fields: Sequence[str] | None = None,
         event_types: Sequence[str] = EVENT_TYPES,
     ) -> dict[str, dict[str, float]]:
-        """:func:`fleet_features_influx`, with the readings from the cache."""
+        """:func:`fleet_features_influx`, with the readings from the cache. One asset, or a time before the
+        cached window's end (an ``at`` in the past), is a one-off query that leaves the cache as it is."""
         names = list(fields or kind_fields(kind))
+        wanted = list(assets)
+        start = t_ms - round(spec.window * DAY_MS)
+        w = self._windows.get(kind)
+        usable = w is not None and w.fields == tuple(names) and t_ms >= w.end_ms and start >= w.start_ms
+        if not usable and (len(wanted) == 1 or (w is not None and t_ms < w.end_ms)):
+            return fleet_features_influx(self.client, kind, t_ms, spec, wanted, names, event_types)
         data = self.readings(kind, t_ms, spec.window, names)
         events = event_counts_influx(self.client, kind, t_ms, spec.window, event_types)
-        return features_from_readings(data, events, list(assets), t_ms, spec, names, event_types)
+        return features_from_readings(data, events, wanted, t_ms, spec, names, event_types)

@@ -132,3 +132,10 @@ def test_window_cache_reads_only_new_points_and_equals_a_fresh_query(influx: Inf
         for asset in ASSETS:
             assert same(cached[asset], fresh[asset], rel=1e-12)
     assert not same(first["el-1"], cached["el-1"])
+    # going back in time and single-asset requests do not replace the cached window
+    assert cache._windows[AssetKind.ELEVATOR].end_ms == T0 + 16 * DAY_MS + 999
+    t = T0 + 16 * DAY_MS + 60_000
+    one = cache.features(AssetKind.ELEVATOR, t, spec, ["el-2"])
+    assert same(
+        one["el-2"], fleet_features_influx(influx, AssetKind.ELEVATOR, t, spec, ASSETS)["el-2"], rel=1e-12
+    )
