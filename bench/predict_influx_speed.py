@@ -227,7 +227,7 @@ def score(
         "raw_json_stdlib_seconds": round(fig["raw_json_stdlib"], 2),
         "raw_orjson_seconds": round(fig["raw_orjson"], 2),
         "event_queries_http_seconds": round(fig["events_http"], 2),
-        "server_side_aggregate_query_http_seconds": round(fig["agg_http"], 2),
+        "server_side_aggregate_query_http_seconds": round(fig["agg_http"], 2) if aggregates else None,
     }
 
 
