@@ -49,6 +49,7 @@ def load_history(
     end_ms: int | None = None,
     truth_path: Path | None = None,
     preventive_every_days: float | None = None,
+    repair_after_s: float = 24 * 3600.0,
 ) -> History:
     """Generate the fleet's history up to ``end_ms`` (default: now) and write it to InfluxDB in bulk."""
     from ingest.lineprotocol import to_line
@@ -56,7 +57,13 @@ def load_history(
 
     end = int(time.time() * 1000) if end_ms is None else end_ms
     history = generate_history(
-        fleet, seed=seed, end_ms=end, days=days, step_s=step_s, preventive_every_days=preventive_every_days
+        fleet,
+        seed=seed,
+        end_ms=end,
+        days=days,
+        step_s=step_s,
+        preventive_every_days=preventive_every_days,
+        repair_after_s=repair_after_s,
     )
     with influx_client(settings) as influx:
         influx.create_database()
