@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -263,16 +265,13 @@ def move(
     if body.to is OrderState.REJECTED and not body.note.strip():
         raise unprocessable("note", "a rejection (退单) needs a reason in 'note'")
     now = clock()
-    try:
-        transition(session, order, body.to, who.actor, now, body.note, body.crew_id, body.version)
-    except InvalidTransition as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    except ConcurrentUpdate as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    except NotFound as exc:
-        raise unprocessable("crew_id", str(exc)) from None
-    except ValueError as exc:
-        raise unprocessable("crew_id", str(exc)) from None
+    with _transition_errors():
+        try:
+            transition(session, order, body.to, who.actor, now, body.note, body.crew_id, body.version)
+        except InvalidTransition:
+            raise
+        except ValueError as exc:  # e.g. assigning without a crew
+            raise unprocessable("crew_id", str(exc)) from None
     return order_out(order, now, targets)
 
 
@@ -282,19 +281,24 @@ def assign(
 ) -> OrderOut:
     order = _load(session, order_id, who)
     now = clock()
-    try:
+    with _transition_errors():
         if body.crew_id is None:
             if auto_assign(session, order, who.actor, now) is None:
                 raise unprocessable("crew_id", "no active crew has this asset's skill and estate: name one")
         else:
             transition(session, order, OrderState.ASSIGNED, who.actor, now, "manual assignment", body.crew_id)
-    except InvalidTransition as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    except ConcurrentUpdate as exc:
+    return order_out(order, now, targets)
+
+
+@contextmanager
+def _transition_errors() -> Iterator[None]:
+    """409 for a transition the state machine or a concurrent update refuses; 422 for an unknown crew."""
+    try:
+        yield
+    except (InvalidTransition, ConcurrentUpdate) as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except NotFound as exc:
         raise unprocessable("crew_id", str(exc)) from None
-    return order_out(order, now, targets)
 
 
 @router.post("/orders/{order_id}/follow-up", response_model=OrderOut)
