@@ -1,15 +1,16 @@
 """Live forecasts for the API: fleet file + InfluxDB telemetry + the registry's current model per kind.
 
-``since_repair`` comes from the asset's last ``recovery`` event in InfluxDB (the end of its last repair),
-else its install date. Assets repaired less than one feature window ago are still scored, although their
-window mixes data from before and after the repair (training rows always had a full window after it);
-``since_repair`` below the window tells such forecasts apart. Preventive repairs recorded only as work
-orders (not as events) are not seen yet: maintenance/ would supply them.
+``since_repair`` comes from the asset's last repair: the later of its last ``recovery`` event in InfluxDB
+and, when a ``repairs`` source is given (the work-order store: preventive visits send no event), its last
+resolved order; else its install date. Assets repaired less than one feature window ago are still scored,
+although their window mixes data from before and after the repair (training rows always had a full window
+after it); ``since_repair`` below the window tells such forecasts apart.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -33,11 +34,22 @@ def _ms(t: dt.datetime) -> int:
     return int(t.timestamp() * 1000)
 
 
+#: ``(kind, now_ms) -> {asset: time of the end of its last repair before now, in days}``
+RepairSource = Callable[[AssetKind, int], Mapping[str, float]]
+
+
 class ForecastService:
-    def __init__(self, settings: Settings, influx: InfluxClient, fleet: Fleet | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        influx: InfluxClient,
+        fleet: Fleet | None = None,
+        repairs: RepairSource | None = None,
+    ) -> None:
         self.settings = settings
         self.influx = influx
         self.fleet = fleet or load_fleet(Path(settings.fleet_file))
+        self.repairs = repairs
         self.registry = ModelRegistry(Path(settings.var_dir) / "models")
         self._models: dict[str, tuple[SurvivalModel, ModelVersion]] = {}
         #: the last feature window per kind: a later call reads only the new points
@@ -75,6 +87,14 @@ class ForecastService:
                 out[series.tags["asset"]] = float(series.values[0][0]) / DAY_MS
         return out
 
+    def _last_repair(self, kind: AssetKind, now_ms: int) -> dict[str, float]:
+        out = self._last_recovery(kind, now_ms)
+        if self.repairs is not None:
+            for asset, t in self.repairs(kind, now_ms).items():
+                if t < now_ms / DAY_MS:
+                    out[asset] = max(t, out.get(asset, t))
+        return out
+
     def forecasts(
         self, assets: list[AssetSpec], now: dt.datetime, settings: ForecastSettings | None = None
     ) -> list[Forecast]:
@@ -90,7 +110,7 @@ class ForecastService:
             spec = self._spec(kind, meta)
             ids = [a.id for a in specs]
             feats = self.windows.features(kind, now_ms, spec, ids)
-            repaired = self._last_recovery(kind, now_ms)
+            repaired = self._last_repair(kind, now_ms)
             rows = []
             for a in specs:
                 installed = dt.datetime.combine(a.installed, dt.time(), dt.UTC).timestamp() * 1000 / DAY_MS
