@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     sla_file: Path | None = None
     sla_check_interval_s: float = 30.0
 
+    # --- predict (added by predict): live telemetry features are computed "as of" the last full step (the
+    # feature clock) and stored in InfluxDB's ``features`` retention policy for this many days
+    feature_step_s: int = 3600
+    feature_retention_days: int = 30
+
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'facility.db').resolve()}"

@@ -108,14 +108,20 @@ class InfluxClient:
     def create_database(self) -> None:
         self._request("POST", "/query", data={"q": f'CREATE DATABASE "{self.database}"'})
 
-    def write(self, lines: bytes | str | Iterable[str], precision: str = "ms") -> None:
-        """Write line protocol; a ``204`` means InfluxDB has it durably (in its WAL)."""
+    def write(
+        self, lines: bytes | str | Iterable[str], precision: str = "ms", retention_policy: str | None = None
+    ) -> None:
+        """Write line protocol (into ``retention_policy``, else the database's default); a ``204`` means
+        InfluxDB has it durably (in its WAL)."""
         if not isinstance(lines, bytes | str):
             lines = "\n".join(lines)
         body = lines.encode() if isinstance(lines, str) else lines
         if not body:
             return
-        self._request("POST", "/write", params={"db": self.database, "precision": precision}, content=body)
+        params = {"db": self.database, "precision": precision}
+        if retention_policy is not None:
+            params["rp"] = retention_policy
+        self._request("POST", "/write", params=params, content=body)
 
     def query(self, q: str, epoch: str = "ms", params: Mapping[str, Any] | None = None) -> list[Series]:
         """Run InfluxQL; ``params`` are bound server-side (``$name`` in the query), never pasted in."""
@@ -128,7 +134,7 @@ class InfluxClient:
             if "error" in result:
                 raise InfluxRejected(f"InfluxQL error: {result['error']} in {q!r}", 400, result["error"])
             for s in result.get("series", []):
-                out.append(Series(s["name"], s.get("tags", {}), s["columns"], s.get("values", [])))
+                out.append(Series(s.get("name", ""), s.get("tags", {}), s["columns"], s.get("values", [])))
         return out
 
     def records(self, q: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:

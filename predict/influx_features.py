@@ -177,13 +177,16 @@ def fleet_features_influx(
     fields: Sequence[str] | None = None,
     event_types: Sequence[str] = EVENT_TYPES,
 ) -> dict[str, dict[str, float]]:
-    """Features at ``t_ms`` for each of ``assets`` of one kind (assets without data get NaN levels)."""
+    """Features at ``t_ms`` for each of ``assets`` of one kind (assets without data get NaN levels); with
+    ``event_types=()`` only the telemetry window features (no event query)."""
     names = list(fields or kind_fields(kind))
     wanted = list(assets)
     single = wanted[0] if len(wanted) == 1 else None
     start = t_ms - round(spec.window * DAY_MS)
     data = readings_influx(client, kind, start, t_ms, names, asset=single)
-    events = event_counts_influx(client, kind, t_ms, spec.window, event_types, asset=single)
+    events = (
+        event_counts_influx(client, kind, t_ms, spec.window, event_types, asset=single) if event_types else {}
+    )
     return features_from_readings(data, events, wanted, t_ms, spec, names, event_types)
 
 
@@ -235,6 +238,30 @@ class InfluxWindowCache:
         self._windows[kind] = _Window(names, start, t_ms, data)
         return data
 
+    def window(
+        self,
+        kind: AssetKind,
+        t_ms: int,
+        spec: WindowSpec,
+        assets: Iterable[str],
+        fields: Sequence[str] | None = None,
+    ) -> tuple[dict[str, dict[str, float]], dict[str, int]]:
+        """Telemetry window features of ``assets`` at ``t_ms``, and each asset's number of readings in the
+        window. One asset, or a time before the cached window's end (an ``at`` in the past), is a one-off
+        query that leaves the cache as it is."""
+        names = list(fields or kind_fields(kind))
+        wanted = list(assets)
+        start = t_ms - round(spec.window * DAY_MS)
+        w = self._windows.get(kind)
+        usable = w is not None and w.fields == tuple(names) and t_ms >= w.end_ms and start >= w.start_ms
+        if not usable and (len(wanted) == 1 or (w is not None and t_ms < w.end_ms)):
+            single = wanted[0] if len(wanted) == 1 else None
+            data = readings_influx(self.client, kind, start, t_ms, names, asset=single)
+        else:
+            data = self.readings(kind, t_ms, spec.window, names)
+        counts = {a: int(data[a][0].size) for a in wanted if a in data}
+        return features_from_readings(data, {}, wanted, t_ms, spec, names, event_types=()), counts
+
     def features(
         self,
         kind: AssetKind,
@@ -244,15 +271,12 @@ class InfluxWindowCache:
         fields: Sequence[str] | None = None,
         event_types: Sequence[str] = EVENT_TYPES,
     ) -> dict[str, dict[str, float]]:
-        """:func:`fleet_features_influx`, with the readings from the cache. One asset, or a time before the
-        cached window's end (an ``at`` in the past), is a one-off query that leaves the cache as it is."""
-        names = list(fields or kind_fields(kind))
+        """:func:`fleet_features_influx`, with the readings from the cache (see :meth:`window`)."""
         wanted = list(assets)
-        start = t_ms - round(spec.window * DAY_MS)
-        w = self._windows.get(kind)
-        usable = w is not None and w.fields == tuple(names) and t_ms >= w.end_ms and start >= w.start_ms
-        if not usable and (len(wanted) == 1 or (w is not None and t_ms < w.end_ms)):
-            return fleet_features_influx(self.client, kind, t_ms, spec, wanted, names, event_types)
-        data = self.readings(kind, t_ms, spec.window, names)
-        events = event_counts_influx(self.client, kind, t_ms, spec.window, event_types)
-        return features_from_readings(data, events, wanted, t_ms, spec, names, event_types)
+        feats, _ = self.window(kind, t_ms, spec, wanted, fields)
+        if not event_types:
+            return feats
+        single = wanted[0] if len(wanted) == 1 else None
+        events = event_counts_influx(self.client, kind, t_ms, spec.window, event_types, asset=single)
+        zero = {f"events_{t}": 0.0 for t in event_types}
+        return {a: feats[a] | events.get(a, zero) for a in wanted}

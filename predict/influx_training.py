@@ -1,6 +1,7 @@
 """Training data from InfluxDB: lifetimes from fault/recovery events, features at landmarks by the live query.
 
-Landmarks lie on a grid ``start + k·step``; at each one the *live* feature query
+Landmarks lie on a grid ``first + k·step``, ``first`` the first feature-clock time (a whole ``clock_ms``, one hour
+by default, as in :mod:`predict.service`) a window after ``start``; at each one the *live* feature query
 (:func:`predict.influx_features.fleet_features_influx`) runs for every asset of the kind, so training rows
 are computed exactly as scoring rows are. A row is kept for an asset when the landmark falls inside one
 of its lifetimes at least one window after the lifetime started (a full window after the last repair).
@@ -52,6 +53,7 @@ def training_data_influx(
     step_days: float,
     assets: Sequence[str] | None = None,
     extra: Iterable[MaintenanceRecord] = (),
+    clock_ms: int = 3_600_000,
 ) -> SurvivalData:
     ids = list(assets) if assets is not None else assets_of_kind(client, kind)
     if not ids:
@@ -62,7 +64,8 @@ def training_data_influx(
     lives = lifetimes_from_records(records, start_ms / DAY_MS, end_ms / DAY_MS, ids)
     rows, time, event, groups = [], [], [], []
     step_ms = round(step_days * DAY_MS)
-    for t_ms in range(start_ms + round(spec.window * DAY_MS), end_ms, step_ms):
+    first = -(-(start_ms + round(spec.window * DAY_MS)) // clock_ms) * clock_ms  # ceil to the clock
+    for t_ms in range(first, end_ms, step_ms):
         t = t_ms / DAY_MS
         active = {life.asset: life for life in lives if life.start + spec.window <= t < life.end}
         if not active:

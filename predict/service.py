@@ -1,10 +1,20 @@
 """Live forecasts for the API: fleet file + InfluxDB telemetry + the registry's current model per kind.
 
-``since_repair`` comes from the asset's last repair: the later of its last ``recovery`` event in InfluxDB
-and, when a ``repairs`` source is given (the work-order store: preventive visits send no event), its last
-resolved order; else its install date. Assets repaired less than one feature window ago are still scored,
-although their window mixes data from before and after the repair (training rows always had a full window
-after it); ``since_repair`` below the window tells such forecasts apart.
+Covariates of an asset at time ``t``:
+
+- telemetry window features at the feature clock ``T = floor(t, settings.feature_step_s)`` (the last full
+  hour by default), looked up in memory, then in the feature store (:mod:`predict.feature_store`, rows another
+  process or an earlier call computed), else computed from the raw window (:class:`InfluxWindowCache`: the
+  whole window the first time, only new points later) and stored;
+- event counts over ``[t − window, t)``, live (a fresh alarm counts at once);
+- ``since_repair`` at ``t``: time since the asset's last repair, the later of its last ``recovery`` event in
+  InfluxDB and, when a ``repairs`` source is given (the work-order store: preventive visits send no event),
+  its last resolved order; else its install date. Assets repaired less than one feature window ago are still
+  scored, although their window mixes data from before and after the repair (training rows always had a full
+  window after it); ``since_repair`` below the window tells such forecasts apart.
+
+Training landmarks lie on the same clock (:mod:`predict.influx_training`), so a training row and a live row
+at the same ``T`` are computed alike.
 """
 
 from __future__ import annotations
@@ -19,9 +29,10 @@ from facility.contract import EVENTS_MEASUREMENT, AssetKind
 from facility.fleet import AssetSpec, Fleet, load_fleet
 from facility.settings import Settings
 from ingest.influx import InfluxClient
-from predict.features import DAY_MS, WindowSpec, spec_for_kind
+from predict.feature_store import FeatureStore, feature_clock, spec_key
+from predict.features import DAY_MS, EVENT_TYPES, WindowSpec, kind_fields, spec_for_kind
 from predict.forecast import AssetInput, Forecast, ForecastSettings, forecast_assets
-from predict.influx_features import InfluxWindowCache
+from predict.influx_features import InfluxWindowCache, event_counts_influx
 from predict.models import SurvivalModel
 from predict.registry import ModelRegistry, ModelVersion
 
@@ -54,6 +65,10 @@ class ForecastService:
         self._models: dict[str, tuple[SurvivalModel, ModelVersion]] = {}
         #: the last feature window per kind: a later call reads only the new points
         self.windows = InfluxWindowCache(influx)
+        self.store = FeatureStore(influx, settings.feature_retention_days)
+        self.step_ms = settings.feature_step_s * 1000
+        #: per (kind, spec): the feature clock time and the window features last used
+        self._memo: dict[tuple[AssetKind, str], tuple[int, dict[str, dict[str, float]]]] = {}
 
     def model(self, kind: AssetKind) -> tuple[SurvivalModel, ModelVersion]:
         current = self.registry.current(kind.value)
@@ -87,6 +102,27 @@ class ForecastService:
                 out[series.tags["asset"]] = float(series.values[0][0]) / DAY_MS
         return out
 
+    def window_features(
+        self, kind: AssetKind, t_ms: int, spec: WindowSpec, ids: list[str]
+    ) -> dict[str, dict[str, float]]:
+        """Telemetry window features of ``ids`` at the feature-clock time ``t_ms``: from memory, else the
+        feature store, else computed from the raw window and stored."""
+        key = (kind, spec_key(spec))
+        memo = self._memo.get(key)
+        if memo is not None and memo[0] == t_ms and all(a in memo[1] for a in ids):
+            return memo[1]
+        fields = kind_fields(kind)
+        feats = self.store.read(kind, spec, t_ms, fields, ids)
+        missing = [a for a in ids if a not in feats]
+        if missing:
+            computed, counts = self.windows.window(kind, t_ms, spec, missing, fields)
+            self.store.write(kind, spec, t_ms, computed, counts)
+            feats |= computed
+        if memo is not None and memo[0] == t_ms:
+            feats = memo[1] | feats
+        self._memo[key] = (t_ms, feats)
+        return feats
+
     def _last_repair(self, kind: AssetKind, now_ms: int) -> dict[str, float]:
         out = self._last_recovery(kind, now_ms)
         if self.repairs is not None:
@@ -109,12 +145,16 @@ class ForecastService:
             model, meta = self.model(kind)
             spec = self._spec(kind, meta)
             ids = [a.id for a in specs]
-            feats = self.windows.features(kind, now_ms, spec, ids)
+            feats = self.window_features(kind, feature_clock(now_ms, self.step_ms), spec, ids)
+            single = ids[0] if len(ids) == 1 else None
+            events = event_counts_influx(self.influx, kind, now_ms, spec.window, EVENT_TYPES, asset=single)
+            zero = {f"events_{e}": 0.0 for e in EVENT_TYPES}
             repaired = self._last_repair(kind, now_ms)
             rows = []
             for a in specs:
                 installed = dt.datetime.combine(a.installed, dt.time(), dt.UTC).timestamp() * 1000 / DAY_MS
-                rows.append(feats[a.id] | {"since_repair": t - repaired.get(a.id, installed)})
+                since = {"since_repair": t - repaired.get(a.id, installed)}
+                rows.append(feats[a.id] | events.get(a.id, zero) | since)
             X = pd.DataFrame(rows)
             inputs = [AssetInput(a.id, kind.value, a.criticality) for a in specs]
             mode = str(meta.features_spec.get("mode", "landmark"))
@@ -141,3 +181,4 @@ class ForecastService:
     def close(self) -> None:
         self._models.clear()
         self.windows.clear()
+        self._memo.clear()

@@ -1,0 +1,140 @@
+"""Stored window features: live scoring's cold path reads one row per asset, not the raw window.
+
+Telemetry window features (:mod:`predict.features`) are computed at the **feature clock** ``T = floor(t, step)``
+(default step one hour: "as of the last full hour"), so every request within a step shares them. Computing them
+for 10,000 assets from a cold start means reading the whole raw window from InfluxDB (3.5 M points for 14 days
+of hourly readings: about 30 s on 2 cores, docs/benchmarks.md); reading them back is one row per asset.
+
+Rows live in InfluxDB, in the measurement ``window_features`` of the retention policy ``features`` (kept
+``retention_days``, 30 by default), one point per (kind, asset, feature spec, T)::
+
+    window_features,asset=lift-1,kind=elevator,spec=v1-14d-7b readings=336i,motor_current_a__level=12.5,… T
+
+``readings`` (the number of readings in the window) is always written, so an asset without data still has a
+row; a NaN feature is left out and read back as NaN. ``spec`` names the window, its buckets and
+:data:`FEATURES_VERSION`, which changes whenever the feature code changes meaning, so rows from older code are
+never read. Times older than the retention period are not stored (InfluxDB would drop them): features of
+an ``at`` long past are computed every time. Rows are written once per step; points that reach InfluxDB later than that with a timestamp
+before ``T`` are not in them (the raw data stays the reference: training recomputes from it).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+
+from facility.contract import AssetKind
+from ingest.influx import InfluxClient, InfluxRejected
+from ingest.lineprotocol import escape_tag
+from predict.features import WindowSpec
+
+FEATURES_RP = "features"
+FEATURES_MEASUREMENT = "window_features"
+#: bump when a feature's definition changes: stored rows of another version are ignored
+FEATURES_VERSION = 1
+READINGS_FIELD = "readings"
+
+
+def spec_key(spec: WindowSpec) -> str:
+    """The ``spec`` tag: feature version, window length and buckets (``v1-14d-7b``)."""
+    return f"v{FEATURES_VERSION}-{spec.window:g}d-{spec.buckets}b"
+
+
+def feature_clock(t_ms: int, step_ms: int) -> int:
+    """``T = floor(t, step)`` in epoch milliseconds (steps are aligned to the epoch, i.e. to UTC hours)."""
+    if step_ms < 1:
+        raise ValueError(f"the feature step must be at least 1 ms, but was {step_ms}")
+    return t_ms - t_ms % step_ms
+
+
+def window_feature_names(spec: WindowSpec, fields: Sequence[str]) -> list[str]:
+    """The ``{field}__{stat}`` names :func:`predict.fleet_features.fleet_window_features` returns."""
+    return [
+        f"{name}__{stat}" for name in fields for stat in (("rate",) if name in spec.counters else spec.stats)
+    ]
+
+
+class FeatureStore:
+    """Reads and writes window-feature rows (see the module docstring) in ``client``'s database."""
+
+    def __init__(self, client: InfluxClient, retention_days: int = 30) -> None:
+        if retention_days < 1:
+            raise ValueError(f"feature retention must be at least 1 day, but was {retention_days}")
+        self.client = client
+        self.retention_days = retention_days
+        self._ready = False
+
+    def ensure(self) -> None:
+        """Create the retention policy if the database lacks it (an existing one is left as it is)."""
+        if self._ready:
+            return
+        names = {str(row[0]) for s in self.client.query("SHOW RETENTION POLICIES") for row in s.values}
+        if FEATURES_RP not in names:
+            try:
+                self.client.query(
+                    f'CREATE RETENTION POLICY "{FEATURES_RP}" ON "{self.client.database}" '
+                    f"DURATION {self.retention_days}d REPLICATION 1"
+                )
+            except InfluxRejected as exc:  # created meanwhile by another process
+                if "already exists" not in str(exc):
+                    raise
+        self._ready = True
+
+    def write(
+        self,
+        kind: AssetKind,
+        spec: WindowSpec,
+        t_ms: int,
+        features: Mapping[str, Mapping[str, float]],
+        readings: Mapping[str, int],
+    ) -> int:
+        """Store the rows of ``features`` (asset → window features at ``t_ms``); returns rows written: none
+        when ``t_ms`` lies beyond the retention period (InfluxDB would drop them), e.g. an ``at`` long past."""
+        horizon_ms = (
+            self.retention_days * 86_400 - 3_600
+        ) * 1000  # an hour's margin before the policy drops it
+        if t_ms < time.time() * 1000 - horizon_ms:
+            return 0
+        self.ensure()
+        tags = f"kind={escape_tag(kind.value)},spec={escape_tag(spec_key(spec))}"
+        lines = []
+        for asset, row in features.items():
+            values = [f"{READINGS_FIELD}={int(readings.get(asset, 0))}i"]
+            values += [f"{k}={float(v)!r}" for k, v in row.items() if math.isfinite(v)]
+            lines.append(f"{FEATURES_MEASUREMENT},asset={escape_tag(asset)},{tags} {','.join(values)} {t_ms}")
+        for i in range(0, len(lines), 20_000):
+            self.client.write(lines[i : i + 20_000], retention_policy=FEATURES_RP)
+        return len(lines)
+
+    def read(
+        self,
+        kind: AssetKind,
+        spec: WindowSpec,
+        t_ms: int,
+        fields: Sequence[str],
+        assets: Iterable[str] | None = None,
+    ) -> dict[str, dict[str, float]]:
+        """The stored rows at exactly ``t_ms`` (asset → features), only for assets that have one."""
+        self.ensure()
+        names = window_feature_names(spec, fields)
+        wanted = None if assets is None else set(assets)
+        where = f'time = {t_ms}ms AND "kind" = $kind AND "spec" = $spec'
+        params = {"kind": kind.value, "spec": spec_key(spec)}
+        if wanted is not None and len(wanted) == 1:
+            where += ' AND "asset" = $asset'
+            params["asset"] = next(iter(wanted))
+        q = f'SELECT * FROM "{FEATURES_RP}"."{FEATURES_MEASUREMENT}" WHERE {where}'
+        out: dict[str, dict[str, float]] = {}
+        for series in self.client.query(q, params=params):
+            col = {c: i for i, c in enumerate(series.columns)}
+            at = [col.get(n) for n in names]
+            for row in series.values:
+                asset = str(row[col["asset"]])
+                if wanted is not None and asset not in wanted:
+                    continue
+                out[asset] = {
+                    n: (float(row[i]) if i is not None and row[i] is not None else math.nan)
+                    for n, i in zip(names, at, strict=True)
+                }
+        return out

@@ -1,0 +1,173 @@
+"""Stored window features on a real InfluxDB: the live service's cold path reads them instead of the raw window."""
+
+from __future__ import annotations
+
+import dataclasses as dc
+import datetime as dt
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from facility.contract import AssetKind, Event, Reading
+from facility.settings import Settings
+from ingest.influx import InfluxClient
+from ingest.lineprotocol import to_lines
+from predict.feature_store import (
+    FEATURES_MEASUREMENT,
+    FEATURES_RP,
+    FeatureStore,
+    feature_clock,
+    spec_key,
+    window_feature_names,
+)
+from predict.features import DAY_MS, WindowSpec, kind_fields, spec_for_kind
+from predict.influx_features import fleet_features_influx
+from predict.models import CoxPH, SurvivalModel, survival_y
+from predict.registry import ModelVersion
+from predict.service import ForecastService
+from tests.integration import test_features_influx as data
+from tests.integration.test_features_influx import ASSETS, same
+
+pytestmark = pytest.mark.integration
+
+HOUR_MS = 3_600_000
+KIND = AssetKind.ELEVATOR
+FIELDS = kind_fields(KIND)
+
+
+# the feature store keeps 30 days: put the test history in the last three weeks (the shared one is in 2023)
+SHIFT_MS = (int(time.time() * 1000) - 21 * DAY_MS - data.T0) // HOUR_MS * HOUR_MS
+T0 = data.T0 + SHIFT_MS
+
+
+def history(seed: int) -> list[Reading | Event]:
+    return [dc.replace(m, ts_ms=m.ts_ms + SHIFT_MS) for m in data.history(seed)[0]]
+
+
+def service_args(tmp_path: Path, influx: InfluxClient) -> tuple[Settings, InfluxClient]:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(
+        "estates:\n  - {id: est, name: E, group: old, company: pc, company_name: P, installed: 2012-01-01,\n"
+        "     buildings: [{id: b1, assets: [{id: el-1, kind: elevator}, {id: el-2, kind: elevator}]}]}\n"
+    )
+    return Settings(var_dir=tmp_path / "var", fleet_file=fleet), influx
+
+
+def service(influx: InfluxClient, tmp_path: Path) -> ForecastService:
+    return ForecastService(*service_args(tmp_path, influx))
+
+
+def test_rows_round_trip_with_nan_and_never_mix_specs_or_kinds(influx: InfluxClient) -> None:
+    spec = spec_for_kind(KIND, window_days=7, buckets=7)
+    names = window_feature_names(spec, FIELDS)
+    row_a = {n: 0.1 * i + 1e-7 for i, n in enumerate(names)}
+    row_b = dict(row_a) | {names[0]: math.nan, names[-1]: -2.5e12}
+    store = FeatureStore(influx)
+    t = feature_clock(T0 + 5 * DAY_MS + 1234, HOUR_MS)
+    assert t % HOUR_MS == 0 and T0 + 5 * DAY_MS + 1234 - t < HOUR_MS
+    assert store.write(KIND, spec, t, {"el-1": row_a, "el 2,x": row_b}, {"el-1": 12}) == 2
+    other = spec_for_kind(KIND, window_days=14, buckets=7)
+    store.write(KIND, other, t, {"el-1": {n: 99.0 for n in names}}, {"el-1": 1})
+    back = store.read(KIND, spec, t, FIELDS)
+    assert back.keys() == {"el-1", "el 2,x"}
+    assert back["el-1"] == row_a  # exact: floats are written with repr
+    assert same(back["el 2,x"], row_b)
+    assert store.read(KIND, spec, t, FIELDS, ["el-1"]) == {"el-1": row_a}
+    assert store.read(KIND, other, t, FIELDS)["el-1"][names[0]] == 99.0
+    assert store.read(AssetKind.SMART_BIN, spec, t, kind_fields(AssetKind.SMART_BIN)) == {}
+    assert store.read(KIND, spec, t + HOUR_MS, FIELDS) == {}
+    # beyond the retention period nothing is stored (InfluxDB would drop the points)
+    assert store.write(KIND, spec, t - 30 * DAY_MS, {"el-1": row_a}, {"el-1": 12}) == 0
+    # the readings count is kept (0 for an asset without data), in the features retention policy
+    rows = influx.records(
+        f'SELECT "readings", "asset" FROM "{FEATURES_RP}"."{FEATURES_MEASUREMENT}" WHERE "spec" = $s',
+        params={"s": spec_key(spec)},
+    )
+    assert sorted((r["asset"], r["readings"]) for r in rows) == [("el 2,x", 0), ("el-1", 12)]
+    policies = {row[0]: row[1] for s in influx.query("SHOW RETENTION POLICIES") for row in s.values}
+    assert policies[FEATURES_RP] == "720h0m0s"
+
+
+class FixedModelService(ForecastService):
+    """The live service with one in-memory model instead of the registry."""
+
+    fitted: SurvivalModel
+
+    def model(self, kind: AssetKind) -> tuple[SurvivalModel, ModelVersion]:
+        spec = {"source": "telemetry", "window": 7.0, "buckets": 7}
+        return self.fitted, ModelVersion(kind.value, "v-test", "cox", "", (), features_spec=spec)
+
+
+def fitted_on(influx: InfluxClient, spec: WindowSpec, hour: int) -> SurvivalModel:
+    """A Cox model on this telemetry's own features (every 6 h before ``hour``), with made-up outcomes."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for k in range(1, 31):
+        feats = fleet_features_influx(influx, KIND, hour - 6 * k * HOUR_MS, spec, ASSETS)
+        rows += [feats[a] | {"since_repair": 5000 + rng.uniform(0, 1000)} for a in ASSETS]
+    X = pd.DataFrame(rows)
+    z = X["vibration_mm_s__level"].to_numpy()
+    t = rng.exponential(30 * np.exp(-(z - z.mean()) / z.std()))
+    return CoxPH(penalizer=0.1).fit(X, survival_y(t + 0.01, np.ones(len(X), dtype=int)))
+
+
+def test_forecasts_use_the_last_full_hour_and_a_restart_reads_the_stored_rows(
+    influx: InfluxClient, tmp_path: Path
+) -> None:
+    influx.write(to_lines(history(3)))
+    spec = spec_for_kind(KIND, window_days=7, buckets=7)
+    now = T0 + 15 * DAY_MS + 37 * 60_000 + 5_000  # some minutes past an hour
+    hour = feature_clock(now, HOUR_MS)
+    expected = fleet_features_influx(influx, KIND, hour, spec, ASSETS, event_types=())
+    at_now = fleet_features_influx(influx, KIND, now, spec, ASSETS, event_types=())
+    assert not same(expected["el-1"], at_now["el-1"])  # the clock matters: readings every 10 minutes
+
+    first = FixedModelService.__new__(FixedModelService)
+    ForecastService.__init__(first, *service_args(tmp_path, influx))
+    first.fitted = fitted_on(influx, spec, hour)
+    assets = list(first.fleet.assets)
+    when = dt.datetime.fromtimestamp(now / 1000, dt.UTC)
+    before = {f.asset: f for f in first.forecasts(assets, when)}
+    assert first._memo[(KIND, spec_key(spec))][0] == hour
+    stored = FeatureStore(influx).read(KIND, spec, hour, FIELDS)
+    for asset in ASSETS:
+        assert same(first._memo[(KIND, spec_key(spec))][1][asset], expected[asset], rel=1e-12)
+        assert same(stored[asset], expected[asset], rel=1e-12)
+
+    # a new process (empty caches) with the raw telemetry gone: the same window features, read from the
+    # store, and so the same forecasts
+    influx.query(f'DROP MEASUREMENT "{KIND.value}"')
+    gone = fleet_features_influx(influx, KIND, hour, spec, ASSETS, event_types=())
+    assert math.isnan(gone["el-1"]["vibration_mm_s__level"])
+    restarted = FixedModelService.__new__(FixedModelService)
+    ForecastService.__init__(restarted, *service_args(tmp_path, influx))
+    restarted.fitted = first.fitted
+    after = {f.asset: f for f in restarted.forecasts(assets, when)}
+    assert len({f.p_fail[30] for f in before.values()}) == 2
+    for asset in before:
+        assert after[asset].p_fail == pytest.approx(before[asset].p_fail, rel=1e-9)
+        assert after[asset].survival == pytest.approx(before[asset].survival, rel=1e-9)
+    # the next hour is not stored: it is computed from what InfluxDB holds now (nothing) and stored in turn
+    later = restarted.window_features(KIND, hour + HOUR_MS, spec, list(ASSETS))
+    assert math.isnan(later["el-1"]["vibration_mm_s__level"])
+    assert FeatureStore(influx).read(KIND, spec, hour + HOUR_MS, FIELDS).keys() == set(ASSETS)
+
+
+def test_a_new_asset_missing_from_the_stored_rows_is_computed_and_added(
+    influx: InfluxClient, tmp_path: Path
+) -> None:
+    influx.write(to_lines(history(4)))
+    spec = spec_for_kind(KIND, window_days=7, buckets=7)
+    hour = feature_clock(T0 + 12 * DAY_MS + 1, HOUR_MS)
+    svc = service(influx, tmp_path)
+    svc.window_features(KIND, hour, spec, ["el-1"])
+    assert FeatureStore(influx).read(KIND, spec, hour, FIELDS).keys() == {"el-1"}
+    both = service(influx, tmp_path).window_features(KIND, hour, spec, list(ASSETS))
+    fresh = fleet_features_influx(influx, KIND, hour, spec, ASSETS, event_types=())
+    for asset in ASSETS:
+        assert same(both[asset], fresh[asset], rel=1e-12)
+    assert FeatureStore(influx).read(KIND, spec, hour, FIELDS).keys() == set(ASSETS)
