@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "ingest.cli",
     "maintenance.cli",
     "predict.cli",
+    "predict.features_cli",
     "evaluation.cli",
     "dashboards.cli",
     "api.cli",

@@ -238,6 +238,12 @@ class InfluxWindowCache:
         self._windows[kind] = _Window(names, start, t_ms, data)
         return data
 
+    def covers(self, kind: AssetKind, t_ms: int, window_days: float, fields: Sequence[str]) -> bool:
+        """Whether the window at ``t_ms`` can be had from the cache plus the points since its end."""
+        w = self._windows.get(kind)
+        start = t_ms - round(window_days * DAY_MS)
+        return w is not None and w.fields == tuple(fields) and t_ms >= w.end_ms and start >= w.start_ms
+
     def window(
         self,
         kind: AssetKind,
@@ -253,8 +259,9 @@ class InfluxWindowCache:
         wanted = list(assets)
         start = t_ms - round(spec.window * DAY_MS)
         w = self._windows.get(kind)
-        usable = w is not None and w.fields == tuple(names) and t_ms >= w.end_ms and start >= w.start_ms
-        if not usable and (len(wanted) == 1 or (w is not None and t_ms < w.end_ms)):
+        if not self.covers(kind, t_ms, spec.window, names) and (
+            len(wanted) == 1 or (w is not None and t_ms < w.end_ms)
+        ):
             single = wanted[0] if len(wanted) == 1 else None
             data = readings_influx(self.client, kind, start, t_ms, names, asset=single)
         else:

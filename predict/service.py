@@ -3,9 +3,11 @@
 Covariates of an asset at time ``t``:
 
 - telemetry window features at the feature clock ``T = floor(t, settings.feature_step_s)`` (the last full
-  hour by default), looked up in memory, then in the feature store (:mod:`predict.feature_store`, rows another
-  process or an earlier call computed), else computed from the raw window (:class:`InfluxWindowCache`: the
-  whole window the first time, only new points later) and stored;
+  hour by default), looked up in memory, then in the feature store (:mod:`predict.feature_store`, rows the
+  refresh job — :mod:`predict.refresh` — or another call computed), else computed from the raw window
+  (:class:`InfluxWindowCache`: the whole window the first time, only new points later) and stored. A process
+  whose window cache is cold uses the previous step's stored rows while the refresh job has not yet stored
+  this step's, rather than read the whole raw window itself;
 - event counts over ``[t − window, t)``, live (a fresh alarm counts at once);
 - ``since_repair`` at ``t``: time since the asset's last repair, the later of its last ``recovery`` event in
   InfluxDB and, when a ``repairs`` source is given (the work-order store: preventive visits send no event),
@@ -87,7 +89,7 @@ class ForecastService:
             )
         return cached
 
-    def _spec(self, kind: AssetKind, meta: ModelVersion) -> WindowSpec:
+    def spec(self, kind: AssetKind, meta: ModelVersion) -> WindowSpec:
         fs = meta.features_spec
         return spec_for_kind(kind, float(fs.get("window", 14.0)), int(fs.get("buckets", 7)))
 
@@ -103,10 +105,11 @@ class ForecastService:
         return out
 
     def window_features(
-        self, kind: AssetKind, t_ms: int, spec: WindowSpec, ids: list[str]
+        self, kind: AssetKind, t_ms: int, spec: WindowSpec, ids: list[str], allow_previous: bool = True
     ) -> dict[str, dict[str, float]]:
         """Telemetry window features of ``ids`` at the feature-clock time ``t_ms``: from memory, else the
-        feature store, else computed from the raw window and stored."""
+        feature store, else computed from the raw window and stored (``allow_previous=False``, as the refresh
+        job asks: never fall back to the previous step's rows)."""
         key = (kind, spec_key(spec))
         memo = self._memo.get(key)
         if memo is not None and memo[0] == t_ms and all(a in memo[1] for a in ids):
@@ -114,6 +117,17 @@ class ForecastService:
         fields = kind_fields(kind)
         feats = self.store.read(kind, spec, t_ms, fields, ids)
         missing = [a for a in ids if a not in feats]
+        if (
+            missing
+            and allow_previous
+            and len(ids) > 1
+            and not self.windows.covers(kind, t_ms, spec.window, fields)
+        ):
+            # this process would have to read the whole raw window: if the refresh job (`facility features
+            # refresh`) has not stored this step yet but did store the previous one, use that one for now
+            previous = self.store.read(kind, spec, t_ms - self.step_ms, fields, missing)
+            if len(previous) == len(missing):
+                return feats | previous  # not remembered: the next call looks for this step's rows again
         if missing:
             computed, counts = self.windows.window(kind, t_ms, spec, missing, fields)
             self.store.write(kind, spec, t_ms, computed, counts)
@@ -143,7 +157,7 @@ class ForecastService:
             if not specs:
                 continue
             model, meta = self.model(kind)
-            spec = self._spec(kind, meta)
+            spec = self.spec(kind, meta)
             ids = [a.id for a in specs]
             feats = self.window_features(kind, feature_clock(now_ms, self.step_ms), spec, ids)
             single = ids[0] if len(ids) == 1 else None

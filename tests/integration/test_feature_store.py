@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from facility.cli import main as cli_main
 from facility.contract import AssetKind, Event, Reading
 from facility.settings import Settings
 from ingest.influx import InfluxClient
@@ -27,6 +28,7 @@ from predict.feature_store import (
 from predict.features import DAY_MS, WindowSpec, kind_fields, spec_for_kind
 from predict.influx_features import fleet_features_influx
 from predict.models import CoxPH, SurvivalModel, survival_y
+from predict.refresh import refresh_features, seconds_to_next_step
 from predict.registry import ModelVersion
 from predict.service import ForecastService
 from tests.integration import test_features_influx as data
@@ -151,8 +153,9 @@ def test_forecasts_use_the_last_full_hour_and_a_restart_reads_the_stored_rows(
     for asset in before:
         assert after[asset].p_fail == pytest.approx(before[asset].p_fail, rel=1e-9)
         assert after[asset].survival == pytest.approx(before[asset].survival, rel=1e-9)
-    # the next hour is not stored: it is computed from what InfluxDB holds now (nothing) and stored in turn
-    later = restarted.window_features(KIND, hour + HOUR_MS, spec, list(ASSETS))
+    # the next hour is not stored: the refresh job computes it from what InfluxDB holds now (nothing) and
+    # stores it in turn
+    later = restarted.window_features(KIND, hour + HOUR_MS, spec, list(ASSETS), allow_previous=False)
     assert math.isnan(later["el-1"]["vibration_mm_s__level"])
     assert FeatureStore(influx).read(KIND, spec, hour + HOUR_MS, FIELDS).keys() == set(ASSETS)
 
@@ -171,3 +174,55 @@ def test_a_new_asset_missing_from_the_stored_rows_is_computed_and_added(
     for asset in ASSETS:
         assert same(both[asset], fresh[asset], rel=1e-12)
     assert FeatureStore(influx).read(KIND, spec, hour, FIELDS).keys() == set(ASSETS)
+
+
+def test_refresh_job_stores_each_hour_and_a_cold_reader_uses_the_previous_hour_meanwhile(
+    influx: InfluxClient, tmp_path: Path
+) -> None:
+    influx.write(to_lines(history(5)))
+    spec = spec_for_kind(KIND, window_days=7, buckets=7)
+    now = T0 + 14 * DAY_MS + 20 * 60_000
+    hour = feature_clock(now, HOUR_MS)
+    job = FixedModelService.__new__(FixedModelService)
+    ForecastService.__init__(job, *service_args(tmp_path, influx))
+    job.fitted = fitted_on(influx, spec, hour)
+    result = refresh_features(job, dt.datetime.fromtimestamp(now / 1000, dt.UTC))
+    assert result.at == dt.datetime.fromtimestamp(hour / 1000, dt.UTC)
+    assert result.rows == {"elevator": 2} and result.skipped == {}
+    expected = fleet_features_influx(influx, KIND, hour, spec, ASSETS, event_types=())
+    stored = FeatureStore(influx).read(KIND, spec, hour, FIELDS)
+    assert all(same(stored[a], expected[a], rel=1e-12) for a in ASSETS)
+
+    # the next hour, before the job has run: a reader with a cold cache takes the previous hour's rows
+    # instead of reading the whole raw window, and computes nothing
+    reader = service(influx, tmp_path)
+    got = reader.window_features(KIND, hour + HOUR_MS, spec, list(ASSETS))
+    assert all(same(got[a], stored[a]) for a in ASSETS)
+    assert FeatureStore(influx).read(KIND, spec, hour + HOUR_MS, FIELDS) == {}
+    assert KIND not in reader.windows._windows
+    # the job (warm cache: it reads only the new hour) stores that hour; the reader then finds it
+    later = refresh_features(job, dt.datetime.fromtimestamp((now + HOUR_MS) / 1000, dt.UTC))
+    assert later.rows == {"elevator": 2}
+    fresh = fleet_features_influx(influx, KIND, hour + HOUR_MS, spec, ASSETS, event_types=())
+    got = reader.window_features(KIND, hour + HOUR_MS, spec, list(ASSETS))
+    assert all(same(got[a], fresh[a], rel=1e-12) for a in ASSETS)
+    assert not same(fresh["el-1"], expected["el-1"])
+    # a kind without a model is skipped, with the command that trains one
+    assert (
+        refresh_features(service(influx, tmp_path), dt.datetime.fromtimestamp(now / 1000, dt.UTC))
+        .skipped["elevator"]
+        .startswith("no trained model for elevator: run `facility train-telemetry")
+    )
+
+
+def test_next_refresh_waits_for_the_step_boundary_plus_the_lag() -> None:
+    at = dt.datetime(2026, 11, 23, 10, 59, 30, tzinfo=dt.UTC)
+    assert seconds_to_next_step(at, HOUR_MS, 60.0) == pytest.approx(90.0)
+    assert seconds_to_next_step(at.replace(minute=0, second=0), HOUR_MS, 0.0) == pytest.approx(3600.0)
+
+
+def test_refresh_command_names_a_bad_time(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["features", "refresh", "--at", "2026-11-23T10:00"]) == 2
+    assert "has no time zone" in capsys.readouterr().err
+    assert cli_main(["features", "refresh", "--loop", "--at", "2026-11-23T10:00+00:00"]) == 2
+    assert "--at and --loop do not go together" in capsys.readouterr().err
