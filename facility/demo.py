@@ -344,6 +344,7 @@ def predict_step(settings: Settings, db: Database) -> None:
     from predict.jobs import train_from_telemetry
     from predict.planner import PlannerSettings, plan_work_orders, threshold_from_backtest
     from predict.registry import ModelRegistry
+    from predict.repairs import order_log, repair_source
     from predict.service import ForecastService
 
     now = dt.datetime.now(dt.UTC)
@@ -354,11 +355,14 @@ def predict_step(settings: Settings, db: Database) -> None:
             if current is not None and now - dt.datetime.fromisoformat(current.created) < RETRAIN_AFTER:
                 continue
             try:
-                meta = train_from_telemetry(client, registry, kind, now, days=365, splits=0)
+                meta = train_from_telemetry(
+                    client, registry, kind, now, days=365, splits=0, repairs=order_log(db)
+                )
                 log.info("model for %s: %s (%s)", kind.value, meta.model, meta.version)
             except Exception as exc:  # the previous model (if any) stays in service
                 log.warning("training %s failed, previous model kept: %s", kind.value, exc)
-        service = ForecastService(settings, client)
+        # preventive orders resolved in the store send no recovery event: the store says when they ended
+        service = ForecastService(settings, client, repairs=repair_source(db))
         try:
             forecasts = service.ranking(now)
         finally:

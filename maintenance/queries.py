@@ -2,6 +2,8 @@
 
 - ``state_intervals(session, start, end)``: every asset's state intervals clipped to ``[start, end)``.
 - ``orders(session, start, end)``: work orders opened in ``[start, end)`` with all transition timestamps.
+- ``repairs(session, start, end, kind)``: every repair (a ``resolved`` transition) in ``[start, end)``.
+- ``last_repair_times(session, before, kind)``: each asset's last repair before ``before``.
 
 All datetimes are timezone-aware UTC. See docs/maintenance.md.
 """
@@ -14,9 +16,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from maintenance.domain import OrderState
-from maintenance.models import Asset, AssetStateRow, Building, Estate, Order
+from maintenance.domain import OrderState, OrderType
+from maintenance.models import Asset, AssetStateRow, Building, Estate, Order, Transition
 from maintenance.orders import first_at
+from maintenance.preventive import PLANNED_TYPES
 
 
 @dataclass(frozen=True)
@@ -172,3 +175,83 @@ def orders(session: Session, start: dt.datetime, end: dt.datetime) -> list[Order
         .order_by(Order.opened_at, Order.id)
     )
     return [order_record(o) for o in rows]
+
+
+# --- repairs (for predict/: lifetimes and ``since_repair``) -------------------------------------------------
+
+#: every order type counts as a repair when it is resolved: a corrective order and a resident report end with
+#: the crew having fixed the asset; a preventive order is servicing that restores it; an inspection is planned
+#: maintenance too — the planner files it like a preventive order, evaluation treats its downtime as planned,
+#: and lift maintenance (维保, every 15 days) inspects and services in one visit.
+REPAIR_TYPES: tuple[str, ...] = tuple(t.value for t in OrderType)
+
+
+@dataclass(frozen=True)
+class RepairRecord:
+    """One repair: an order reaching ``resolved`` (an order reworked and resolved again gives one per visit)."""
+
+    asset_id: str
+    kind: str
+    order_id: int
+    type: str  # corrective | resident_report | preventive | inspection
+    preventive: bool  # planned work (preventive or inspection), not the fix of a reported fault
+    fault_code: str | None
+    at: dt.datetime  # the ``resolved`` transition: when the crew finished the repair
+
+
+def repairs(
+    session: Session,
+    start: dt.datetime,
+    end: dt.datetime,
+    kind: str | None = None,
+    types: tuple[str, ...] = REPAIR_TYPES,
+) -> list[RepairRecord]:
+    """Repairs that ended in ``[start, end)``, in time order: one per ``resolved`` transition of an order of
+    ``types`` (cancelled orders never reach it).
+
+    Failures are not returned. A failure is a device's ``fault`` event: InfluxDB holds every one, and the
+    timeline's ``faulted`` intervals start at the very same events (:func:`maintenance.handler.handle_event`),
+    so they would only repeat them — except that a late fault is moved to the start of the current interval,
+    which can put it after the repair that ended it."""
+    _window(start, end)
+    q = (
+        sa.select(Asset.id, Asset.kind, Order.id, Order.type, Order.fault_code, Transition.at)
+        .join(Order, Order.id == Transition.order_id)
+        .join(Asset, Asset.id == Order.asset_id)
+        .where(
+            Transition.to_state == OrderState.RESOLVED.value,
+            Order.type.in_(types),
+            Transition.at >= start,
+            Transition.at < end,
+        )
+        .order_by(Transition.at, Transition.id)
+    )
+    if kind is not None:
+        q = q.where(Asset.kind == kind)
+    return [
+        RepairRecord(asset, kind_, order_id, otype, otype in PLANNED_TYPES, code, at)
+        for asset, kind_, order_id, otype, code, at in session.execute(q)
+    ]
+
+
+def last_repair_times(
+    session: Session, before: dt.datetime, kind: str | None = None, types: tuple[str, ...] = REPAIR_TYPES
+) -> dict[str, dt.datetime]:
+    """Each asset's last repair (``resolved`` transition) strictly before ``before``; assets never repaired
+    are absent."""
+    if before.tzinfo is None:
+        raise ValueError("before must be a timezone-aware (UTC) datetime")
+    q = (
+        sa.select(Asset.id, sa.func.max(Transition.at))
+        .join(Order, Order.id == Transition.order_id)
+        .join(Asset, Asset.id == Order.asset_id)
+        .where(
+            Transition.to_state == OrderState.RESOLVED.value,
+            Order.type.in_(types),
+            Transition.at < before,
+        )
+        .group_by(Asset.id)
+    )
+    if kind is not None:
+        q = q.where(Asset.kind == kind)
+    return {asset: at for asset, at in session.execute(q) if at is not None}

@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from predict.data import DataError, SurvivalData, load_lifetimes, load_series, s
 from predict.features import WindowSpec
 from predict.models import FitFailed
 from predict.registry import ModelRegistry
+
+if TYPE_CHECKING:
+    from maintenance.db import Database
 
 SERIES_DEFAULTS = {"window": 30.0, "buckets": 5, "step": 20.0}
 
@@ -136,10 +139,38 @@ def _influx(settings: Settings) -> InfluxClient:
     return InfluxClient.from_settings(settings)
 
 
+def _store_error(settings: Settings, exc: Exception) -> UserError:
+    from sqlalchemy import make_url
+
+    url = make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return UserError(
+        f"cannot read the work-order store at {url} ({reason}): start the database, or pass --no-orders to "
+        "use InfluxDB's recovery events only (preventive repairs are then not seen)"
+    )
+
+
+def _store(settings: Settings, args: argparse.Namespace) -> Database | None:
+    """The work-order store (its repairs feed lifetimes and ``since_repair``) unless ``--no-orders``."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from predict.repairs import configured_store
+
+    if args.no_orders:
+        return None
+    try:
+        return configured_store(settings)
+    except SQLAlchemyError as exc:
+        raise _store_error(settings, exc) from None
+
+
 def _train_telemetry(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from facility.contract import AssetKind
     from ingest.influx import InfluxError
     from predict.jobs import train_from_telemetry
+    from predict.repairs import order_log
 
     try:
         kind = AssetKind(args.kind)
@@ -148,6 +179,7 @@ def _train_telemetry(args: argparse.Namespace) -> int:
     if args.days <= args.window:
         raise UserError(f"--days ({args.days}) must exceed the feature --window ({args.window})")
     settings = Settings()
+    store = _store(settings, args)
     client = _influx(settings)
     try:
         meta = train_from_telemetry(
@@ -162,18 +194,29 @@ def _train_telemetry(args: argparse.Namespace) -> int:
             horizon=args.horizon,
             splits=args.splits,
             seed=args.seed,
+            repairs=order_log(store) if store is not None else None,
         )
     except InfluxError as exc:
         raise UserError(f"cannot read telemetry: {exc}") from None
+    except SQLAlchemyError as exc:
+        raise _store_error(settings, exc) from None
     except FitFailed as exc:
         raise UserError(f"training failed, the previous model stays in service: {exc}") from None
     except (DataError, ValueError) as exc:
         raise UserError(str(exc)) from None
     finally:
         client.close()
+        if store is not None:
+            store.dispose()
     print(
         json.dumps(
-            {"kind": meta.kind, "version": meta.version, "model": meta.model, "threshold": meta.threshold}
+            {
+                "kind": meta.kind,
+                "version": meta.version,
+                "model": meta.model,
+                "threshold": meta.threshold,
+                "repairs": meta.features_spec.get("repairs"),
+            }
         )
     )
     return 0
@@ -183,7 +226,10 @@ def _plan(args: argparse.Namespace) -> int:
     """Forecast the fleet from live telemetry and print the preventive orders the planner would create."""
     from dataclasses import asdict
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     from predict.planner import PlannerSettings, plan_work_orders, threshold_from_backtest
+    from predict.repairs import repair_source
     from predict.service import ForecastService, NoModel
 
     now = dt.datetime.fromisoformat(args.at) if args.at else dt.datetime.now(dt.UTC)
@@ -196,9 +242,11 @@ def _plan(args: argparse.Namespace) -> int:
             raise UserError(f"--crews item {item!r} is not NAME=ORDERS_PER_DAY, e.g. crew-a=3")
         crews[name] = int(cap)
     settings = Settings()
+    store = _store(settings, args)
     client = _influx(settings)
     try:
-        service = ForecastService(settings, client)
+        repairs = repair_source(store) if store is not None else None
+        service = ForecastService(settings, client, repairs=repairs)
         forecasts = service.ranking(now)
         thresholds = {}
         for kind in {f.kind for f in forecasts}:
@@ -212,8 +260,12 @@ def _plan(args: argparse.Namespace) -> int:
         orders = plan_work_orders(forecasts, args.open or [], crews, now, cfg)
     except NoModel as exc:
         raise UserError(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _store_error(settings, exc) from None
     finally:
         client.close()
+        if store is not None:
+            store.dispose()
     print(json.dumps([asdict(o) for o in orders], default=str))
     return 0
 
@@ -234,6 +286,15 @@ def _models(args: argparse.Namespace) -> int:
     json.dump(out, sys.stdout)
     print()
     return 0
+
+
+def _no_orders_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-orders",
+        action="store_true",
+        help="ignore the work-order store: repairs are InfluxDB's recovery events only (default: the store's "
+        "resolved orders too, when one is configured)",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -263,6 +324,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     tt = sub.add_parser(
         "train-telemetry",
         help="train and register a survival model for an asset kind from InfluxDB telemetry and fault events",
+        description="Lifetimes run from a repair to the next fault. Repairs are InfluxDB's recovery events and, "
+        "when there is a work-order store (FACILITY_DATABASE_URL, or var/facility.db if it exists), its resolved "
+        "orders: preventive visits send no event, so without the store they are not seen. Without a store "
+        "(or with --no-orders) InfluxDB alone is used.",
     )
     tt.add_argument("--kind", required=True, help="elevator, fire_alarm, water_pump or smart_bin")
     tt.add_argument("--days", type=float, default=365.0, help="history to train on (default 365)")
@@ -272,6 +337,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     tt.add_argument("--horizon", type=float, default=30.0, help="planner horizon for the threshold, days")
     tt.add_argument("--splits", type=int, default=3, help="backtest splits recorded with the model (0: none)")
     tt.add_argument("--seed", type=int, default=0)
+    _no_orders_arg(tt)
     tt.set_defaults(func=_train_telemetry)
 
     pl = sub.add_parser(
@@ -285,6 +351,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     pl.add_argument("--open", nargs="*", metavar="ASSET", help="assets that already have an open order")
     pl.add_argument("--auto-approve", action="store_true", help="orders need no engineer approval")
+    _no_orders_arg(pl)
     pl.set_defaults(func=_plan)
 
     m = sub.add_parser("models", help="list registered survival models")

@@ -5,6 +5,10 @@ current lifetime with event = 1; the repair that follows starts the next lifetim
 is up (a preventive visit) ends the current lifetime *censored* (event = 0: we do not know when it would have
 failed) and starts a new one. The end of observation censors the running lifetime. The first lifetime is
 left-truncated (the asset ran before observation began), so ``since_repair`` is a lower bound there.
+One repair may be reported twice — the device's ``recovery`` event and the crew's resolved work order, seconds
+or hours apart in either order: a repair of a running asset less than ``SAME_REPAIR_DAYS`` after the previous
+repair (no failure between) only moves the start of the lifetime to the later report; it censors nothing
+(a lifetime that short holds no landmark row anyway: rows start a full feature window after a repair).
 Times are days (epoch ms / 86 400 000).
 """
 
@@ -134,8 +138,16 @@ class FrameStore:
         return sorted(a for a, k in self.kinds.items() if kind is None or k is kind)
 
 
+#: repairs closer together than this (days), with no failure between, are one repair reported twice
+SAME_REPAIR_DAYS = 1.0
+
+
 def lifetimes_from_records(
-    records: Iterable[MaintenanceRecord], start: float, end: float, assets: Iterable[str]
+    records: Iterable[MaintenanceRecord],
+    start: float,
+    end: float,
+    assets: Iterable[str],
+    same_repair: float = SAME_REPAIR_DAYS,
 ) -> list[Lifetime]:
     """Lifetimes per the module docstring's conventions, for every asset in ``assets``."""
     by_asset: dict[str, list[MaintenanceRecord]] = {a: [] for a in assets}
@@ -151,7 +163,7 @@ def lifetimes_from_records(
                     out.append(Lifetime(asset, since, r.t, True))
                 up = False
             elif r.type == "repair":
-                if up and r.t > since:
+                if up and r.t > since + same_repair:
                     out.append(Lifetime(asset, since, r.t, False))
                 up, since = True, r.t
         if up and end > since:

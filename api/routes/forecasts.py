@@ -7,9 +7,10 @@ import datetime as dt
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
-from api.deps import ContextDep
+from api.deps import ContextDep, get_database
 from facility.contract import AssetKind
 from predict.forecast import Forecast
+from predict.repairs import repair_source
 from predict.service import ForecastService, NoModel
 
 router = APIRouter(tags=["forecasts"])
@@ -65,9 +66,10 @@ def _public(f: Forecast, curve: bool) -> ForecastPublic:
 
 
 def service(ctx: ContextDep) -> ForecastService:
+    """The app's forecast service; ``since_repair`` counts from the work-order store's resolved orders too."""
     svc = ctx.extras.get("predict")
     if not isinstance(svc, ForecastService):
-        svc = ForecastService(ctx.settings, ctx.influx)
+        svc = ForecastService(ctx.settings, ctx.influx, repairs=repair_source(get_database(ctx)))
         ctx.extras["predict"] = svc
     return svc
 
