@@ -20,6 +20,7 @@ before ``T`` are not in them (the raw data stays the reference: training recompu
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,6 +35,8 @@ FEATURES_MEASUREMENT = "window_features"
 #: bump when a feature's definition changes: stored rows of another version are ignored
 FEATURES_VERSION = 1
 READINGS_FIELD = "readings"
+
+log = logging.getLogger(__name__)
 
 
 def spec_key(spec: WindowSpec) -> str:
@@ -63,23 +66,35 @@ class FeatureStore:
             raise ValueError(f"feature retention must be at least 1 day, but was {retention_days}")
         self.client = client
         self.retention_days = retention_days
-        self._ready = False
+        self._ready: bool | None = None
 
-    def ensure(self) -> None:
-        """Create the retention policy if the database lacks it (an existing one is left as it is)."""
-        if self._ready:
-            return
+    def ensure(self) -> bool:
+        """Create the retention policy if the database lacks it (an existing one is left as it is). False when
+        the InfluxDB user may not create it (not an admin): then nothing is stored and every read misses,
+        and the log says which statement an admin should run (docker-compose's InfluxDB init script does)."""
+        if self._ready is not None:
+            return self._ready
         names = {str(row[0]) for s in self.client.query("SHOW RETENTION POLICIES") for row in s.values}
-        if FEATURES_RP not in names:
-            try:
-                self.client.query(
-                    f'CREATE RETENTION POLICY "{FEATURES_RP}" ON "{self.client.database}" '
-                    f"DURATION {self.retention_days}d REPLICATION 1"
-                )
-            except InfluxRejected as exc:  # created meanwhile by another process
-                if "already exists" not in str(exc):
-                    raise
         self._ready = True
+        if FEATURES_RP not in names:
+            statement = (
+                f'CREATE RETENTION POLICY "{FEATURES_RP}" ON "{self.client.database}" '
+                f"DURATION {self.retention_days}d REPLICATION 1"
+            )
+            try:
+                self.client.query(statement)
+            except InfluxRejected as exc:
+                if "already exists" in str(exc):  # created meanwhile by another process
+                    return True
+                if "authoriz" not in str(exc) and "admin" not in str(exc):
+                    raise
+                log.warning(
+                    "features are not stored (computed on every start): this InfluxDB user may not create "
+                    "the retention policy; an admin can run: %s",
+                    statement,
+                )
+                self._ready = False
+        return self._ready
 
     def write(
         self,
@@ -96,7 +111,8 @@ class FeatureStore:
         ) * 1000  # an hour's margin before the policy drops it
         if t_ms < time.time() * 1000 - horizon_ms:
             return 0
-        self.ensure()
+        if not self.ensure():
+            return 0
         tags = f"kind={escape_tag(kind.value)},spec={escape_tag(spec_key(spec))}"
         lines = []
         for asset, row in features.items():
@@ -116,7 +132,8 @@ class FeatureStore:
         assets: Iterable[str] | None = None,
     ) -> dict[str, dict[str, float]]:
         """The stored rows at exactly ``t_ms`` (asset → features), only for assets that have one."""
-        self.ensure()
+        if not self.ensure():
+            return {}
         names = window_feature_names(spec, fields)
         wanted = None if assets is None else set(assets)
         where = f'time = {t_ms}ms AND "kind" = $kind AND "spec" = $spec'

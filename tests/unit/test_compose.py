@@ -15,6 +15,7 @@ APP_SERVICES = {
     "ingester": "ingest",
     "maintenance": "maintenance",
     "predictor": "predict",
+    "features": "features",
     "api": "api",
     "simulators": "simulate",
 }
@@ -119,7 +120,7 @@ def test_start_order_waits_for_health(services: dict[str, dict[str, Any]]) -> No
                 assert condition == "service_completed_successfully" and "restart" not in services[dep]
     for name in ("mosquitto", "influxdb", "postgres", "grafana", "api", "ingester"):
         assert services[name]["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
-    for name in ("ingester", "maintenance", "predictor", "api"):
+    for name in ("ingester", "maintenance", "predictor", "features", "api"):
         deps = services[name]["depends_on"]
         assert {d: s["condition"] for d, s in deps.items()} == {
             "mosquitto": "service_healthy",
@@ -184,3 +185,20 @@ def test_every_required_secret_is_documented_in_env_example() -> None:
     for line in example.splitlines():
         if re.match(r"^\w+=", line) and line.split("=", 1)[0] in required:
             assert line.endswith("=change-me"), f"{line}: .env.example must not carry a usable secret"
+
+
+def test_the_app_may_read_and_the_feature_store_has_its_retention_policy(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    from predict.feature_store import FEATURES_RP
+
+    influx = services["influxdb"]["environment"]
+    app = services["api"]["environment"]
+    # the image grants ALL to INFLUXDB_USER but only WRITE to INFLUXDB_WRITE_USER: the app reads as well
+    assert "INFLUXDB_WRITE_USER" not in influx
+    assert influx["INFLUXDB_USER"] == app["FACILITY_INFLUX_USERNAME"]
+    assert influx["INFLUXDB_USER_PASSWORD"] == app["FACILITY_INFLUX_PASSWORD"]
+    init = {v.split(":")[1]: v.split(":")[0] for v in services["influxdb"]["volumes"] if v.startswith(".")}
+    script = (REPO / init["/docker-entrypoint-initdb.d/init-features.sh"]).read_text()
+    assert f'CREATE RETENTION POLICY \\"{FEATURES_RP}\\" ON \\"$INFLUXDB_DB\\"' in script
+    assert services["features"]["command"] == ["features", "refresh", "--loop"]
