@@ -5,9 +5,9 @@ Covariates of an asset at time ``t``:
 - telemetry window features at the feature clock ``T = floor(t, settings.feature_step_s)`` (the last full
   hour by default), looked up in memory, then in the feature store (:mod:`predict.feature_store`, rows the
   refresh job — :mod:`predict.refresh` — or another call computed), else computed from the raw window
-  (:class:`InfluxWindowCache`: the whole window the first time, only new points later) and stored. A process
-  whose window cache is cold uses the previous step's stored rows while the refresh job has not yet stored
-  this step's, rather than read the whole raw window itself;
+  (:class:`InfluxWindowCache`: the whole window the first time, only new points later) and stored. In the
+  first ten minutes of a step, a process whose window cache is cold uses the previous step's stored rows
+  while the refresh job has not yet stored this step's, rather than read the whole raw window itself;
 - event counts over ``[t − window, t)``, live (a fresh alarm counts at once);
 - ``since_repair`` at ``t``: time since the asset's last repair, the later of its last ``recovery`` event in
   InfluxDB and, when a ``repairs`` source is given (the work-order store: preventive visits send no event),
@@ -49,6 +49,11 @@ def _ms(t: dt.datetime) -> int:
 
 #: ``(kind, now_ms) -> {asset: time of the end of its last repair before now, in days}``
 RepairSource = Callable[[AssetKind, int], Mapping[str, float]]
+
+
+#: for this long after a step boundary a process with a cold window cache may use the previous step's stored
+#: rows while the refresh job computes the new step's; later it computes them itself
+PREVIOUS_STEP_GRACE_MS = 10 * 60_000
 
 
 class ForecastService:
@@ -159,7 +164,8 @@ class ForecastService:
             model, meta = self.model(kind)
             spec = self.spec(kind, meta)
             ids = [a.id for a in specs]
-            feats = self.window_features(kind, feature_clock(now_ms, self.step_ms), spec, ids)
+            clock = feature_clock(now_ms, self.step_ms)
+            feats = self.window_features(kind, clock, spec, ids, now_ms - clock < PREVIOUS_STEP_GRACE_MS)
             single = ids[0] if len(ids) == 1 else None
             events = event_counts_influx(self.influx, kind, now_ms, spec.window, EVENT_TYPES, asset=single)
             zero = {f"events_{e}": 0.0 for e in EVENT_TYPES}

@@ -200,7 +200,16 @@ def test_refresh_job_stores_each_hour_and_a_cold_reader_uses_the_previous_hour_m
     assert all(same(got[a], stored[a]) for a in ASSETS)
     assert FeatureStore(influx).read(KIND, spec, hour + HOUR_MS, FIELDS) == {}
     assert KIND not in reader.windows._windows
-    # the job (warm cache: it reads only the new hour) stores that hour; the reader then finds it
+    # so do forecasts in the first ten minutes of the hour; later a process computes the hour itself
+    api = FixedModelService.__new__(FixedModelService)
+    ForecastService.__init__(api, *service_args(tmp_path, influx))
+    api.fitted = job.fitted
+    next_hour = dt.datetime.fromtimestamp((hour + HOUR_MS) / 1000, dt.UTC)
+    api.forecasts(list(api.fleet.assets), next_hour + dt.timedelta(minutes=9))
+    assert FeatureStore(influx).read(KIND, spec, hour + HOUR_MS, FIELDS) == {}
+    api.forecasts(list(api.fleet.assets), next_hour + dt.timedelta(minutes=11))
+    assert FeatureStore(influx).read(KIND, spec, hour + HOUR_MS, FIELDS).keys() == set(ASSETS)
+    # the job (warm cache: it reads only the new hour) has that hour stored; the reader then finds it
     later = refresh_features(job, dt.datetime.fromtimestamp((now + HOUR_MS) / 1000, dt.UTC))
     assert later.rows == {"elevator": 2}
     fresh = fleet_features_influx(influx, KIND, hour + HOUR_MS, spec, ASSETS, event_types=())
