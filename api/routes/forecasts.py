@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import ContextDep, get_database
 from facility.contract import AssetKind
@@ -14,6 +16,7 @@ from predict.repairs import repair_source
 from predict.service import ForecastService, NoModel
 
 router = APIRouter(tags=["forecasts"])
+log = logging.getLogger(__name__)
 
 
 class DriverPublic(BaseModel):
@@ -74,6 +77,13 @@ def service(ctx: ContextDep) -> ForecastService:
     return svc
 
 
+def _store_down(exc: SQLAlchemyError) -> HTTPException:
+    log.error("forecasts: the work-order store cannot be read: %s", exc)
+    return HTTPException(
+        503, "the work-order store, which gives each asset's last repair, cannot be read: retry later"
+    )
+
+
 @router.get("/assets/{asset_id}/forecast", response_model=ForecastPublic)
 def asset_forecast(asset_id: str, ctx: ContextDep, at: dt.datetime | None = None) -> ForecastPublic:
     now = at or dt.datetime.now(dt.UTC)
@@ -83,6 +93,8 @@ def asset_forecast(asset_id: str, ctx: ContextDep, at: dt.datetime | None = None
         raise HTTPException(404, str(exc.args[0])) from None
     except NoModel as exc:
         raise HTTPException(409, str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _store_down(exc) from None
 
 
 @router.get("/forecasts/ranking", response_model=list[ForecastPublic])
@@ -97,3 +109,5 @@ def ranking(
         return [_public(f, curve=False) for f in service(ctx).ranking(now, kind)[:limit]]
     except NoModel as exc:
         raise HTTPException(409, str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _store_down(exc) from None

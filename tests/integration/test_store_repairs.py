@@ -125,7 +125,7 @@ def db(db_url: str) -> Iterator[Database]:
     database.dispose()
 
 
-def test_store_repairs_are_resolved_orders_of_the_kind_in_the_window(db: Database) -> None:
+def test_store_repairs_censor_at_preventive_orders_and_merge_with_recovery_events(db: Database) -> None:
     repairs = order_repairs(db, KIND, START_MS, END_MS)
     assert repairs == [
         MaintenanceRecord(EL3, d(10.5 + H), "repair", False),
@@ -139,8 +139,7 @@ def test_store_repairs_are_resolved_orders_of_the_kind_in_the_window(db: Databas
         MaintenanceRecord(FA1, d(5), "repair", True)
     ]
 
-
-def test_preventive_order_censors_and_corrective_order_does_not_double_lifetimes(db: Database) -> None:
+    # lifetimes: a preventive order censors, a corrective order does not double anything
     events = [
         MaintenanceRecord(e.ref.asset, e.ts_ms / DAY_MS, "failure" if e.type is EventType.FAULT else "repair")
         for e in EVENTS
@@ -156,7 +155,7 @@ def test_preventive_order_censors_and_corrective_order_does_not_double_lifetimes
         Lifetime(EL3, d(10.5), d(15), True),
         Lifetime(EL3, d(15.5), end, False),
     ]
-    both = lifetimes_from_records(events + order_repairs(db, KIND, START_MS, END_MS), start, end, assets)
+    both = lifetimes_from_records(events + repairs, start, end, assets)
     assert both == [
         # the preventive order ends the lifetime censored and starts a new one
         Lifetime(EL1, start, d(25), False),
@@ -202,7 +201,9 @@ def _lifetimes_of_rows(
     return out
 
 
-def test_training_rows_start_lifetimes_at_store_repairs(db: Database, history: InfluxClient) -> None:
+def test_training_rows_and_live_since_repair_start_at_store_repairs(
+    db: Database, history: InfluxClient, tmp_path: Path
+) -> None:
     assert _lifetimes_of_rows(history, []) == {
         EL1: {(60.0, 0)},
         EL2: {(20.0, 1), (39.0, 0)},
@@ -214,10 +215,7 @@ def test_training_rows_start_lifetimes_at_store_repairs(db: Database, history: I
         EL3: {(10.0, 1), (44.0, 0)},
     }
 
-
-def test_live_since_repair_counts_from_the_last_resolved_order(
-    db: Database, history: InfluxClient, tmp_path: Path
-) -> None:
+    # live scoring: since_repair counts from the later of the last recovery event and resolved order
     settings = Settings(var_dir=tmp_path / "var")
     with_store = ForecastService(settings, history, small_fleet(), repairs=repair_source(db))
     influx_only = ForecastService(settings, history, small_fleet())

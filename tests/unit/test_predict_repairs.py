@@ -90,3 +90,21 @@ def test_train_telemetry_with_an_unreachable_store_says_how_to_go_on(
     # --no-orders does not touch the store: InfluxDB is what fails now
     with pytest.raises(UserError, match="cannot read telemetry"):
         run("train-telemetry", "--kind", "elevator", "--no-orders")
+
+
+def test_forecast_api_with_an_unreachable_store_is_503(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.context import AppContext
+    from ingest.influx import InfluxClient
+
+    settings = Settings(
+        var_dir=tmp_path / "var", database_url=f"postgresql+psycopg://u:secret@127.0.0.1:{free_port()}/x"
+    )
+    ctx = AppContext(settings, InfluxClient(f"http://127.0.0.1:{free_port()}", "facility"))
+    with TestClient(create_app(ctx=ctx)) as client:
+        r = client.get("/api/v1/forecasts/ranking")
+    assert r.status_code == 503
+    assert r.json()["detail"].startswith("the work-order store, which gives each asset's last repair, cannot")
+    assert "secret" not in r.text
