@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -18,22 +16,13 @@ from sqlalchemy.orm import Session
 
 from maintenance.models import Crew, OutboxMessage
 from maintenance.outbox import MQTT, WEBHOOK
+from maintenance.signing import SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
-SIGNATURE_HEADER = "X-Facility-Signature"
 
 
 class Publisher(Protocol):
     def publish(self, topic: str, payload: bytes) -> None: ...
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The webhook signature header value: ``sha256=<hex HMAC-SHA256(secret, body)>``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify(secret: str, body: bytes, header: str) -> bool:
-    return hmac.compare_digest(sign(secret, body), header)
 
 
 class WebhookError(RuntimeError):
@@ -48,14 +37,17 @@ def post_webhook(
     backoff_s: float = 0.5,
     sleep: Callable[[float], None] = time.sleep,
     timeout_s: float = 5.0,
+    clock: Callable[[], float] = time.time,
 ) -> int:
     """POST ``body`` signed with ``secret``; retry on connection errors and 5xx/429 with exponential backoff.
 
-    Returns the number of attempts used; raises WebhookError after the last failure or on another 4xx.
+    Each attempt is signed afresh with ``clock()`` (unix seconds; see maintenance.signing), so a late retry
+    is not refused as a replay. Returns the number of attempts used; raises WebhookError after the last
+    failure or on another 4xx.
     """
-    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)}
     last = ""
     for attempt in range(1, attempts + 1):
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body, int(clock()))}
         try:
             r = httpx.post(url, content=body, headers=headers, timeout=timeout_s)
             if r.status_code < 300:

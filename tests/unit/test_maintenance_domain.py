@@ -1,4 +1,6 @@
-"""Pure maintenance logic: state machine, priorities, SLA clocks and targets, crew choice, iCalendar, HMAC."""
+"""Pure maintenance logic: state machine, priorities, SLA clocks and targets, crew choice, iCalendar.
+
+Webhook signatures: tests/unit/test_maintenance_signing.py."""
 
 from __future__ import annotations
 
@@ -20,7 +22,6 @@ from maintenance.domain import (
     fault_priority,
 )
 from maintenance.ical import calendar
-from maintenance.notify import sign, verify
 from maintenance.sla import OrderClock, SlaTargets, default_targets, parse_targets, sla_status
 
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
@@ -166,14 +167,6 @@ def test_ical_escapes_folds_and_uses_utc() -> None:
     assert all(len(x.encode()) <= 75 for x in lines)
     unfolded = text.replace("\r\n ", "")
     assert "SUMMARY:[inspection] Fire panel check\\; loop 1\\, 2 — " + "长" * 30 + "\r\n" in unfolded
-
-
-def test_webhook_signature() -> None:
-    body = b'{"order": 1}'
-    sig = sign("s3cret-s3cret-s3cret", body)
-    assert sig == "sha256=" + __import__("hmac").new(b"s3cret-s3cret-s3cret", body, "sha256").hexdigest()
-    assert verify("s3cret-s3cret-s3cret", body, sig)
-    assert not verify("other", body, sig)
 
 
 def test_working_hours_are_local_to_the_crews_time_zone() -> None:
