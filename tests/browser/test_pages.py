@@ -89,6 +89,14 @@ def test_asset_page_draws_every_field_its_forecast_and_events(site, page) -> Non
     assert page.console_errors == []
 
 
+def test_asset_page_of_a_kind_without_a_model_says_how_to_train_one(site, page) -> None:
+    lift = next(a.id for a in demo_fleet().assets if a.kind is AssetKind.ELEVATOR)  # no elevator model here
+    _open(page, f"{site.url}/assets/{lift}?token={site.engineer_token}")
+    assert "facility train-telemetry --kind elevator" in page.locator("#no-model").inner_text()
+    assert page.locator("#forecast").count() == 0
+    assert page.console_errors == []  # the page asked /models first instead of collecting a 409
+
+
 def test_unknown_asset_says_so(site, page) -> None:
     page.goto(f"{site.url}/assets/no-such-asset?token={site.engineer_token}")
     page.wait_for_selector("body[data-ready='1']")

@@ -70,11 +70,20 @@ function details(asset) {
   );
 }
 
-async function forecastSection() {
+async function forecastSection(asset) {
   if (!(await hasEndpoint("/assets/{asset_id}/forecast"))) {
     return section("Forecast", h("p", { class: "muted" }, "Forecasts are not available on this server yet."));
   }
   try {
+    // ask for a forecast only when the kind has a model that scores live telemetry (no 409 in the console)
+    const models = (await hasEndpoint("/models")) ? await api("/models") : null;
+    const model = models && models.find((m) => m.kind === asset.kind);
+    if (models && !(model && model.telemetry)) {
+      return section(
+        "Forecast",
+        h("p", { class: "muted", id: "no-model" }, `No trained model for ${fmt.label(asset.kind)} yet: the predictor trains one from telemetry (facility train-telemetry --kind ${asset.kind}).`),
+      );
+    }
     const f = await api(`/assets/${encodeURIComponent(assetId)}/forecast`);
     const t0 = new Date(f.now).getTime();
     const kpis = h(
@@ -150,7 +159,7 @@ async function render() {
   if (needToken(`Asset ${assetId}`, render)) return;
   try {
     const asset = await api(`/assets/${encodeURIComponent(assetId)}`);
-    const [chartsEl, forecast, events, orders] = await Promise.all([charts(asset), forecastSection(), eventsSection(), ordersSection()]);
+    const [chartsEl, forecast, events, orders] = await Promise.all([charts(asset), forecastSection(asset), eventsSection(), ordersSection()]);
     const ranges = h(
       "div",
       { class: "filters" },

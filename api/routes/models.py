@@ -1,0 +1,57 @@
+"""The survival models in service: per asset kind, the current version with its metrics and training data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from api.auth import ALL_ROLES, require_role
+from api.deps import ContextDep
+from facility.contract import AssetKind
+from predict.registry import ModelRegistry
+
+router = APIRouter(tags=["forecasts"], dependencies=[Depends(require_role(*ALL_ROLES))])
+
+
+class ModelOut(BaseModel):
+    kind: str
+    version: str
+    model: str
+    created: str
+    #: True when trained on telemetry (it can score live assets); False for a lifetimes file
+    telemetry: bool
+    features: list[str]
+    metrics: dict[str, Any]
+    data: dict[str, Any]
+    features_spec: dict[str, Any]
+    threshold: dict[str, Any]
+
+
+@router.get("/models", response_model=list[ModelOut])
+def current_models(ctx: ContextDep) -> list[ModelOut]:
+    """The current model of each asset kind that has one (kinds without a model are absent: the page and
+    the forecast routes say which command trains one)."""
+    registry = ModelRegistry(Path(ctx.settings.var_dir) / "models")
+    out = []
+    for kind in AssetKind:
+        meta = registry.current(kind.value)
+        if meta is None:
+            continue
+        out.append(
+            ModelOut(
+                kind=meta.kind,
+                version=meta.version,
+                model=meta.model,
+                created=meta.created,
+                telemetry=meta.features_spec.get("source") == "telemetry",
+                features=list(meta.features),
+                metrics=meta.metrics,
+                data=meta.data,
+                features_spec=meta.features_spec,
+                threshold=meta.threshold,
+            )
+        )
+    return out
