@@ -11,7 +11,10 @@ Covariates of an asset at time ``t``:
 - event counts over ``[t − window, t)``, live (a fresh alarm counts at once);
 - ``since_repair`` at ``t``: time since the asset's last repair, the later of its last ``recovery`` event in
   InfluxDB and, when a ``repairs`` source is given (the work-order store: preventive visits send no event),
-  its last resolved order; else its install date. Assets repaired less than one feature window ago are still
+  its last resolved order; else its install date — but never before the start of the model's training data,
+  where training started every asset's first (left-truncated) lifetime: an asset installed in 2012 and never
+  repaired since would otherwise get a ``since_repair`` of thousands of days against at most a year in
+  training, and a linear model extrapolates that to certain failure. Assets repaired less than one feature window ago are still
   scored, although their window mixes data from before and after the repair (training rows always had a full
   window after it); ``since_repair`` below the window tells such forecasts apart.
 
@@ -22,6 +25,7 @@ at the same ``T`` are computed alike.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -45,6 +49,15 @@ class NoModel(LookupError):
 
 def _ms(t: dt.datetime) -> int:
     return int(t.timestamp() * 1000)
+
+
+def _data_start(meta: ModelVersion) -> float:
+    """The start of the model's training data in days (``-inf`` when the model does not say)."""
+    first = meta.data.get("first")
+    try:
+        return _ms(dt.datetime.fromisoformat(str(first))) / DAY_MS if first else -math.inf
+    except ValueError:
+        return -math.inf
 
 
 #: ``(kind, now_ms) -> {asset: time of the end of its last repair before now, in days}``
@@ -150,32 +163,41 @@ class ForecastService:
                     out[asset] = max(t, out.get(asset, t))
         return out
 
+    def covariates(
+        self, kind: AssetKind, specs: list[AssetSpec], now: dt.datetime, meta: ModelVersion
+    ) -> pd.DataFrame:
+        """The model's input rows for ``specs`` (assets of ``kind``) at ``now``, one per asset in order."""
+        now_ms = _ms(now)
+        t = now_ms / DAY_MS
+        spec = self.spec(kind, meta)
+        ids = [a.id for a in specs]
+        clock = feature_clock(now_ms, self.step_ms)
+        feats = self.window_features(kind, clock, spec, ids, now_ms - clock < PREVIOUS_STEP_GRACE_MS)
+        single = ids[0] if len(ids) == 1 else None
+        events = event_counts_influx(self.influx, kind, now_ms, spec.window, EVENT_TYPES, asset=single)
+        zero = {f"events_{e}": 0.0 for e in EVENT_TYPES}
+        repaired = self._last_repair(kind, now_ms)
+        # training starts an asset's first lifetime at the start of its data (left truncation): an asset not
+        # repaired since then counts from there too, not from an install years back the model never saw
+        observed = _data_start(meta)
+        rows = []
+        for a in specs:
+            installed = dt.datetime.combine(a.installed, dt.time(), dt.UTC).timestamp() * 1000 / DAY_MS
+            since = {"since_repair": t - max(repaired.get(a.id, installed), observed)}
+            rows.append(feats[a.id] | events.get(a.id, zero) | since)
+        return pd.DataFrame(rows)
+
     def forecasts(
         self, assets: list[AssetSpec], now: dt.datetime, settings: ForecastSettings | None = None
     ) -> list[Forecast]:
         """Forecasts for ``assets`` (any kinds), riskiest first."""
         out: list[Forecast] = []
-        now_ms = _ms(now)
-        t = now_ms / DAY_MS
         for kind in AssetKind:
             specs = [a for a in assets if a.kind is kind]
             if not specs:
                 continue
             model, meta = self.model(kind)
-            spec = self.spec(kind, meta)
-            ids = [a.id for a in specs]
-            clock = feature_clock(now_ms, self.step_ms)
-            feats = self.window_features(kind, clock, spec, ids, now_ms - clock < PREVIOUS_STEP_GRACE_MS)
-            single = ids[0] if len(ids) == 1 else None
-            events = event_counts_influx(self.influx, kind, now_ms, spec.window, EVENT_TYPES, asset=single)
-            zero = {f"events_{e}": 0.0 for e in EVENT_TYPES}
-            repaired = self._last_repair(kind, now_ms)
-            rows = []
-            for a in specs:
-                installed = dt.datetime.combine(a.installed, dt.time(), dt.UTC).timestamp() * 1000 / DAY_MS
-                since = {"since_repair": t - repaired.get(a.id, installed)}
-                rows.append(feats[a.id] | events.get(a.id, zero) | since)
-            X = pd.DataFrame(rows)
+            X = self.covariates(kind, specs, now, meta)
             inputs = [AssetInput(a.id, kind.value, a.criticality) for a in specs]
             mode = str(meta.features_spec.get("mode", "landmark"))
             out += forecast_assets(model, meta.version, X, inputs, now, mode=mode, settings=settings)

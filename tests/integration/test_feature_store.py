@@ -6,14 +6,16 @@ import dataclasses as dc
 import datetime as dt
 import math
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from facility.cli import main as cli_main
-from facility.contract import AssetKind, Event, Reading
+from facility.contract import AssetKind, AssetRef, Event, EventType, Reading
 from facility.settings import Settings
 from ingest.influx import InfluxClient
 from ingest.lineprotocol import to_lines
@@ -98,10 +100,12 @@ class FixedModelService(ForecastService):
     """The live service with one in-memory model instead of the registry."""
 
     fitted: SurvivalModel
+    data: Mapping[str, str] = MappingProxyType({})
 
     def model(self, kind: AssetKind) -> tuple[SurvivalModel, ModelVersion]:
         spec = {"source": "telemetry", "window": 7.0, "buckets": 7}
-        return self.fitted, ModelVersion(kind.value, "v-test", "cox", "", (), features_spec=spec)
+        meta = ModelVersion(kind.value, "v-test", "cox", "", (), data=dict(self.data), features_spec=spec)
+        return self.fitted, meta
 
 
 def fitted_on(influx: InfluxClient, spec: WindowSpec, hour: int) -> SurvivalModel:
@@ -235,3 +239,25 @@ def test_refresh_command_names_a_bad_time(capsys: pytest.CaptureFixture[str]) ->
     assert "has no time zone" in capsys.readouterr().err
     assert cli_main(["features", "refresh", "--loop", "--at", "2026-11-23T10:00+00:00"]) == 2
     assert "--at and --loop do not go together" in capsys.readouterr().err
+
+
+def test_since_repair_counts_from_the_last_repair_but_not_before_the_models_data(
+    influx: InfluxClient, tmp_path: Path
+) -> None:
+    now = T0 + 14 * DAY_MS
+    ref = AssetRef("est", "b1", KIND, "el-2")
+    influx.write(to_lines([*history(6), Event(ref, now - 3 * DAY_MS, EventType.RECOVERY, "door_fault")]))
+    svc = FixedModelService.__new__(FixedModelService)
+    ForecastService.__init__(svc, *service_args(tmp_path, influx))
+    svc.fitted = CoxPH()  # covariates() does not use it
+    when = dt.datetime.fromtimestamp(now / 1000, dt.UTC)
+    first = when - dt.timedelta(days=200)
+    svc.data = {"first": first.isoformat()}
+    _, meta = svc.model(KIND)
+    X = svc.covariates(KIND, list(svc.fleet.assets), when, meta)
+    # el-1 (installed 2012, never repaired): from the start of the training data; el-2: from its recovery
+    assert X["since_repair"].tolist() == pytest.approx([200.0, 3.0])
+    svc.data = {}  # a model that does not say where its data started: from the install date
+    X = svc.covariates(KIND, list(svc.fleet.assets), when, svc.model(KIND)[1])
+    installed = dt.datetime(2012, 1, 1, tzinfo=dt.UTC).timestamp() * 1000
+    assert X["since_repair"].tolist() == pytest.approx([(now - installed) / DAY_MS, 3.0])
