@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     feature_step_s: int = 3600
     feature_retention_days: int = 30
 
+    # --- ingest dead-letter retention (added by ingest): the table keeps at most this many letters and none
+    # older than this many days (0 = no limit); the oldest go first, and pruned letters stay counted per reason
+    dead_letter_max_rows: int = 100_000
+    dead_letter_max_age_days: float = 30.0
+
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'facility.db').resolve()}"

@@ -27,6 +27,12 @@ class Metrics:
         self.stored = Counter("ingest_points_stored", "points written to InfluxDB or the spool", registry=r)
         self.acked = Counter("ingest_messages_acked", "messages acknowledged to the broker", registry=r)
         self.dead = Counter("ingest_dead_letters", "messages refused, by reason", ["reason"], registry=r)
+        self.pruned = Counter(
+            "ingest_dead_letters_pruned",
+            "dead letters removed by retention (FACILITY_DEAD_LETTER_MAX_ROWS / _MAX_AGE_DAYS), by reason",
+            ["reason"],
+            registry=r,
+        )
         self.spool_depth = Gauge("ingest_spool_depth", "points waiting in the local spool", registry=r)
         self.queue_depth = Gauge("ingest_queue_depth", "messages received, not yet processed", registry=r)
         self.connected = Gauge("ingest_mqtt_connected", "1 while connected to the broker", registry=r)
@@ -71,6 +77,10 @@ class Metrics:
     def add_dead(self, reason: str, n: int = 1) -> None:
         self.n_dead[reason] = self.n_dead.get(reason, 0) + n
         self.dead.labels(reason).inc(n)
+
+    def add_pruned(self, by_reason: dict[str, int]) -> None:
+        for reason, n in by_reason.items():
+            self.pruned.labels(reason).inc(n)
 
     def set_depths(self, spool: int, queue: int) -> None:
         self.n_spool, self.n_queue = spool, queue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 from facility.settings import Settings
 from ingest.accounting import SeqTracker
 from ingest.buffer import BoundedBuffer
-from ingest.deadletters import DeadLetter, DeadLetterStore
+from ingest.deadletters import DAY_MS, DeadLetter, DeadLetterStore, Retention
 from ingest.influx import InfluxClient, InfluxError, InfluxRejected, InfluxUnavailable
 from ingest.metrics import Metrics
 from ingest.mqtt import MqttConsumer
@@ -39,6 +40,13 @@ def ingest_dir(settings: Settings) -> Path:
 
 def dead_letter_path(settings: Settings) -> Path:
     return ingest_dir(settings) / "dead_letters.db"
+
+
+def dead_letter_retention(settings: Settings) -> Retention:
+    return Retention(
+        max_rows=settings.dead_letter_max_rows,
+        max_age_ms=round(settings.dead_letter_max_age_days * DAY_MS),
+    )
 
 
 def spool_path(settings: Settings, client_id: str) -> Path:
@@ -87,9 +95,11 @@ class Ingester:
         self.queue: BoundedBuffer[Received] = BoundedBuffer(max(1, settings.queue_max))
         self.influx = influx_client(settings)
         self._writer = DatabaseEnsuringWriter(self.influx)
-        self.dead_letters = DeadLetterStore(dead_letter_path(settings))
-        self.spool = Spool(spool_path(settings, self.client_id), settings.spool_max_rows)
         self.metrics = Metrics(self.client_id)
+        self.dead_letters = DeadLetterStore(
+            dead_letter_path(settings), dead_letter_retention(settings), on_prune=self.metrics.add_pruned
+        )
+        self.spool = Spool(spool_path(settings, self.client_id), settings.spool_max_rows)
         self.tracker = SeqTracker()
         self._changed_devices: set[str] = set()
         self.mqtt = MqttConsumer(
@@ -315,6 +325,10 @@ class Ingester:
         changed, self._changed_devices = self._changed_devices, set()
         self.metrics.update_seq(self.tracker, changed)
         self.metrics.update_rate(now)
+        try:
+            self.dead_letters.prune()  # the age limit, even while no new dead letter arrives
+        except sqlite3.Error as exc:
+            log.warning("dead-letter retention not applied this round: %s", exc)
         if self.spool.depth or time.monotonic() < self._retry_at:
             return
         try:

@@ -2,34 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from facility.settings import Settings
 from ingest.deadletters import DeadLetter, DeadLetterStore
 from ingest.influx import InfluxClient, InfluxError
 from ingest.service import dead_letter_path
 
+T = TypeVar("T")
 
-def dead_letters(settings: Settings, reason: str | None = None, limit: int = 100) -> list[DeadLetter]:
+
+def _read_dead_letters(settings: Settings, read: Callable[[DeadLetterStore], T], empty: T) -> T:
     path = dead_letter_path(settings)
     if not path.exists():
-        return []
+        return empty
     store = DeadLetterStore(path)
     try:
-        return store.list(reason=reason, limit=limit)
+        return read(store)
     finally:
         store.close()
+
+
+def dead_letters(settings: Settings, reason: str | None = None, limit: int = 100) -> list[DeadLetter]:
+    return _read_dead_letters(settings, lambda s: s.list(reason=reason, limit=limit), [])
 
 
 def dead_letter_counts(settings: Settings) -> dict[str, int]:
-    path = dead_letter_path(settings)
-    if not path.exists():
-        return {}
-    store = DeadLetterStore(path)
-    try:
-        return store.counts()
-    finally:
-        store.close()
+    """Every dead letter ever stored, per reason (retention's removals included)."""
+    return _read_dead_letters(settings, DeadLetterStore.counts, {})
+
+
+def dead_letter_pruned_counts(settings: Settings) -> dict[str, int]:
+    """Dead letters removed by retention, per reason."""
+    return _read_dead_letters(settings, DeadLetterStore.pruned_counts, {})
 
 
 def worker_stats(influx: InfluxClient) -> list[dict[str, Any]]:

@@ -26,7 +26,10 @@ class DeadLetterOut(BaseModel):
 
 
 class IngestStatsOut(BaseModel):
+    #: every dead letter ever stored, per reason (including those retention has since removed)
     dead_letters_by_reason: dict[str, int]
+    #: of those, removed by retention (FACILITY_DEAD_LETTER_MAX_ROWS / FACILITY_DEAD_LETTER_MAX_AGE_DAYS)
+    dead_letters_pruned_by_reason: dict[str, int]
     workers: list[dict[str, Any]]
 
 
@@ -56,5 +59,6 @@ def ingest_stats(ctx: ContextDep) -> IngestStatsOut:
     """Dead letters per reason, and each worker's latest counters (from the ``ingest_stats`` measurement)."""
     return IngestStatsOut(
         dead_letters_by_reason=status.dead_letter_counts(ctx.settings),
+        dead_letters_pruned_by_reason=status.dead_letter_pruned_counts(ctx.settings),
         workers=status.worker_stats(ctx.influx),
     )

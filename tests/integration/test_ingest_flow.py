@@ -21,6 +21,7 @@ from ingest.deadletters import DeadLetterStore
 from ingest.influx import InfluxClient
 from ingest.service import Ingester, dead_letter_path
 from ingest.testkit import fleet, make_messages, publish, stored_points, wait_for_points
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -45,15 +46,6 @@ def settings_for(tmp: Path, broker: MosquittoServer, influx: InfluxClient, **kw:
         influx_db=influx.database,
         **options,  # type: ignore[arg-type]
     )
-
-
-def wait_until(cond, timeout_s: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_mix_with_5_percent_malformed(

@@ -1,0 +1,196 @@
+"""Dead-letter retention on the real SQLite file: at most N letters (the newest, content intact), none older
+than the age limit (injected clock), pruned letters still counted per reason; and the ingester wires it to
+its settings and to the Prometheus counter, against the real broker and InfluxDB."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.context import AppContext
+from facility.services.mosquitto import MosquittoServer
+from facility.services.ports import free_port
+from facility.settings import Settings
+from ingest.deadletters import DAY_MS, DeadLetter, DeadLetterStore, Retention
+from ingest.influx import InfluxClient
+from ingest.service import Ingester, dead_letter_path
+from ingest.testkit import make_messages, publish
+from tests.support import wait_until
+
+pytestmark = pytest.mark.integration
+REASONS = ("bad_json", "too_large", "not_finite")
+NOW_MS = 1_793_610_000_000  # 2026-11-02 09:00 UTC
+
+
+class Clock:
+    def __init__(self, ms: int) -> None:
+        self.ms = ms
+
+    def __call__(self) -> float:
+        return self.ms / 1000
+
+
+def letter(i: int, received_at_ms: int = NOW_MS) -> DeadLetter:
+    payload = bytes([i % 256, 0, 255]) + f"payload {i}".encode() + b"\xc3\x28"  # binary, not UTF-8
+    return DeadLetter(
+        f"facility/e/b/elevator/a{i}/telemetry", payload, REASONS[i % 3], f"why {i}", received_at_ms
+    )
+
+
+def content(letters: list[DeadLetter]) -> list[tuple[str, bytes, str, str, int]]:
+    return [(d.topic, d.payload, d.reason, d.message, d.received_at_ms) for d in letters]
+
+
+def table_rows(path: Path) -> int:
+    with sqlite3.connect(path) as c:
+        return int(c.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0])
+
+
+def test_over_the_row_limit_the_newest_n_stay_intact_and_all_stay_counted(tmp_path: Path) -> None:
+    path = tmp_path / "dl.db"
+    heard: list[dict[str, int]] = []
+    store = DeadLetterStore(path, Retention(max_rows=50), clock=Clock(NOW_MS), on_prune=heard.append)
+    sent: list[DeadLetter] = []
+    i = 0
+    for size in (7, 1, 30, 41, 2, 39):
+        batch = [letter(n) for n in range(i, i + size)]
+        i += size
+        redelivered = sent[-3:]  # still kept: counted as deliveries, no new row (the ids skip ahead)
+        store.add_many([*batch, *redelivered])
+        sent += batch
+        assert store.kept() == table_rows(path) == min(len(sent), 50)
+    assert len(sent) == 120
+    newest_first = list(reversed(sent[-50:]))
+    assert content(store.list(limit=1000)) == content(newest_first)
+    assert content(store.list(reason="too_large", limit=1000)) == content(
+        [d for d in newest_first if d.reason == "too_large"]
+    )
+    assert store.counts() == dict(Counter(d.reason for d in sent)) == {r: 40 for r in REASONS}
+    removed = dict(Counter(d.reason for d in sent[:70]))
+    assert store.pruned_counts() == removed
+    assert sum((Counter(h) for h in heard), Counter()) == Counter(removed)
+    store.close()
+    again = DeadLetterStore(path)  # a reader (the API): the same view, nothing pruned by opening
+    assert (again.kept(), again.counts(), again.pruned_counts()) == (50, {r: 40 for r in REASONS}, removed)
+    again.close()
+
+
+def test_letters_older_than_the_limit_go_on_insert_and_on_prune(tmp_path: Path) -> None:
+    clock = Clock(NOW_MS)
+    store = DeadLetterStore(tmp_path / "dl.db", Retention(max_age_ms=30 * DAY_MS), clock=clock)
+    ages_days = [40, 31, 30, 29, 1, 0]
+    store.add_many([letter(i, NOW_MS - d * DAY_MS) for i, d in enumerate(ages_days)])
+    # inserting prunes at once: older than 30 days goes, exactly 30 days old stays
+    assert [d.message for d in store.list()] == ["why 5", "why 4", "why 3", "why 2"]
+    assert store.pruned_counts() == {"bad_json": 1, "too_large": 1}
+    clock.ms = NOW_MS + DAY_MS + 1  # a day later, no new dead letter: the periodic prune
+    assert store.prune() == {"not_finite": 1, "bad_json": 1}  # 30 and 29 days old then
+    assert [d.message for d in store.list()] == ["why 5", "why 4"]
+    assert store.prune() == {}
+    assert store.prune(now_ms=NOW_MS + 40 * DAY_MS) == {"too_large": 1, "not_finite": 1}
+    assert (store.kept(), store.counts()) == (0, {"bad_json": 2, "too_large": 2, "not_finite": 2})
+    store.add_many([letter(9, NOW_MS + 40 * DAY_MS)])
+    assert content(store.list()) == content([letter(9, NOW_MS + 40 * DAY_MS)])
+    store.close()
+
+
+def test_a_file_from_before_retention_and_two_workers_sharing_it(tmp_path: Path) -> None:
+    path = tmp_path / "dl.db"
+    with sqlite3.connect(path) as c:  # the table as it was, filled, with no row count kept
+        c.executescript(
+            "CREATE TABLE dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL,"
+            " payload BLOB NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL, received_at_ms INTEGER NOT NULL,"
+            " digest BLOB NOT NULL, deliveries INTEGER NOT NULL DEFAULT 1);"
+            "CREATE UNIQUE INDEX dead_letters_identity ON dead_letters (topic, digest);"
+        )
+        c.executemany(
+            "INSERT INTO dead_letters (topic, payload, reason, message, received_at_ms, digest)"
+            " VALUES (?,?,?,?,?,?)",
+            [
+                (d.topic, d.payload, d.reason, d.message, d.received_at_ms, bytes([i]))
+                for i, d in enumerate(letter(n) for n in range(30))
+            ],
+        )
+    keep = Retention(max_rows=20)
+    a = DeadLetterStore(path, keep, clock=Clock(NOW_MS))
+    b = DeadLetterStore(path, keep, clock=Clock(NOW_MS))
+    assert a.kept() == 30  # counted once when opened; pruned at the next insert
+    sent = [letter(n) for n in range(30)]
+    for n in range(30, 45):
+        (a if n % 2 else b).add_many([letter(n)])
+        sent.append(letter(n))
+        assert table_rows(path) == a.kept() == b.kept() == 20
+    assert content(b.list(limit=100)) == content(list(reversed(sent[-20:])))
+    assert a.counts() == dict(Counter(d.reason for d in sent))
+    a.close()
+    b.close()
+
+
+def test_bad_retention_settings_say_which_setting() -> None:
+    with pytest.raises(
+        ValueError, match=r"max_rows must be 0 \(no limit\) or positive, but was -1.*MAX_ROWS"
+    ):
+        Retention(max_rows=-1)
+    with pytest.raises(ValueError, match="FACILITY_DEAD_LETTER_MAX_AGE_DAYS"):
+        Retention(max_age_ms=-5)
+
+
+@pytest.fixture(scope="module")
+def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoServer]:
+    """A broker of this module's own: retained messages other tests leave on the shared one stay out."""
+    server = MosquittoServer(tmp_path_factory.mktemp("mosquitto-dl"), free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_the_ingester_keeps_its_setting_and_counts_what_it_pruned(
+    tmp_path: Path, own_broker: MosquittoServer, influx: InfluxClient
+) -> None:
+    settings = Settings(
+        var_dir=tmp_path,
+        mqtt_host=own_broker.host,
+        mqtt_port=own_broker.port,
+        influx_url=influx.url,
+        influx_db=influx.database,
+        metrics_port=0,
+        batch_interval_s=0.05,
+        ingest_client_id="t-dl-retention",
+        dead_letter_max_rows=10,
+    )
+    msgs = make_messages(120, np.random.default_rng(5), malformed_every=4)
+    expected = Counter(m.reason for m in msgs if m.reason)
+    assert sum(expected.values()) == 30
+    ing = Ingester(settings)
+    ing.start()
+    try:
+        assert wait_until(lambda: ing.mqtt.connected)
+        publish(own_broker.host, own_broker.port, msgs, client_id="dl-pub")
+        assert wait_until(lambda: ing.metrics.n_acked == len(msgs))
+    finally:
+        ing.stop()
+    pruned = {
+        r: ing.metrics.registry.get_sample_value("ingest_dead_letters_pruned_total", {"reason": r}) or 0
+        for r in expected
+    }
+    store = DeadLetterStore(dead_letter_path(settings))
+    assert store.kept() == table_rows(dead_letter_path(settings)) == 10
+    assert store.counts() == dict(expected)  # all 30 still counted
+    assert store.pruned_counts() == {r: n for r, n in pruned.items() if n} and sum(pruned.values()) == 20
+    kept = {(d.id, d.topic, len(d.payload)) for d in store.list(limit=1000)}
+    store.close()
+    ctx = AppContext(settings, InfluxClient(influx.url, influx.database))
+    with TestClient(create_app(ctx=ctx)) as client:
+        listed = client.get("/api/v1/dead-letters", params={"limit": 1000}).json()
+        stats = client.get("/api/v1/ingest/stats").json()
+    ctx.close()
+    assert {(d["id"], d["topic"], d["payload_bytes"]) for d in listed} == kept
+    assert stats["dead_letters_by_reason"] == dict(expected)
+    assert stats["dead_letters_pruned_by_reason"] == {r: n for r, n in pruned.items() if n}
