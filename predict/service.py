@@ -128,11 +128,11 @@ class ForecastService:
         """Telemetry window features of ``ids`` at the feature-clock time ``t_ms``: from memory, else the
         feature store, else computed from the raw window and stored (``allow_previous=False``, as the refresh
         job asks: never fall back to the previous step's rows)."""
-        key = (kind, spec_key(spec))
+        fields = kind_fields(kind)
+        key = (kind, spec_key(spec, fields))
         memo = self._memo.get(key)
         if memo is not None and memo[0] == t_ms and all(a in memo[1] for a in ids):
             return memo[1]
-        fields = kind_fields(kind)
         feats = self.store.read(kind, spec, t_ms, fields, ids)
         missing = [a for a in ids if a not in feats]
         if (
@@ -148,7 +148,7 @@ class ForecastService:
                 return feats | previous  # not remembered: the next call looks for this step's rows again
         if missing:
             computed, counts = self.windows.window(kind, t_ms, spec, missing, fields)
-            self.store.write(kind, spec, t_ms, computed, counts)
+            self.store.write(kind, spec, t_ms, computed, counts, fields)
             feats |= computed
         if memo is not None and memo[0] == t_ms:
             feats = memo[1] | feats

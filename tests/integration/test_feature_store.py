@@ -73,9 +73,9 @@ def test_rows_round_trip_with_nan_and_never_mix_specs_or_kinds(influx: InfluxCli
     store = FeatureStore(influx)
     t = feature_clock(T0 + 5 * DAY_MS + 1234, HOUR_MS)
     assert t % HOUR_MS == 0 and T0 + 5 * DAY_MS + 1234 - t < HOUR_MS
-    assert store.write(KIND, spec, t, {"el-1": row_a, "el 2,x": row_b}, {"el-1": 12}) == 2
+    assert store.write(KIND, spec, t, {"el-1": row_a, "el 2,x": row_b}, {"el-1": 12}, FIELDS) == 2
     other = spec_for_kind(KIND, window_days=14, buckets=7)
-    store.write(KIND, other, t, {"el-1": {n: 99.0 for n in names}}, {"el-1": 1})
+    store.write(KIND, other, t, {"el-1": {n: 99.0 for n in names}}, {"el-1": 1}, FIELDS)
     back = store.read(KIND, spec, t, FIELDS)
     assert back.keys() == {"el-1", "el 2,x"}
     assert back["el-1"] == row_a  # exact: floats are written with repr
@@ -85,11 +85,11 @@ def test_rows_round_trip_with_nan_and_never_mix_specs_or_kinds(influx: InfluxCli
     assert store.read(AssetKind.SMART_BIN, spec, t, kind_fields(AssetKind.SMART_BIN)) == {}
     assert store.read(KIND, spec, t + HOUR_MS, FIELDS) == {}
     # beyond the retention period nothing is stored (InfluxDB would drop the points)
-    assert store.write(KIND, spec, t - 30 * DAY_MS, {"el-1": row_a}, {"el-1": 12}) == 0
+    assert store.write(KIND, spec, t - 30 * DAY_MS, {"el-1": row_a}, {"el-1": 12}, FIELDS) == 0
     # the readings count is kept (0 for an asset without data), in the features retention policy
     rows = influx.records(
         f'SELECT "readings", "asset" FROM "{FEATURES_RP}"."{FEATURES_MEASUREMENT}" WHERE "spec" = $s',
-        params={"s": spec_key(spec)},
+        params={"s": spec_key(spec, FIELDS)},
     )
     assert sorted((r["asset"], r["readings"]) for r in rows) == [("el 2,x", 0), ("el-1", 12)]
     policies = {row[0]: row[1] for s in influx.query("SHOW RETENTION POLICIES") for row in s.values}
@@ -138,10 +138,10 @@ def test_forecasts_use_the_last_full_hour_and_a_restart_reads_the_stored_rows(
     assets = list(first.fleet.assets)
     when = dt.datetime.fromtimestamp(now / 1000, dt.UTC)
     before = {f.asset: f for f in first.forecasts(assets, when)}
-    assert first._memo[(KIND, spec_key(spec))][0] == hour
+    assert first._memo[(KIND, spec_key(spec, FIELDS))][0] == hour
     stored = FeatureStore(influx).read(KIND, spec, hour, FIELDS)
     for asset in ASSETS:
-        assert same(first._memo[(KIND, spec_key(spec))][1][asset], expected[asset], rel=1e-12)
+        assert same(first._memo[(KIND, spec_key(spec, FIELDS))][1][asset], expected[asset], rel=1e-12)
         assert same(stored[asset], expected[asset], rel=1e-12)
 
     # a new process (empty caches) with the raw telemetry gone: the same window features, read from the
