@@ -49,10 +49,10 @@ def subscriber(host: str, port: int, topics: list[str]) -> tuple[mqtt.Client, qu
     return c, got
 
 
-def test_elevator_fault_to_fix(mosquitto_server, tmp_path) -> None:
+def test_elevator_fault_to_fix(mosquitto_server, db_url: str, tmp_path) -> None:
+    """On SQLite and on PostgreSQL (``db_url``): the listener thread and the API share the store."""
     host, port = mosquitto_server.host, mosquitto_server.port
-    url = f"sqlite:///{tmp_path / 'e2e.db'}"
-    db = Database.open(url)
+    db = Database.open(db_url)
     with db.transaction() as s:
         seed(s)
         crew_token = create_token(s, "li", Role.CREW, T0, crew_id="lift-a")
@@ -95,7 +95,7 @@ def test_elevator_fault_to_fix(mosquitto_server, tmp_path) -> None:
         )
         assert note["opened_at"] == T0.isoformat()
 
-        settings = Settings(database_url=url, var_dir=tmp_path, manage_services=False)
+        settings = Settings(database_url=db_url, var_dir=tmp_path, manage_services=False)
         ctx = AppContext.from_settings(settings)
         ctx.extras.update(db=db, clock=clock, publisher=publisher)
         client = TestClient(create_app(settings, ctx))
