@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -190,17 +191,20 @@ class ForecastService:
     def forecasts(
         self, assets: list[AssetSpec], now: dt.datetime, settings: ForecastSettings | None = None
     ) -> list[Forecast]:
-        """Forecasts for ``assets`` (any kinds), riskiest first."""
-        out: list[Forecast] = []
+        """Forecasts for ``assets`` (any kinds), riskiest first. The kinds' InfluxDB queries run in parallel
+        (InfluxDB works on one while this process parses another's answer); the scoring runs in turn."""
+        groups = []
         for kind in AssetKind:
             specs = [a for a in assets if a.kind is kind]
-            if not specs:
-                continue
-            model, meta = self.model(kind)
-            X = self.covariates(kind, specs, now, meta)
-            inputs = [AssetInput(a.id, kind.value, a.criticality) for a in specs]
+            if specs:
+                groups.append((kind, specs, *self.model(kind)))
+        with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
+            inputs = list(pool.map(lambda g: self.covariates(g[0], g[1], now, g[3]), groups))
+        out: list[Forecast] = []
+        for (kind, specs, model, meta), X in zip(groups, inputs, strict=True):
+            assets_in = [AssetInput(a.id, kind.value, a.criticality) for a in specs]
             mode = str(meta.features_spec.get("mode", "landmark"))
-            out += forecast_assets(model, meta.version, X, inputs, now, mode=mode, settings=settings)
+            out += forecast_assets(model, meta.version, X, assets_in, now, mode=mode, settings=settings)
         return sorted(out, key=lambda f: -f.risk)
 
     def forecast(self, asset_id: str, now: dt.datetime) -> Forecast:
