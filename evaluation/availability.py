@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from evaluation.inputs import AssetState, Dataset
 from evaluation.metric_types import MetricSettings, MetricValue, ratio
 from evaluation.periods import Period
-from evaluation.timeline import Outage, Segment, normalise, outages
+from evaluation.timeline import Outage, Segment, lifetime, normalise, outages
 
 #: an asset-month is 30 asset-days (720 asset-hours), whatever the calendar month's length
 ASSET_MONTH_H = 720.0
@@ -16,10 +17,20 @@ ASSET_MONTH_H = 720.0
 
 @dataclass(frozen=True)
 class Timelines:
-    """Every asset's segments and outages, normalised once per dataset."""
+    """Every asset's segments and outages, normalised once per dataset; ``lives``: each asset's
+    ``(asset_id, installed, removed or as_of)``, the hours it existed whether observed or not."""
 
     segments: tuple[Segment, ...]
     outages: tuple[Outage, ...]
+    lives: tuple[tuple[str, dt.datetime, dt.datetime], ...] = ()
+
+    def of(self, ids: frozenset[str]) -> Timelines:
+        """Only the assets in ``ids`` (a kind, say)."""
+        return Timelines(
+            tuple(s for s in self.segments if s.asset_id in ids),
+            tuple(o for o in self.outages if o.asset_id in ids),
+            tuple(life for life in self.lives if life[0] in ids),
+        )
 
 
 def timelines(ds: Dataset, settings: MetricSettings) -> Timelines:
@@ -33,7 +44,32 @@ def timelines(ds: Dataset, settings: MetricSettings) -> Timelines:
         s = normalise(a, by_asset[a.asset_id], orders, settings.as_of, settings.excuse_planned)
         segs.extend(s)
         outs.extend(outages(s))
-    return Timelines(tuple(segs), tuple(outs))
+    lives = tuple((a.asset_id, *lifetime(a, settings.as_of)) for a in ds.assets)
+    return Timelines(tuple(segs), tuple(outs), lives)
+
+
+def _hours(lo: dt.datetime, hi: dt.datetime, p: Period) -> float:
+    a, b = max(lo, p.start), min(hi, p.end)
+    return max(0.0, (b - a).total_seconds() / 3600)
+
+
+def coverage(tl: Timelines, p: Period) -> MetricValue:
+    """Monitoring coverage: known asset-hours / asset-hours the assets existed in ``p`` (installed, not
+    removed, before ``as_of``). Below 1 where an asset was not yet observed or its state is unknown."""
+    known = sum(s.hours_in(p.start, p.end) for s in tl.segments)
+    lived = sum(_hours(lo, hi, p) for _, lo, hi in tl.lives)
+    unknown = tuple(sorted({aid for aid, lo, hi in tl.lives if _hours(lo, hi, p) > 0} - _seen(tl, p)))
+    note = f"not observed in the period: {', '.join(unknown)}" if unknown else ""
+    return ratio("monitoring_coverage", known, lived, evidence=unknown, note=note)
+
+
+def _seen(tl: Timelines, p: Period) -> set[str]:
+    return {s.asset_id for s in tl.segments if s.hours_in(p.start, p.end) > 0}
+
+
+def with_coverage(m: MetricValue, cov: MetricValue) -> MetricValue:
+    """``m`` carrying the monitoring coverage of its assets (scoring may refuse a figure seen too little)."""
+    return replace(m, coverage=cov.value)
 
 
 def _known_working(segs: Sequence[Segment], p: Period) -> tuple[float, float]:
@@ -53,7 +89,14 @@ def intactness(tl: Timelines, p: Period) -> MetricValue:
             r for s in tl.segments if not s.working and s.hours_in(p.start, p.end) > 0 for r in s.refs
         )
     )
-    return ratio("intactness_rate", working, known, evidence=down)
+    return ratio("intactness_rate", working, known, evidence=down, note=_partial(tl, p))
+
+
+def _partial(tl: Timelines, p: Period) -> str:
+    cov = coverage(tl, p).value
+    if cov is None or cov >= 1.0 - 1e-12 or cov <= 0:
+        return ""
+    return f"over the {cov:.1%} of asset-hours observed (the rest is unknown, not counted)"
 
 
 def down_hours(tl: Timelines, p: Period, states: frozenset[AssetState] | None = None) -> MetricValue:

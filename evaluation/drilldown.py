@@ -19,6 +19,7 @@ def explain(ds: Dataset, evidence: Iterable[str]) -> list[dict[str, Any]]:
     orders = {o.order_id: o for o in ds.orders}
     intervals = {interval_ref(i): i for i in ds.intervals}
     external = {f"{x.estate}:{x.indicator}@{x.month}": x for x in ds.external}
+    assets = {a.asset_id: a for a in ds.assets}
     out: list[dict[str, Any]] = []
     for ref in evidence:
         if ref in orders:
@@ -29,6 +30,11 @@ def explain(ds: Dataset, evidence: Iterable[str]) -> list[dict[str, Any]]:
             i = intervals[ref]
             out.append({"type": "state_interval", "id": ref, "asset_id": i.asset_id, "state": i.state.value,
                         "start": _iso(i.start), "end": _iso(i.end), "order_id": i.order_id})  # fmt: skip
+        elif ref in assets:  # an asset not observed in the period (monitoring_coverage)
+            a = assets[ref]
+            since = a.monitored_since if a.monitored else None
+            out.append({"type": "asset", "id": ref, "asset_id": ref, "kind": a.kind, "installed": _iso(a.installed),
+                        "monitored_since": _iso(since), "monitored": a.monitored})  # fmt: skip
         elif ref in external:
             x = external[ref]
             out.append({"type": "external", "id": ref} | x.__dict__)
@@ -36,7 +42,7 @@ def explain(ds: Dataset, evidence: Iterable[str]) -> list[dict[str, Any]]:
             asset, rest = ref.split(":", 1)
             code, at = rest.split("@", 1)
             evs = [
-                {"type": e.type, "ts": _iso(e.ts), "detail": e.detail}
+                {"type": e.type, "ts": _iso(e.ts), "detail": e.detail, "outcome": e.outcome}
                 for e in ds.events
                 if e.asset_id == asset and e.code == code and _iso(e.ts) >= at
             ][:10]

@@ -25,6 +25,9 @@ class OrderType(StrEnum):
     INSPECTION = "inspection"
 
 
+#: ``AssetInfo.monitored_since`` of an asset the platform has never observed (all its hours are unknown)
+NOT_MONITORED = dt.datetime.max.replace(tzinfo=dt.UTC)
+
 #: order types that react to a failure or a complaint (the service indicators are computed over these)
 REACTIVE = frozenset({OrderType.CORRECTIVE, OrderType.RESIDENT_REPORT})
 
@@ -46,10 +49,19 @@ class AssetInfo:
     group: str  # the estate's group in the fleet file (old, luxury, ...)
     installed: dt.datetime
     removed: dt.datetime | None = None
+    #: from when the platform observed the asset (its first telemetry, status, event or monitored state
+    #: change; ``source.py``): hours before it are *unknown*, not in service. ``NOT_MONITORED``: no evidence
+    #: at all. None: no separate start is known, the state intervals are taken as they are.
+    monitored_since: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         _aware("installed", self.installed, f"asset {self.asset_id}")
         _aware("removed", self.removed, f"asset {self.asset_id}")
+        _aware("monitored_since", self.monitored_since, f"asset {self.asset_id}")
+
+    @property
+    def monitored(self) -> bool:
+        return self.monitored_since != NOT_MONITORED
 
 
 @dataclass(frozen=True)
@@ -139,7 +151,8 @@ class OrderRecord:
 
 @dataclass(frozen=True)
 class EventRecord:
-    """A device event (the ``events`` measurement): ``type`` is fault/recovery/alarm/alarm_clear."""
+    """A device event (the ``events`` measurement): ``type`` is fault/recovery/alarm/alarm_clear;
+    ``outcome``: what staff confirmed an alarm was (``facility.contract.AlarmOutcome``), "" if not given."""
 
     asset_id: str
     kind: str
@@ -147,6 +160,7 @@ class EventRecord:
     code: str
     ts: dt.datetime
     detail: str = ""
+    outcome: str = ""
 
     def __post_init__(self) -> None:
         _aware("ts", self.ts, f"event of {self.asset_id}")

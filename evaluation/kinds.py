@@ -10,15 +10,25 @@ from evaluation.inputs import AssetState, Dataset
 from evaluation.metric_types import MetricValue, ratio
 from evaluation.periods import Period
 from evaluation.timeline import Episode, episodes
+from facility.contract import AlarmOutcome
 
-#: a fire alarm is false when its alarm or its clearing event carries one of these details
+#: the old convention, still accepted: an alarm whose alarm or clearing event carries one of these details
+#: (and no ``outcome``) was confirmed false
 FALSE_ALARM_DETAILS = ("false", "false_alarm")
 
 
+def alarm_outcome(e: Episode) -> str:
+    """What the alarm was confirmed to be: the events' ``outcome`` field, else the legacy ``detail``
+    convention (false alarms only), else "" (not confirmed)."""
+    if e.outcome:
+        return e.outcome
+    if any(d.strip().lower() in FALSE_ALARM_DETAILS for d in e.details):
+        return AlarmOutcome.FALSE_ALARM.value
+    return ""
+
+
 def _of_kind(tl: Timelines, ids: frozenset[str]) -> Timelines:
-    return Timelines(
-        tuple(s for s in tl.segments if s.asset_id in ids), tuple(o for o in tl.outages if o.asset_id in ids)
-    )
+    return tl.of(ids)
 
 
 def _known(tl: Timelines, p: Period) -> float:
@@ -90,9 +100,30 @@ def kind_metrics(
         "fire_alarm_fault_rate", fr.value, fr.unit, fr.numerator, fr.denominator, fr.evidence, fr.note
     )
     alarms = _onsets([e for e in as_of_eps if e.asset_id in fa_ids], "fire_alarm", p)
-    false = [e for e in alarms if any(d.strip().lower() in FALSE_ALARM_DETAILS for d in e.details)]
+    real = [e for e in alarms if alarm_outcome(e) != AlarmOutcome.TEST.value]  # tests are not alarms
+    false = [e for e in real if alarm_outcome(e) == AlarmOutcome.FALSE_ALARM.value]
+    unconfirmed = [e for e in real if not alarm_outcome(e)]
+    tests = len(alarms) - len(real)
+    note = "; ".join(
+        x
+        for x in (
+            f"{len(unconfirmed)} of {len(real)} alarms not confirmed" if unconfirmed else "",
+            f"{tests} test alarm{'s' if tests != 1 else ''} left out" if tests else "",
+        )
+        if x
+    )
     out["fire_alarm_false_alarm_rate"] = ratio(
-        "fire_alarm_false_alarm_rate", len(false), len(alarms), evidence=tuple(_ep_ref(e) for e in false)
+        "fire_alarm_false_alarm_rate",
+        len(false),
+        len(real),
+        evidence=tuple(_ep_ref(e) for e in false),
+        note=note,
+    )
+    out["fire_alarm_unconfirmed_rate"] = ratio(
+        "fire_alarm_unconfirmed_rate",
+        len(unconfirmed),
+        len(real),
+        evidence=tuple(_ep_ref(e) for e in unconfirmed),
     )
     offline = [s for s in fa.segments if s.state is AssetState.OFFLINE]
     off_h = sum(s.hours_in(p.start, p.end) for s in offline)
@@ -117,4 +148,4 @@ def kind_metrics(
     return out
 
 
-__all__ = ["FALSE_ALARM_DETAILS", "episodes", "kind_metrics"]
+__all__ = ["FALSE_ALARM_DETAILS", "alarm_outcome", "episodes", "kind_metrics"]

@@ -27,7 +27,9 @@ class MetricSettings:
 
 @dataclass(frozen=True)
 class MetricValue:
-    """``value`` is None when there is nothing to measure (no data): never a made-up 100 %."""
+    """``value`` is None when there is nothing to measure (no data): never a made-up 100 %.
+    ``coverage``: for figures from the state timeline, the share of its assets' hours that were observed
+    (``availability.coverage``); None for the others."""
 
     name: str
     value: float | None
@@ -36,6 +38,7 @@ class MetricValue:
     denominator: float = 0.0
     evidence: tuple[str, ...] = ()
     note: str = ""
+    coverage: float | None = None
 
     @property
     def has_data(self) -> bool:

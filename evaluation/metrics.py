@@ -7,6 +7,8 @@ per-building, per-estate or per-company figures.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from evaluation import availability as av
 from evaluation import service as sv
 from evaluation.external import EXTERNAL, aggregate
@@ -15,6 +17,7 @@ from evaluation.kinds import kind_metrics
 from evaluation.metric_types import MetricSettings, MetricValue
 from evaluation.periods import Period
 from evaluation.timeline import episodes
+from facility.contract import AssetKind
 
 #: metrics counted from device events (InfluxDB), unknown when the events could not be read
 EVENT_METRICS = frozenset(
@@ -22,6 +25,32 @@ EVENT_METRICS = frozenset(
         "elevator_entrapments",
         "elevator_entrapment_rate",
         "fire_alarm_false_alarm_rate",
+        "fire_alarm_unconfirmed_rate",
+        "water_pump_dry_run_events",
+        "water_pump_pressure_loss_hours",
+        "smart_bin_overflow_hours",
+    }
+)
+
+#: metrics from the state timeline (and the kind's events), each carrying the monitoring coverage of its
+#: assets: the whole scope's, or its kind's for ``<kind>_...`` metrics
+TIMELINE_METRICS = frozenset(
+    {
+        "intactness_rate",
+        "failures",
+        "down_hours",
+        "fault_rate_per_100_asset_months",
+        "fault_rate_per_1000_asset_days",
+        "mtbf_hours",
+        "mttr_hours",
+        "failures_preceded_rate",
+        "elevator_entrapments",
+        "elevator_entrapment_rate",
+        "elevator_out_of_service_hours",
+        "fire_alarm_fault_rate",
+        "fire_alarm_false_alarm_rate",
+        "fire_alarm_unconfirmed_rate",
+        "fire_alarm_offline_rate",
         "water_pump_dry_run_events",
         "water_pump_pressure_loss_hours",
         "smart_bin_overflow_hours",
@@ -30,6 +59,7 @@ EVENT_METRICS = frozenset(
 
 #: metric name → what it measures (for docs, the API and scheme validation)
 CATALOGUE: dict[str, str] = {
+    "monitoring_coverage": "share of the assets' hours in the period the platform observed (known)",
     "intactness_rate": "time-weighted share of known asset-hours in working order",
     "failures": "failures (outages with a fault) starting in the period",
     "down_hours": "asset-hours not in working order",
@@ -55,7 +85,8 @@ CATALOGUE: dict[str, str] = {
     "elevator_entrapment_rate": "entrapments per 100 elevator-months",
     "elevator_out_of_service_hours": "elevator-hours not in working order",
     "fire_alarm_fault_rate": "fire-alarm failures per 100 panel-months",
-    "fire_alarm_false_alarm_rate": "fire alarms confirmed false among all fire alarms",
+    "fire_alarm_false_alarm_rate": "fire alarms confirmed false among all fire alarms (tests left out)",
+    "fire_alarm_unconfirmed_rate": "fire alarms with no confirmed outcome among all fire alarms (tests left out)",
     "fire_alarm_offline_rate": "share of known fire-alarm hours offline",
     "water_pump_dry_run_events": "dry-run episodes starting in the period",
     "water_pump_pressure_loss_hours": "hours of pressure-loss episodes",
@@ -76,9 +107,34 @@ def complaint_density(complaints: MetricValue, assets: int, months: int) -> Metr
     )  # fmt: skip
 
 
+#: the asset kinds whose names prefix kind-specific metrics
+KINDS = tuple(k.value for k in AssetKind)
+
+
+def _with_coverage(out: dict[str, MetricValue], ds: Dataset, tl: av.Timelines, p: Period) -> None:
+    """Attach each timeline metric's monitoring coverage (its kind's for kind-specific metrics)."""
+    kinds: dict[str, frozenset[str]] = {}
+    for a in ds.assets:
+        kinds[a.kind] = kinds.get(a.kind, frozenset()) | {a.asset_id}
+    scope = out["monitoring_coverage"]
+    per_kind = {k: av.coverage(tl.of(ids), p) for k, ids in kinds.items()}
+    for name in TIMELINE_METRICS:
+        kind = next((k for k in KINDS if name.startswith(k + "_")), None)
+        cov = scope if kind is None else per_kind.get(kind)
+        if cov is not None:
+            out[name] = av.with_coverage(out[name], cov)
+
+
+NO_INFLUX_NOTE = "InfluxDB not read: an asset counts as observed only from its first recorded state change"
+
+
 def compute_all(ds: Dataset, p: Period, s: MetricSettings) -> dict[str, MetricValue]:
     tl = av.timelines(ds, s)
+    cov = av.coverage(tl, p)
+    if not ds.events_loaded:
+        cov = replace(cov, note="; ".join(x for x in (cov.note, NO_INFLUX_NOTE) if x))
     out: dict[str, MetricValue] = {
+        "monitoring_coverage": cov,
         "intactness_rate": av.intactness(tl, p),
         "failures": av.failure_count(tl, p),
         "down_hours": av.down_hours(tl, p),
@@ -113,6 +169,7 @@ def compute_all(ds: Dataset, p: Period, s: MetricSettings) -> dict[str, MetricVa
     out["hotline_complaint_density"] = complaint_density(
         out["hotline_complaints"], len(ds.assets), len(months)
     )
+    _with_coverage(out, ds, tl, p)
     missing = set(CATALOGUE) - set(out)
     assert not missing, f"catalogue names without a computation: {missing}"
     return out

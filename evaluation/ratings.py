@@ -55,6 +55,7 @@ def score_record(r: Ranked) -> dict[str, Any]:
         "group": s.group,
         "score": _r(s.score),
         "coverage": _r(s.coverage),
+        "monitoring_coverage": _r(mc.value) if (mc := s.metrics.get("monitoring_coverage")) else None,
         "rank_overall": r.rank_overall,
         "rank_in_group": r.rank_in_group,
         "group_size": r.group_size,

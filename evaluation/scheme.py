@@ -72,6 +72,8 @@ class Scheme:
     precede_days: float = 30.0
     missing: str = "redistribute"
     min_coverage: float = 0.5
+    #: a timeline indicator whose assets were observed for less than this share of their hours is not scored
+    min_monitored: float = 0.5
     sha256: str = ""
     description: str = ""
     #: per scheme group, indicator weights that replace the default ones (each set adds up to 100)
@@ -244,6 +246,9 @@ def _parse(data: Any) -> Scheme:
     min_cov = _num(settings, "min_coverage", "settings", 0.5)
     if not 0 <= min_cov <= 1:
         raise SchemeError(f"settings.min_coverage must be within [0, 1], got {min_cov:g}")
+    min_mon = _num(settings, "min_monitored_share", "settings", 0.5)
+    if not 0 <= min_mon <= 1:
+        raise SchemeError(f"settings.min_monitored_share must be within [0, 1], got {min_mon:g}")
     resp = _num(settings, "response_target_minutes", "settings", 15)
     reso = _num(settings, "resolve_target_hours", "settings", 24)
     if resp <= 0 or reso <= 0:
@@ -261,6 +266,7 @@ def _parse(data: Any) -> Scheme:
         precede_days=_num(settings, "precede_days", "settings", 30),
         missing=str(missing),
         min_coverage=min_cov,
+        min_monitored=min_mon,
         description=str(data.get("description", "")),
         group_weights=group_weights,
     )

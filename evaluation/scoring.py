@@ -88,24 +88,38 @@ def score_metrics(
     """(score, coverage, indicator results) from computed metrics, with ``group``'s weights if it has some."""
     indicators = scheme.indicators_for(group)
     total = sum(i.weight for i in indicators)
-    with_data = [i for i in indicators if metrics[i.metric].value is not None]
-    covered = sum(i.weight for i in with_data)
+    usable = {i.name: _usable(metrics[i.metric], scheme) for i in indicators}
+    covered = sum(i.weight for i in indicators if usable[i.name][0])
     coverage = covered / total
     base = total if scheme.missing == "zero" else covered
     results: list[IndicatorResult] = []
     for ind in indicators:
         m = metrics[ind.metric]
-        pts = ind.points(m.value) if m.value is not None else None
+        ok, note = usable[ind.name]
+        pts = ind.points(m.value) if ok and m.value is not None else None
         eff = 0.0 if base <= 0 or (pts is None and scheme.missing != "zero") else ind.weight * 100.0 / base
         contrib = (pts or 0.0) * eff / 100.0
         results.append(
             IndicatorResult(
-                ind.name, ind.metric, ind.weight, m.value, m.display(), pts, eff, contrib, m.evidence, m.note
+                ind.name, ind.metric, ind.weight, m.value, m.display(), pts, eff, contrib, m.evidence, note
             )
         )
     if coverage < scheme.min_coverage or covered <= 0:
         return None, coverage, tuple(results)
     return sum(r.contribution for r in results), coverage, tuple(results)
+
+
+def _usable(m: MetricValue, scheme: Scheme) -> tuple[bool, str]:
+    """Whether a figure may be scored, and the note to show: no data is never scored, nor a timeline figure
+    whose assets were observed for less than ``min_monitored_share`` of their hours (too little to judge)."""
+    if m.value is None:
+        return False, m.note or "no data"
+    if m.coverage is not None and m.coverage < scheme.min_monitored:
+        return False, (
+            f"not scored: only {m.coverage:.1%} of the asset-hours were observed "
+            f"(the scheme needs {scheme.min_monitored:.0%})"
+        )
+    return True, m.note
 
 
 def _entity_group(ds: Dataset, scheme: Scheme) -> str:

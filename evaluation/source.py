@@ -13,17 +13,23 @@ Conversion rules (docs/evaluation.md, "Inputs from the store"):
 * ``rejected`` is the first transition to ``rejected``; ``reopened`` = ``rework_count``; ``rework`` =
   ``rework_count > 0``; ``followed_up`` and ``resident_rating`` are taken from the record when the store
   provides them, else unknown.
+* **Monitored since** (``AssetInfo.monitored_since``): the earliest evidence that the platform observed the
+  asset within the data read — its first telemetry reading, status message or device event in InfluxDB, or
+  the start of its first state interval not opened by registration (a fault, recovery, status change or work
+  order). The registration interval (in service from the install date) is no evidence: before the first
+  evidence the asset's state is unknown. No evidence at all: ``NOT_MONITORED``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from evaluation.external_store import ExternalStore
 from evaluation.inputs import (
+    NOT_MONITORED,
     AssetInfo,
     AssetState,
     Dataset,
@@ -54,6 +60,19 @@ def assets_from_fleet(fleet: Fleet) -> tuple[tuple[AssetInfo, ...], tuple[Estate
         assets.append(AssetInfo(a.id, a.kind.value, e.id, a.ref.building, e.company, e.group, installed))
     infos = tuple(EstateInfo(e.id, e.name, e.group, e.company, e.company_name) for e in fleet.estates)
     return tuple(assets), infos
+
+
+def monitoring_starts(evidence: Iterable[tuple[str, dt.datetime]]) -> dict[str, dt.datetime]:
+    """Asset id → the earliest of its evidence times (a reading, status, event or monitored state change)."""
+    out: dict[str, dt.datetime] = {}
+    for asset_id, at in evidence:
+        if asset_id not in out or at < out[asset_id]:
+            out[asset_id] = at
+    return out
+
+
+def with_monitoring(assets: Iterable[AssetInfo], starts: dict[str, dt.datetime]) -> tuple[AssetInfo, ...]:
+    return tuple(replace(a, monitored_since=starts.get(a.asset_id, NOT_MONITORED)) for a in assets)
 
 
 def _starts(order: Any) -> list[dt.datetime]:
@@ -126,6 +145,7 @@ class StoreSource:
 
     def dataset(self, period: Period, as_of: dt.datetime) -> Dataset:
         from maintenance import queries
+        from maintenance.registry import REGISTERED_CAUSE
 
         start = period.start - LOOKBACK
         end = max(as_of, period.end)
@@ -134,13 +154,16 @@ class StoreSource:
             m_intervals = queries.state_intervals(session, start, end)
         assets, estates = assets_from_fleet(self.fleet)
         events: list[EventRecord] = []
+        evidence = [(r.asset_id, r.start) for r in m_intervals if r.cause != REGISTERED_CAUSE]
         if self.influx is not None:
-            from evaluation.events_source import load_events
+            from evaluation.events_source import first_seen, load_events
 
             events = load_events(self.influx, start, end)
+            evidence += [(e.asset_id, e.ts) for e in events]
+            evidence += list(first_seen(self.influx, start, end).items())
         months = [m.label for m in period.months()]
         return Dataset(
-            assets,
+            with_monitoring(assets, monitoring_starts(evidence)),
             tuple(intervals_from_maintenance(m_intervals, m_orders)),
             tuple(orders_from_maintenance(m_orders)),
             tuple(events),

@@ -8,6 +8,7 @@ The expected figures are worked out by hand in tests/unit/test_evaluation_metric
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from evaluation.inputs import (
     AssetInfo,
@@ -20,6 +21,8 @@ from evaluation.inputs import (
     OrderType,
     StateInterval,
 )
+from facility.contract import SCHEMAS, Reading
+from facility.fleet import AssetSpec
 
 UTC = dt.UTC
 AS_OF = dt.datetime(2026, 11, 5, tzinfo=UTC)
@@ -111,3 +114,24 @@ def small_fleet() -> Dataset:
         EstateInfo("west", "West Estate", "luxury", "pc-b", "Company B"),
     )
     return Dataset(assets, intervals, orders, events, external, estates)
+
+
+def reading_lines(
+    assets: Iterable[AssetSpec],
+    start: dt.datetime,
+    end: dt.datetime,
+    every: dt.timedelta = dt.timedelta(days=1),
+) -> list[str]:
+    """Line protocol for one plausible reading per asset every ``every`` in ``[start, end)``: what monitored
+    assets leave in InfluxDB (evaluation counts an asset as observed from its first one)."""
+    from ingest.lineprotocol import reading_line
+
+    lines = []
+    for a in assets:
+        schema = SCHEMAS[a.kind]
+        values = {f: (schema.by_name[f].minimum + schema.by_name[f].maximum) // 2 for f in schema.required}
+        at = start
+        while at < end:
+            lines.append(reading_line(Reading(a.ref, int(at.timestamp() * 1000), values)))
+            at += every
+    return lines

@@ -3,7 +3,8 @@
 Rules (docs/evaluation.md, "Resolving messy input"):
 
 * An interval without an end lasts until the asset's exposure end (removal, or ``as_of``).
-* Everything is clipped to the asset's exposure ``[installed, min(removed, as_of))``.
+* Everything is clipped to the asset's exposure ``[max(installed, monitored_since), min(removed, as_of))``:
+  before the platform observed an asset its state is unknown, whatever the registration says.
 * Overlapping intervals: the worse state wins — faulted > offline > under_maintenance > in_service.
 * Time covered by no interval is *unknown*: it counts neither for nor against the company.
 * An under_maintenance interval linked to a preventive/inspection order that was created before its window
@@ -11,7 +12,7 @@ Rules (docs/evaluation.md, "Resolving messy input"):
   (counted as in working order) when the setting ``excuse_planned`` is on.
 * Events are sorted by time; per (asset, code) an onset (fault / alarm) opens an episode, a repeated onset
   while open is a duplicate and ignored, an end (recovery / alarm_clear) closes it, an end with nothing open
-  is ignored. An episode still open lasts until ``as_of``.
+  is ignored. An episode still open lasts until ``as_of``. Its ``outcome`` is the last one its events give.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class Episode:
     end: dt.datetime
     open: bool
     details: tuple[str, ...]
+    outcome: str = ""  # the confirmed outcome of an alarm (facility.contract.AlarmOutcome), "" if none
 
     def hours_in(self, lo: dt.datetime, hi: dt.datetime) -> float:
         a, b = max(self.start, lo), min(self.end, hi)
@@ -86,9 +88,16 @@ def interval_ref(i: StateInterval) -> str:
     return i.ref or f"{i.asset_id}:{i.state.value}@{i.start.isoformat()}"
 
 
-def exposure(asset: AssetInfo, as_of: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+def lifetime(asset: AssetInfo, as_of: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """``[installed, min(removed, as_of))``: the hours the asset existed, observed or not."""
     hi = min(asset.removed, as_of) if asset.removed else as_of
     return asset.installed, hi
+
+
+def exposure(asset: AssetInfo, as_of: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The lifetime from the moment the platform observed the asset: the hours whose state can be known."""
+    lo, hi = lifetime(asset, as_of)
+    return (max(lo, asset.monitored_since) if asset.monitored_since else lo), hi
 
 
 def _planned_window(
@@ -188,20 +197,22 @@ def outages(segments: Sequence[Segment]) -> list[Outage]:
 def episodes(events: Iterable[EventRecord], as_of: dt.datetime) -> list[Episode]:
     """Pair onsets with their ends per (asset, code) after sorting by time (module rules)."""
     ordered = sorted(events, key=lambda e: (e.asset_id, e.code, e.ts, e.type not in ONSET))
-    open_: dict[tuple[str, str], tuple[EventRecord, list[str]]] = {}
+    open_: dict[tuple[str, str], tuple[EventRecord, list[str], str]] = {}
     out: list[Episode] = []
     for e in ordered:
         key = (e.asset_id, e.code)
         if e.type in ONSET:
             if key not in open_:
-                open_[key] = (e, [e.detail] if e.detail else [])
+                open_[key] = (e, [e.detail] if e.detail else [], e.outcome)
             continue
         if key in open_:
-            onset, details = open_.pop(key)
+            onset, details, outcome = open_.pop(key)
             if e.detail:
                 details.append(e.detail)
-            out.append(Episode(e.asset_id, e.code, onset.ts, e.ts, False, tuple(details)))
-    for (asset_id, code), (onset, details) in open_.items():
-        out.append(Episode(asset_id, code, onset.ts, max(as_of, onset.ts), True, tuple(details)))
+            out.append(
+                Episode(e.asset_id, e.code, onset.ts, e.ts, False, tuple(details), e.outcome or outcome)
+            )
+    for (asset_id, code), (onset, details, outcome) in open_.items():
+        out.append(Episode(asset_id, code, onset.ts, max(as_of, onset.ts), True, tuple(details), outcome))
     out.sort(key=lambda ep: (ep.start, ep.asset_id, ep.code))
     return out

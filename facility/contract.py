@@ -53,6 +53,15 @@ class EventType(StrEnum):
     ALARM_CLEAR = "alarm_clear"
 
 
+class AlarmOutcome(StrEnum):
+    """What an alarm turned out to be, as confirmed by whoever checked it and reset the panel; carried as
+    ``outcome`` on the alarm's ``alarm_clear`` (or, if already known, its ``alarm``) event."""
+
+    FALSE_ALARM = "false_alarm"  # no fire: dust, steam, a faulty detector (误报)
+    FIRE = "fire"  # a real fire or smoke (真实火警)
+    TEST = "test"  # a planned test of the system; not an alarm
+
+
 class ContractError(ValueError):
     """A message that breaks the contract. ``reason`` is a short stable code used for dead-letter counts."""
 
@@ -226,6 +235,8 @@ class Event:
     code: str
     seq: int | None = None
     detail: str = ""
+    #: alarm / alarm_clear only: the confirmed outcome (None: not confirmed)
+    outcome: AlarmOutcome | None = None
 
 
 @dataclass(frozen=True)
@@ -249,12 +260,21 @@ def encode_reading(values: Mapping[str, float], ts_ms: int, seq: int | None) -> 
     return orjson.dumps(body)
 
 
-def encode_event(type: EventType, code: str, ts_ms: int, seq: int | None, detail: str = "") -> bytes:
+def encode_event(
+    type: EventType,
+    code: str,
+    ts_ms: int,
+    seq: int | None,
+    detail: str = "",
+    outcome: AlarmOutcome | None = None,
+) -> bytes:
     body: dict[str, Any] = {"ts": ts_ms, "type": type.value, "code": code}
     if seq is not None:
         body["seq"] = seq
     if detail:
         body["detail"] = detail
+    if outcome is not None:
+        body["outcome"] = outcome.value
     return orjson.dumps(body)
 
 
@@ -339,6 +359,22 @@ def _check_identity(ref: AssetRef, body: Mapping[str, Any]) -> None:
             )
 
 
+def _outcome(body: Mapping[str, Any], etype: EventType) -> AlarmOutcome | None:
+    raw = body.get("outcome")
+    if raw is None:
+        return None
+    if etype not in (EventType.ALARM, EventType.ALARM_CLEAR):
+        raise ContractError(
+            "bad_field", f"'outcome' belongs on alarm or alarm_clear events, not {etype.value}"
+        )
+    try:
+        return AlarmOutcome(raw)
+    except ValueError:
+        raise ContractError(
+            "bad_field", f"event 'outcome' must be one of {[o.value for o in AlarmOutcome]}, got {raw!r}"
+        ) from None
+
+
 def decode(topic: str, payload: bytes, now_ms: int) -> list[Message]:
     """Validate one MQTT message into our types; raises ContractError naming what is wrong.
 
@@ -383,7 +419,7 @@ def decode(topic: str, payload: bytes, now_ms: int) -> list[Message]:
         detail = body.get("detail", "")
         if not isinstance(detail, str) or len(detail) > 1024:
             raise ContractError("bad_field", "event 'detail' must be a string of at most 1024 characters")
-        return [Event(ref, _ts(body, now_ms), etype, code, _seq(body), detail)]
+        return [Event(ref, _ts(body, now_ms), etype, code, _seq(body), detail, _outcome(body, etype))]
     state = body.get("state")
     if state not in ("online", "offline"):
         raise ContractError("bad_field", f"status 'state' must be 'online' or 'offline', got {state!r}")

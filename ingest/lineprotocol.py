@@ -5,6 +5,7 @@ Nothing receiver-specific (worker, receive time) is written into a point.
 
     elevator,estate=E1,building=B1,asset=lift-1 motor_current_a=12.5,trips=3i,seq=42i 1700000000000
     events,estate=E1,building=B1,kind=elevator,asset=lift-1,type=fault,code=door_fault seq=43i,detail="" ...
+    (an alarm's confirmed outcome is appended as ``outcome="false_alarm"`` when the event carries one)
     status,estate=E1,building=B1,kind=elevator,asset=lift-1 online=1i,state="online" 1700000000000
 
 Integer fields of the kind's schema carry the ``i`` suffix, every other value is written as a float, so a
@@ -96,6 +97,8 @@ def event_line(event: Event) -> str:
     fields = f"detail={escape_string_field(event.detail)}"
     if event.seq is not None:
         fields = f"seq={event.seq}i," + fields
+    if event.outcome is not None:
+        fields += f',outcome="{event.outcome.value}"'
     return (
         f"{EVENTS_MEASUREMENT},{_asset_tags(event.ref)},type={escape_tag(event.type.value)},"
         f"code={escape_tag(event.code)} {fields} {event.ts_ms}"

@@ -34,6 +34,8 @@ class StateInterval:
     start: dt.datetime
     end: dt.datetime  # clipped to the query window; an interval still running ends at the window's end
     ongoing: bool  # True when the interval had not ended (end was clipped from "still running")
+    #: what opened the interval: "installed" (registration), "fault <code>", "status offline", "order <id> ..."
+    cause: str = ""
 
     @property
     def seconds(self) -> float:
@@ -119,6 +121,7 @@ def state_intervals(session: Session, start: dt.datetime, end: dt.datetime) -> l
                 max(s.start_at, start),
                 s_end,
                 s.end_at is None or s.end_at > end,
+                s.cause or "",
             )
         )
     return [i for i in out if i.end > i.start]

@@ -18,6 +18,9 @@ from maintenance import timeline
 from maintenance.domain import AssetState
 from maintenance.models import Asset, Building, Company, Estate
 
+#: the cause of the in-service interval an asset starts with when registered (not evidence of monitoring)
+REGISTERED_CAUSE = "installed"
+
 CSV_COLUMNS = (
     "asset_id",
     "kind",
@@ -89,7 +92,7 @@ def upsert_asset(session: Session, spec: AssetSpec) -> Asset:
     session.flush()
     if new and timeline.current(session, spec.id) is None:
         since = dt.datetime.combine(spec.installed, dt.time(), tzinfo=dt.UTC)
-        timeline.set_state(session, spec.id, AssetState.IN_SERVICE, since, "installed")
+        timeline.set_state(session, spec.id, AssetState.IN_SERVICE, since, REGISTERED_CAUSE)
     return asset
 
 

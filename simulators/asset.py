@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from facility.contract import AssetKind, AssetRef, Event, EventType, Message, Reading
+from facility.contract import AlarmOutcome, AssetKind, AssetRef, Event, EventType, Message, Reading
 from facility.fleet import AssetSpec
-from simulators.models import FAULT_DETAILS, MODELS, KindModel
+from simulators.models import CONFIRMED_OUTCOMES, FAULT_DETAILS, MODELS, KindModel
 from simulators.telemetry import TELEMETRY, Frame, RawEvent, Traits
 from simulators.truth import TruthRecord
 from simulators.usage import mean_usage, outdoor_temp_c, step_usage
@@ -271,13 +271,13 @@ class AssetSimulator:
                 events[i][0] < end or (events[i][0] == end and events[i][1] in _BEFORE_READING)
             ):
                 ts, etype, code, detail = events[i]
-                yield Event(ref, ts, etype, code, seq, detail)
+                yield Event(ref, ts, etype, code, seq, detail, _outcome(etype, code))
                 seq, i = seq + 1, i + 1
             if emit[j]:
                 yield Reading(ref, end, dict(zip(names, rows[j], strict=True)), seq)
                 seq += 1
         for ts, etype, code, detail in events[i:]:
-            yield Event(ref, ts, etype, code, seq, detail)
+            yield Event(ref, ts, etype, code, seq, detail, _outcome(etype, code))
             seq += 1
 
     # ------------------------------------------------------------------ internals
@@ -336,3 +336,8 @@ class AssetSimulator:
             TruthRecord(ts, asset, kind, "health", hv, zv)
             for ts, hv, zv in zip(ends[idx].tolist(), np.round(h, 5).tolist(), hz.tolist(), strict=True)
         )
+
+
+def _outcome(etype: EventType, code: str) -> AlarmOutcome | None:
+    """The confirmed outcome a simulated alarm is cleared with (simulators.models.CONFIRMED_OUTCOMES)."""
+    return CONFIRMED_OUTCOMES.get(code) if etype is EventType.ALARM_CLEAR else None

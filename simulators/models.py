@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from facility.contract import SCHEMAS, AssetKind
+from facility.contract import SCHEMAS, AlarmOutcome, AssetKind
 from simulators.usage import mean_usage
 
 Array = npt.NDArray[np.float64]
@@ -153,3 +153,7 @@ FAULT_DETAILS: dict[str, str] = {
     "sensor_fault": "fill-level sensor self-test failed",
     "lid_fault": "lid jammed",
 }
+
+#: what staff confirm when they check and reset a simulated alarm (``outcome`` on its ``alarm_clear``): the
+#: simulators start no fires, so every fire alarm is a false one; other alarms are conditions, not confirmed
+CONFIRMED_OUTCOMES: dict[str, AlarmOutcome] = {"fire_alarm": AlarmOutcome.FALSE_ALARM}

@@ -62,7 +62,7 @@ def topic_and_payload(msg: Message) -> tuple[str, bytes, bool]:
     if isinstance(msg, Event):
         return (
             msg.ref.topic(Channel.EVENT),
-            encode_event(msg.type, msg.code, msg.ts_ms, msg.seq, msg.detail),
+            encode_event(msg.type, msg.code, msg.ts_ms, msg.seq, msg.detail, msg.outcome),
             False,
         )
     if isinstance(msg, Status):

@@ -41,6 +41,14 @@ class CompanyReport:
     note: str = ""
 
     @property
+    def monitoring(self) -> str:
+        """ "Observed: 87.50% of the assets' hours" (monitoring coverage), or "" when not computed."""
+        m = self.metrics.get("monitoring_coverage")
+        if m is None:
+            return ""
+        return f"Observed: {m.display()} of the assets' hours" + (f" ({m.note})" if m.note else "")
+
+    @property
     def colour_hex(self) -> str:
         return COLOUR_HEX.get(self.colour or "", "#757575")
 

@@ -98,6 +98,8 @@ def render_pdf(r: CompanyReport, cjk_font: Path | bool | None = True) -> bytes:
              new_x="LMARGIN", new_y="NEXT")  # fmt: skip
     pdf.cell(0, 6, f"Rank {r.rank_overall or '-'} of {r.ranked_companies} overall; {r.rank_in_group or '-'} of "
                    f"{r.group_size} in group {r.group}", new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    if r.monitoring:
+        pdf.multi_cell(0, 6, tx(r.monitoring), new_x="LMARGIN", new_y="NEXT")
     _trend(pdf, r, tx)
     months = [m for m, _ in r.trend]
     _table(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dashboards.snapshot import export_all
+from evaluation.testing import reading_lines
 from facility.settings import Settings
 from ingest.influx import InfluxClient
 from maintenance.db import Database
@@ -58,6 +59,10 @@ def test_export_all_writes_orders_and_intactness(influx: InfluxClient, tmp_path:
                 at=NOW,
             )
             transition(s, done, OrderState.CANCELLED, "t", NOW, "duplicate")
+        # the fleet has reported for 40 days: ratings count an asset's hours only once it is observed
+        influx.write(
+            reading_lines(demo_fleet().assets, NOW - dt.timedelta(days=40), NOW, dt.timedelta(hours=12))
+        )
         result = export_all(settings, db, influx, NOW)
     finally:
         db.dispose()

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.context import AppContext
+from evaluation.testing import reading_lines
 from facility.contract import AssetKind, AssetRef, Event, EventType
 from facility.settings import Settings
 from ingest.influx import InfluxClient
@@ -68,6 +69,8 @@ def api(tmp_path, influx: InfluxClient) -> Iterator[Api]:
         transition(s, order, OrderState.RESOLVED, "li", t(10, 12))
         handle_event(s, recovery, t(10, 12))
     influx.write([event_line(fault), event_line(recovery)])
+    # every asset reports daily from Sep 1: monitored all of October (the months before are unknown)
+    influx.write(reading_lines(small_fleet().assets, dt.datetime(2026, 9, 1, tzinfo=UTC), AS_OF))
     settings = Settings(database_url=url, var_dir=tmp_path, manage_services=False)
     ctx = AppContext(settings, influx)
     ctx.extras.update(db=db, fleet=small_fleet(), clock=lambda: AS_OF)

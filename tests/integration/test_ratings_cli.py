@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 import yaml
 
+from evaluation.testing import reading_lines
 from facility.cli import main
 from facility.contract import AssetKind, AssetRef, Event, EventType
 from ingest.influx import InfluxClient
@@ -17,7 +18,7 @@ from maintenance.domain import OrderState
 from maintenance.handler import handle_event
 from maintenance.models import Order
 from maintenance.orders import transition
-from tests.maint_helpers import FLEET_YAML, seed
+from tests.maint_helpers import FLEET_YAML, seed, small_fleet
 
 pytestmark = pytest.mark.integration
 UTC = dt.UTC
@@ -45,6 +46,7 @@ def env(tmp_path, monkeypatch, influx: InfluxClient):
         transition(s, order, OrderState.RESOLVED, "li", t(10, 5))
     db.dispose()
     influx.write([event_line(fault)])
+    influx.write(reading_lines(small_fleet().assets, dt.datetime(2026, 9, 1, tzinfo=UTC), t(31)))
     for k, v in {
         "FACILITY_VAR_DIR": str(tmp_path),
         "FACILITY_DATABASE_URL": url,

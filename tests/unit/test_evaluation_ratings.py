@@ -55,6 +55,9 @@ def test_publish_month_then_quarter_uses_the_published_scores(ratings):
     assert e.seq == 1 and e.kind == "monthly"
     published = {x["id"]: x["score"] for x in e.data()["scores"]}
     assert published["east"] == pytest.approx(20 + 10 / 3 + 10 / 3 + 5 / 3 + 15 + 2.5, abs=1e-6)
+    # how much of each entity was observed is published with its score (west: B2 never, 1488/2232 h)
+    observed = {x["id"]: x["monitoring_coverage"] for x in e.data()["scores"]}
+    assert observed == {"east": 1.0, "west": round(2 / 3, 6), "pc-a": 1.0, "pc-b": round(2 / 3, 6)}
     with pytest.raises(LedgerError, match="already published"):
         ratings.publish(oct_, AS_OF, AS_OF)
     # the source changes after publication: the quarter still uses the published October

@@ -64,6 +64,14 @@ def test_html_contains_score_colour_and_indicators(report):
     assert "<h3>intactness_rate (%)</h3>" in html and "2026-10: 99.15" in html  # 1856/1872
 
 
+def test_report_shows_how_much_was_observed(ratings, report):
+    assert '<p id="monitoring">Observed: 100.00% of the assets&#39; hours</p>' in render_html(report)
+    # pc-b: F1 and B1 observed all October (744 h each), B2 never: 1488 of 2232 asset-hours
+    west = company_report(ratings, "pc-b", OCT, AS_OF, trend_months=1)
+    assert west.monitoring == "Observed: 66.67% of the assets' hours (not observed in the period: B2)"
+    assert render_pdf(west).startswith(b"%PDF-")
+
+
 def test_html_escapes_names(ratings, report):
     import dataclasses
 
@@ -116,6 +124,8 @@ def test_csv_has_every_figure(ratings):
     assert (float(intact["numerator"]), float(intact["denominator"])) == (1856.0, 1872.0)
     only = list(csv.DictReader(io.StringIO(month_csv(res, "company", "pc-b"))))
     assert {r["id"] for r in only} == {"pc-b"}
+    cov = next(r for r in only if r["row"] == "metric" and r["name"] == "monitoring_coverage")
+    assert (float(cov["numerator"]), float(cov["denominator"])) == (1488.0, 2232.0)
 
 
 def test_trend_svg_marks_missing_months():

@@ -49,7 +49,7 @@ def roundtrip(msg):
     if isinstance(msg, Reading):
         payload = encode_reading(msg.values, msg.ts_ms, msg.seq)
         return decode(msg.ref.topic(Channel.TELEMETRY), payload, msg.ts_ms)[0]
-    payload = encode_event(msg.type, msg.code, msg.ts_ms, msg.seq, msg.detail)
+    payload = encode_event(msg.type, msg.code, msg.ts_ms, msg.seq, msg.detail, msg.outcome)
     return decode(msg.ref.topic(Channel.EVENT), payload, msg.ts_ms)[0]
 
 
