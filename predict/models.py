@@ -10,6 +10,8 @@ returns ``self``, fitted attributes end in ``_``. After fitting:
   non-increasing in k;
 - ``contributions(X)`` — per-covariate contribution to the risk score (the drivers shown on a forecast).
 
+Covariates are scored clipped to the range they had in training (no extrapolation; see ``_Prep``).
+
 A fit that does not converge raises :class:`FitFailed` (lifelines' CoxPH can diverge with only a
 ConvergenceWarning and return a near-random model; we treat the warning as the failure it is), so the
 caller keeps the previous model in service.
@@ -56,7 +58,15 @@ def survival_y(time: ArrayLike, event: ArrayLike) -> NDArray[Any]:
 
 
 class _Prep:
-    """Drop constant columns, fill gaps with the training median, standardise to mean 0 / sd 1."""
+    """Drop constant columns, fill gaps with the training median, clip to the training range, standardise
+    to mean 0 / sd 1.
+
+    Clipping: a model knows nothing about covariate values beyond those it was fitted on, and a linear
+    predictor extrapolated there grows without bound — e.g. ``since_repair`` counted from the install date
+    (years) for an asset whose repairs predate the history, when training lifetimes are at most the history
+    long, gave P(failure within 30 d) = 100 %. Scored at the edge of the training range instead, such an
+    asset gets the risk of the most extreme training rows, which the data support.
+    """
 
     def fit(self, X: pd.DataFrame) -> _Prep:
         num = X.astype(float)
@@ -66,6 +76,7 @@ class _Prep:
             raise ValueError("every covariate is constant: a model needs at least one that varies")
         self.median = num[self.columns].median()
         filled = num[self.columns].fillna(self.median)
+        self.lo, self.hi = filled.min(), filled.max()
         self.mean = filled.mean()
         self.sd = filled.std(ddof=0).replace(0.0, 1.0)
         return self
@@ -74,8 +85,12 @@ class _Prep:
         missing = [c for c in self.columns if c not in X.columns]
         if missing:
             raise ValueError(f"covariates {missing} are missing: score with the columns the model was fit on")
-        num = X[self.columns].astype(float).fillna(self.median)
-        return (num - self.mean) / self.sd
+        num = X[self.columns].to_numpy(dtype=float)
+        num = np.where(np.isnan(num), self.median.to_numpy(dtype=float), num)
+        if hasattr(self, "lo"):  # models saved before clipping existed score unclipped
+            num = np.clip(num, self.lo.to_numpy(dtype=float), self.hi.to_numpy(dtype=float))
+        z = (num - self.mean.to_numpy(dtype=float)) / self.sd.to_numpy(dtype=float)
+        return pd.DataFrame(z, columns=self.columns, index=X.index)
 
 
 def _frame(X: pd.DataFrame | ArrayLike) -> pd.DataFrame:

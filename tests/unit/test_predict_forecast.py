@@ -12,7 +12,7 @@ import pytest
 from predict.data import SurvivalData
 from predict.features import Lifetime, WindowSpec, landmark_table, window_features
 from predict.forecast import AssetInput, ForecastSettings, forecast_assets
-from predict.models import CoxPH, FitFailed, WeibullAFT
+from predict.models import CoxPH, FitFailed, WeibullAFT, survival_y
 from predict.registry import ModelRegistry
 from predict.train import choose_threshold, train_model
 from tests.unit.test_predict_models import weibull_data
@@ -160,3 +160,17 @@ def test_landmark_rows_do_not_change_when_data_after_the_landmark_is_added() -> 
     assert window_features(at, 50.0, spec, ["v"]) == window_features(
         full[full["time"] < 50], 50.0, spec, ["v"]
     )
+
+
+def test_since_repair_counted_from_install_is_not_extrapolated_to_certain_failure() -> None:
+    # the demo's pump: training lifetimes run at most the history (180 d) long, but a live asset with no
+    # repair on record counts since_repair from its install date, years back; its 30-day P(failure) was 100 %
+    rng = np.random.default_rng(3)
+    since = rng.uniform(0, 180, 400)
+    X = pd.DataFrame({"since_repair": since, "vibration": rng.normal(size=400)})
+    t = 60 * np.exp(-0.005 * since - 0.3 * X["vibration"].to_numpy()) * rng.weibull(1.5, 400)
+    model = CoxPH(penalizer=0.001).fit(X, survival_y(t, np.ones(400, dtype=int)))
+    live = pd.DataFrame({"since_repair": [180.0 + 14 * 365.0, since.max()], "vibration": [0.0, 0.0]})
+    installed_2012, oldest_in_training = forecast_assets(model, "v", live, assets(2), NOW)
+    assert installed_2012.p_fail[30] == pytest.approx(oldest_in_training.p_fail[30])
+    assert 0.2 < installed_2012.p_fail[30] < 0.99

@@ -151,3 +151,22 @@ def test_discrete_hazard_contributions_skip_only_covariates_that_cannot_move_the
     assert list(fast.columns) == list(slow.columns) == ["x1", "x2", "x3"]
     np.testing.assert_allclose(fast.to_numpy(), slow.to_numpy(), rtol=1e-9, atol=1e-12)
     assert np.abs(fast["x1"].to_numpy()).max() > 0.1  # the covariate that drives the lifetimes
+
+
+@pytest.mark.parametrize("name", ["cox", "weibull", "discrete_logistic", "cox_ridge"])
+def test_covariates_beyond_the_training_range_score_as_its_edge(name: str) -> None:
+    # x1 shortens life (scale exp(-0.8 x1)); far beyond the data a linear predictor would say "fails at once"
+    X, y = weibull_data()
+    model = clone(MODELS[name]).fit(X, y)
+    times = [1.0, 10.0, 30.0]
+    row = X.iloc[[0]].copy()
+    edge_hi, far_hi = row.assign(x1=X["x1"].max()), row.assign(x1=X["x1"].max() + 25.0)
+    edge_lo, far_lo = row.assign(x1=X["x1"].min()), row.assign(x1=X["x1"].min() - 25.0)
+    np.testing.assert_allclose(model.predict_survival(far_hi, times), model.predict_survival(edge_hi, times))
+    np.testing.assert_allclose(model.predict_survival(far_lo, times), model.predict_survival(edge_lo, times))
+    assert model.predict(far_hi)[0] == pytest.approx(model.predict(edge_hi)[0])
+    # scored as the riskiest training profile (mean life about 4 days), not as failing at once
+    assert model.predict_survival(far_hi, times)[0, 0] > 0.5
+    # inside the range nothing changes: scores follow x1
+    inside = row.assign(x1=float(X["x1"].quantile(0.9)))
+    assert model.predict(edge_hi)[0] > model.predict(inside)[0] > model.predict(edge_lo)[0]
