@@ -100,8 +100,9 @@ def rating_compute(args: argparse.Namespace) -> int:
               f"{ev.ratings.scheme.version})")  # fmt: skip
         for r in (*res.estates, *res.companies):
             s = r.score
+            seen = s.metrics["monitoring_coverage"].display() if "monitoring_coverage" in s.metrics else "-"
             print(f"{s.entity:8} {s.id:14} {s.group:12} {_fmt(s.score)}  rank {r.rank_overall or '-'} overall, "
-                  f"{r.rank_in_group or '-'}/{r.group_size} in group")  # fmt: skip
+                  f"{r.rank_in_group or '-'}/{r.group_size} in group, observed {seen}")  # fmt: skip
     return 0
 
 
@@ -117,7 +118,8 @@ def rating_metrics(args: argparse.Namespace) -> int:
             raise UserError(f"no assets match {match}")
         ms = compute_all(ds, period, metric_settings(ev.ratings.scheme, as_of))
     if args.json:
-        out = {k: {"value": m.value, "unit": m.unit, "numerator": m.numerator, "denominator": m.denominator}
+        out = {k: {"value": m.value, "unit": m.unit, "numerator": m.numerator, "denominator": m.denominator,
+                   "coverage": m.coverage, "note": m.note}
                for k, m in ms.items()}  # fmt: skip
         print(json.dumps({"period": period.label, "scope": match, "assets": len(ds.assets), "metrics": out}))
         return 0

@@ -66,8 +66,14 @@ def test_compute_publish_verify_report(env, capsys) -> None:
     out = yaml.safe_load(capsys.readouterr().out)
     assert out["metrics"]["intactness_rate"]["numerator"] == 4 * 744 - 5
     assert out["metrics"]["response_on_time_rate"]["value"] == 0.0  # 20 min against the p2 target of 15
+    assert out["metrics"]["intactness_rate"]["coverage"] == 1.0  # every asset reported from Sep 1
     assert main(["rating", "compute", "--period", "2026-10", "--as-of", AS_OF]) == 0
-    assert "lvyuan" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "lvyuan" in text and "observed 100.00%" in text
+    # August, before the first reading (Sep 1): no data, although the assets date from 2010
+    assert main(["rating", "metrics", "--period", "2026-08", "--as-of", AS_OF, "--json"]) == 0
+    aug = yaml.safe_load(capsys.readouterr().out)["metrics"]
+    assert aug["intactness_rate"]["value"] is None and aug["monitoring_coverage"]["value"] == 0.0
     assert main(["rating", "publish", "--period", "2026-10", "--as-of", AS_OF]) == 0
     head = capsys.readouterr().out.split("ledger head ")[1].split()[0]
     assert main(["rating", "publish", "--period", "2026-10", "--as-of", AS_OF]) == 2
