@@ -1,6 +1,9 @@
 """Rating speed: one month of metrics and scores for a synthetic fleet. Prints one JSON object.
 
 .venv/bin/python bench/ratings.py --assets 1000 --json
+
+``company_report_s``: a company's monthly report as the API builds it (the month ranked, a six-month score
+trend, the quarter to date), nothing published yet.
 """
 
 from __future__ import annotations
@@ -8,7 +11,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -21,9 +26,12 @@ from evaluation.inputs import (
     OrderType,
     StateInterval,
 )
+from evaluation.ledger import Ledger
 from evaluation.metric_types import MetricSettings
 from evaluation.metrics import compute_all
 from evaluation.periods import parse_period
+from evaluation.ratings import Ratings
+from evaluation.reports.data import company_report
 from evaluation.scheme import load_scheme
 from evaluation.scoring import score_month
 
@@ -70,11 +78,29 @@ def main() -> None:
     t = time.perf_counter()
     scores = score_month(ds, p, load_scheme(), as_of)
     score_s = time.perf_counter() - t
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger = Ledger(Path(tmp) / "ledger.sqlite")
+        ratings = Ratings(_Fixed(ds), load_scheme(), ledger)
+        t = time.perf_counter()
+        report = company_report(ratings, "pc0", p, as_of)  # the month, a 6-month trend, quarter to date
+        report_s = time.perf_counter() - t
+        ledger.close()
     print(json.dumps({
         "bench": "evaluation", "assets": args.assets, "intervals": len(ds.intervals), "orders": len(ds.orders),
         "metrics_all_assets_s": round(metrics_s, 3), "score_month_all_entities_s": round(score_s, 3),
-        "entities": len(scores), "intactness": round(m["intactness_rate"].value or 0, 4),
+        "company_report_s": round(report_s, 3), "entities": len(scores),
+        "intactness": round(m["intactness_rate"].value or 0, 4), "report_score": round(report.score or 0, 4),
     }))  # fmt: skip
+
+
+class _Fixed:
+    """A source that always gives the same dataset (the synthetic fleet)."""
+
+    def __init__(self, ds: Dataset) -> None:
+        self.ds = ds
+
+    def dataset(self, period: object, as_of: object) -> Dataset:
+        return self.ds
 
 
 if __name__ == "__main__":

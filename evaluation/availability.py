@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from evaluation.inputs import AssetState, Dataset
 from evaluation.metric_types import MetricSettings, MetricValue, ratio
@@ -23,14 +22,33 @@ class Timelines:
     segments: tuple[Segment, ...]
     outages: tuple[Outage, ...]
     lives: tuple[tuple[str, dt.datetime, dt.datetime], ...] = ()
+    #: period bounds → the segments overlapping it with their hours inside it (every metric of one
+    #: ``compute_all`` call reads the same period: clip once, not once per metric)
+    _within: dict[tuple[dt.datetime, dt.datetime], tuple[tuple[Segment, float], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _of: dict[frozenset[str], Timelines] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def within(self, p: Period) -> tuple[tuple[Segment, float], ...]:
+        """``(segment, hours inside p)`` for every segment with some time in ``p``."""
+        key = (p.start, p.end)
+        if key not in self._within:
+            hit = ((s, s.hours_in(p.start, p.end)) for s in self.segments)
+            self._within[key] = tuple((s, h) for s, h in hit if h > 0)
+        return self._within[key]
+
+    def known(self, p: Period) -> float:
+        return sum(h for _, h in self.within(p))
 
     def of(self, ids: frozenset[str]) -> Timelines:
-        """Only the assets in ``ids`` (a kind, say)."""
-        return Timelines(
-            tuple(s for s in self.segments if s.asset_id in ids),
-            tuple(o for o in self.outages if o.asset_id in ids),
-            tuple(life for life in self.lives if life[0] in ids),
-        )
+        """Only the assets in ``ids`` (a kind, say); kept, as kinds are asked for more than once."""
+        if ids not in self._of:
+            self._of[ids] = Timelines(
+                tuple(s for s in self.segments if s.asset_id in ids),
+                tuple(o for o in self.outages if o.asset_id in ids),
+                tuple(life for life in self.lives if life[0] in ids),
+            )
+        return self._of[ids]
 
 
 def timelines(ds: Dataset, settings: MetricSettings) -> Timelines:
@@ -56,7 +74,7 @@ def _hours(lo: dt.datetime, hi: dt.datetime, p: Period) -> float:
 def coverage(tl: Timelines, p: Period) -> MetricValue:
     """Monitoring coverage: known asset-hours / asset-hours the assets existed in ``p`` (installed, not
     removed, before ``as_of``). Below 1 where an asset was not yet observed or its state is unknown."""
-    known = sum(s.hours_in(p.start, p.end) for s in tl.segments)
+    known = tl.known(p)
     lived = sum(_hours(lo, hi, p) for _, lo, hi in tl.lives)
     unknown = tuple(sorted({aid for aid, lo, hi in tl.lives if _hours(lo, hi, p) > 0} - _seen(tl, p)))
     note = f"not observed in the period: {', '.join(unknown)}" if unknown else ""
@@ -64,7 +82,7 @@ def coverage(tl: Timelines, p: Period) -> MetricValue:
 
 
 def _seen(tl: Timelines, p: Period) -> set[str]:
-    return {s.asset_id for s in tl.segments if s.hours_in(p.start, p.end) > 0}
+    return {s.asset_id for s, _ in tl.within(p)}
 
 
 def with_coverage(m: MetricValue, cov: MetricValue) -> MetricValue:
@@ -72,10 +90,9 @@ def with_coverage(m: MetricValue, cov: MetricValue) -> MetricValue:
     return replace(m, coverage=cov.value)
 
 
-def _known_working(segs: Sequence[Segment], p: Period) -> tuple[float, float]:
-    known = sum(s.hours_in(p.start, p.end) for s in segs)
-    working = sum(s.hours_in(p.start, p.end) for s in segs if s.working)
-    return known, working
+def _known_working(tl: Timelines, p: Period) -> tuple[float, float]:
+    within = tl.within(p)
+    return sum(h for _, h in within), sum(h for s, h in within if s.working)
 
 
 def failures_in(tl: Timelines, p: Period) -> list[Outage]:
@@ -83,12 +100,8 @@ def failures_in(tl: Timelines, p: Period) -> list[Outage]:
 
 
 def intactness(tl: Timelines, p: Period) -> MetricValue:
-    known, working = _known_working(tl.segments, p)
-    down = tuple(
-        dict.fromkeys(
-            r for s in tl.segments if not s.working and s.hours_in(p.start, p.end) > 0 for r in s.refs
-        )
-    )
+    known, working = _known_working(tl, p)
+    down = tuple(dict.fromkeys(r for s, _ in tl.within(p) if not s.working for r in s.refs))
     return ratio("intactness_rate", working, known, evidence=down, note=_partial(tl, p))
 
 
@@ -100,17 +113,17 @@ def _partial(tl: Timelines, p: Period) -> str:
 
 
 def down_hours(tl: Timelines, p: Period, states: frozenset[AssetState] | None = None) -> MetricValue:
-    segs = [s for s in tl.segments if not s.working and (states is None or s.state in states)]
-    hours = sum(s.hours_in(p.start, p.end) for s in segs)
-    known = sum(s.hours_in(p.start, p.end) for s in tl.segments)
+    down = [(s, h) for s, h in tl.within(p) if not s.working and (states is None or s.state in states)]
+    hours = sum(h for _, h in down)
+    known = tl.known(p)
     if known <= 0:
         return MetricValue("down_hours", None, "h", note="no data")
-    refs = tuple(dict.fromkeys(r for s in segs if s.hours_in(p.start, p.end) > 0 for r in s.refs))
+    refs = tuple(dict.fromkeys(r for s, _ in down for r in s.refs))
     return MetricValue("down_hours", hours, "h", hours, known, refs)
 
 
 def failure_count(tl: Timelines, p: Period) -> MetricValue:
-    known, _ = _known_working(tl.segments, p)
+    known, _ = _known_working(tl, p)
     f = failures_in(tl, p)
     if known <= 0:
         return MetricValue("failures", None, "count", note="no data")
@@ -118,7 +131,7 @@ def failure_count(tl: Timelines, p: Period) -> MetricValue:
 
 
 def fault_rate_per_100_asset_months(tl: Timelines, p: Period) -> MetricValue:
-    known, _ = _known_working(tl.segments, p)
+    known, _ = _known_working(tl, p)
     f = failures_in(tl, p)
     asset_months = known / ASSET_MONTH_H
     m = ratio("fault_rate_per_100_asset_months", len(f) * 100.0, asset_months, "per 100 asset-months")
@@ -128,7 +141,7 @@ def fault_rate_per_100_asset_months(tl: Timelines, p: Period) -> MetricValue:
 
 
 def fault_rate_per_1000_asset_days(tl: Timelines, p: Period) -> MetricValue:
-    known, _ = _known_working(tl.segments, p)
+    known, _ = _known_working(tl, p)
     f = failures_in(tl, p)
     asset_days = known / 24.0
     m = ratio("fault_rate_per_1000_asset_days", len(f) * 1000.0, asset_days, "per 1,000 asset-days")
@@ -140,7 +153,7 @@ def fault_rate_per_1000_asset_days(tl: Timelines, p: Period) -> MetricValue:
 def mtbf_hours(tl: Timelines, p: Period) -> MetricValue:
     """Working hours in the period / failures starting in it; up-time after the last failure is censored
     (it still counts in the numerator). No failures: no estimate, the note gives the lower bound."""
-    _, working = _known_working(tl.segments, p)
+    _, working = _known_working(tl, p)
     f = failures_in(tl, p)
     refs = tuple(r for o in f for r in o.refs)
     if not f:

@@ -32,7 +32,7 @@ def _of_kind(tl: Timelines, ids: frozenset[str]) -> Timelines:
 
 
 def _known(tl: Timelines, p: Period) -> float:
-    return sum(s.hours_in(p.start, p.end) for s in tl.segments)
+    return tl.known(p)
 
 
 def _onsets(eps: Sequence[Episode], code: str, p: Period) -> list[Episode]:
@@ -82,11 +82,16 @@ def kind_metrics(
         tuple(_ep_ref(e) for e in trapped),
         rate.note,
     )
-    down = [s for s in el.segments if not s.working]
-    oos = sum(s.hours_in(p.start, p.end) for s in down)
+    down = [(s, h) for s, h in el.within(p) if not s.working]
+    oos = sum(h for _, h in down)
     out["elevator_out_of_service_hours"] = (
         MetricValue(
-            "elevator_out_of_service_hours", oos, "h", oos, el_known, tuple(r for s in down for r in s.refs)
+            "elevator_out_of_service_hours",
+            oos,
+            "h",
+            oos,
+            el_known,
+            tuple(r for s, _ in down for r in s.refs),
         )
         if el_known > 0
         else MetricValue("elevator_out_of_service_hours", None, "h", note="no data")
@@ -125,10 +130,10 @@ def kind_metrics(
         len(real),
         evidence=tuple(_ep_ref(e) for e in unconfirmed),
     )
-    offline = [s for s in fa.segments if s.state is AssetState.OFFLINE]
-    off_h = sum(s.hours_in(p.start, p.end) for s in offline)
+    offline = [(s, h) for s, h in fa.within(p) if s.state is AssetState.OFFLINE]
+    off_h = sum(h for _, h in offline)
     out["fire_alarm_offline_rate"] = ratio(
-        "fire_alarm_offline_rate", off_h, fa_known, evidence=tuple(r for s in offline for r in s.refs)
+        "fire_alarm_offline_rate", off_h, fa_known, evidence=tuple(r for s, _ in offline for r in s.refs)
     )
 
     wp_ids = kinds.get("water_pump", frozenset())

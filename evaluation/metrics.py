@@ -128,8 +128,12 @@ def _with_coverage(out: dict[str, MetricValue], ds: Dataset, tl: av.Timelines, p
 NO_INFLUX_NOTE = "InfluxDB not read: an asset counts as observed only from its first recorded state change"
 
 
-def compute_all(ds: Dataset, p: Period, s: MetricSettings) -> dict[str, MetricValue]:
-    tl = av.timelines(ds, s)
+def compute_all(
+    ds: Dataset, p: Period, s: MetricSettings, tl: av.Timelines | None = None
+) -> dict[str, MetricValue]:
+    """Every metric of ``ds`` over ``p``. ``tl``: the dataset's timelines when already normalised (a month's
+    entities share one normalisation of the whole fleet; ``Timelines.of`` narrows it)."""
+    tl = av.timelines(ds, s) if tl is None else tl
     cov = av.coverage(tl, p)
     if not ds.events_loaded:
         cov = replace(cov, note="; ".join(x for x in (cov.note, NO_INFLUX_NOTE) if x))

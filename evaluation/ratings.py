@@ -23,6 +23,7 @@ from evaluation.scoring import (
     quarter_result,
     rank,
     rank_quarter,
+    score_entity,
     score_month,
 )
 from evaluation.source import Source
@@ -150,6 +151,22 @@ class Ratings:
         if entry is None:
             res = self.month(m, as_of)
             return [r.score for r in (*res.estates, *res.companies)]
+        return self._published_scores(entry, m)
+
+    def entity_month(self, entity: str, entity_id: str, m: Period, as_of: dt.datetime) -> EntityScore | None:
+        """One estate's or company's month, as :meth:`month_scores` gives it, but computing only that entity
+        when the month is not published (no ranking): a report's trend needs no other entity's score."""
+        entry = self.published_month(m.label)
+        if entry is not None:
+            return next(
+                (s for s in self._published_scores(entry, m) if (s.entity, s.id) == (entity, entity_id)), None
+            )
+        ds = self.dataset(m, as_of)
+        if not any((a.estate if entity == "estate" else a.company) == entity_id for a in ds.assets):
+            return None
+        return score_entity(entity, entity_id, ds, m, self.scheme, as_of)
+
+    def _published_scores(self, entry: Entry, m: Period) -> list[EntityScore]:
         return [
             EntityScore(
                 x["entity"], x["id"], x["name"], x["group"], m.label, x["score"], x["coverage"],

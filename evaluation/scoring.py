@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from evaluation.availability import Timelines, timelines
 from evaluation.inputs import Dataset
 from evaluation.metric_types import MetricSettings, MetricValue
 from evaluation.metrics import compute_all
@@ -128,10 +129,18 @@ def _entity_group(ds: Dataset, scheme: Scheme) -> str:
 
 
 def score_entity(
-    entity: str, entity_id: str, ds: Dataset, p: Period, scheme: Scheme, as_of: dt.datetime
+    entity: str,
+    entity_id: str,
+    ds: Dataset,
+    p: Period,
+    scheme: Scheme,
+    as_of: dt.datetime,
+    fleet_tl: Timelines | None = None,
 ) -> EntityScore:
+    """``fleet_tl``: the timelines of all of ``ds`` when the caller normalised them already."""
     sub = ds.where(estate=entity_id) if entity == "estate" else ds.where(company=entity_id)
-    metrics = compute_all(sub, p, metric_settings(scheme, as_of))
+    tl = fleet_tl.of(frozenset(a.asset_id for a in sub.assets)) if fleet_tl is not None else None
+    metrics = compute_all(sub, p, metric_settings(scheme, as_of), tl)
     group = _entity_group(sub, scheme)
     score, coverage, results = score_metrics(metrics, scheme, group)
     if entity == "estate":
@@ -148,8 +157,9 @@ def score_month(ds: Dataset, p: Period, scheme: Scheme, as_of: dt.datetime) -> l
         raise ValueError(f"scores are monthly; {p.label} is a {p.granularity}")
     estates = sorted({a.estate for a in ds.assets})
     companies = sorted({a.company for a in ds.assets})
-    return [score_entity("estate", e, ds, p, scheme, as_of) for e in estates] + [
-        score_entity("company", c, ds, p, scheme, as_of) for c in companies
+    tl = timelines(ds, metric_settings(scheme, as_of))  # once: every asset is in an estate and a company
+    return [score_entity("estate", e, ds, p, scheme, as_of, tl) for e in estates] + [
+        score_entity("company", c, ds, p, scheme, as_of, tl) for c in companies
     ]
 
 

@@ -82,9 +82,7 @@ def company_report(
     found: dict[str, EntityScore | None] = {period.label: me.score}
     for label, m in needed.items():
         if label not in found:
-            found[label] = next(
-                (x for x in ratings.month_scores(m, as_of) if x.entity == "company" and x.id == company), None
-            )
+            found[label] = ratings.entity_month("company", company, m, as_of)
     in_quarter = [s for label, s in sorted(found.items()) if s is not None and needed[label].start >= q.start]
     qr = quarter_result(in_quarter, q, ratings.scheme) if in_quarter else None
     return CompanyReport(

@@ -174,3 +174,17 @@ def test_dashboard_rows_carry_company_estate_group_colour(ratings):
     assert east["score"] == pytest.approx(20 + 10 / 3 + 10 / 3 + 5 / 3 + 15 + 2.5, abs=1e-4)
     company = next(r for r in rows if r["company"] == "pc-a" and r["estate"] == "")
     assert company["score"] == east["score"]
+
+
+def test_one_entity_month_is_the_same_score_computed_alone_or_read_from_the_ledger(ratings):
+    oct_ = parse_period("2026-10")
+    everyone = {(s.entity, s.id): s for s in ratings.month_scores(oct_, AS_OF)}
+    for key in everyone:
+        alone = ratings.entity_month(*key, oct_, AS_OF)
+        assert alone is not None and alone.score == everyone[key].score
+        assert alone.metrics["intactness_rate"] == everyone[key].metrics["intactness_rate"]
+    assert ratings.entity_month("company", "pc-nobody", oct_, AS_OF) is None
+    ratings.publish(oct_, AS_OF, AS_OF)
+    published = ratings.entity_month("estate", "west", oct_, AS_OF)
+    assert published is not None and published.metrics == {}  # from the ledger, not recomputed
+    assert published.score == pytest.approx(everyone[("estate", "west")].score, abs=1e-6)
