@@ -95,6 +95,17 @@ def test_kind_specific(m):
     assert m["water_pump_dry_run_events"].value == 1
     assert m["water_pump_pressure_loss_hours"].value == 3 + 4  # 00-03 Oct 1 and 20-24 Oct 31 (open)
     assert m["smart_bin_overflow_hours"].value == 6
+    assert set(m["elevator_out_of_service_hours"].evidence) == {"E1-b", "E1-c"}
+    assert m["fire_alarm_offline_rate"].evidence == ("F1-off",)
+
+
+def test_kind_evidence_is_only_what_lies_in_the_period():
+    nov = compute_all(small_fleet(), parse_period("2026-11"), MetricSettings(AS_OF))  # Nov 1-5 known
+    assert (
+        nov["elevator_out_of_service_hours"].value == 0
+        and nov["elevator_out_of_service_hours"].evidence == ()
+    )
+    assert nov["fire_alarm_offline_rate"].value == 0 and nov["fire_alarm_offline_rate"].evidence == ()
 
 
 def test_external_indicators(m):
