@@ -18,16 +18,15 @@ from facility.contract import (
     AlarmOutcome,
     AssetKind,
     AssetRef,
-    Channel,
     Event,
     EventType,
     decode,
-    encode_event,
 )
 from facility.fleet import AssetSpec
 from ingest.influx import InfluxClient
 from ingest.lineprotocol import event_line, to_line
 from simulators.asset import DAY_MS, AssetSimulator
+from simulators.publisher import topic_and_payload
 
 pytestmark = pytest.mark.integration
 UTC = dt.UTC
@@ -46,8 +45,8 @@ def test_simulated_false_alarms_reach_the_rate(influx: InfluxClient) -> None:
         sim = AssetSimulator(spec, np.random.default_rng(40 + i), START, initial_health=0.05)
         for msg in sim.advance(START + 31 * DAY_MS, 3600):
             if isinstance(msg, Event):  # as the publisher sends it and ingest decodes it
-                body = encode_event(msg.type, msg.code, msg.ts_ms, msg.seq, msg.detail, msg.outcome)
-                (msg,) = decode(msg.ref.topic(Channel.EVENT), body, msg.ts_ms)
+                topic, body, _ = topic_and_payload(msg)
+                (msg,) = decode(topic, body, msg.ts_ms)
                 sent.append(msg)
         truth += sum(1 for r in sim.drain_truth() if r.type == "false_alarm")
     clears = [e for e in sent if e.type is EventType.ALARM_CLEAR and e.code == "fire_alarm"]
