@@ -191,20 +191,24 @@ class ForecastService:
     def forecasts(
         self, assets: list[AssetSpec], now: dt.datetime, settings: ForecastSettings | None = None
     ) -> list[Forecast]:
-        """Forecasts for ``assets`` (any kinds), riskiest first. The kinds' InfluxDB queries run in parallel
-        (InfluxDB works on one while this process parses another's answer); the scoring runs in turn."""
+        """Forecasts for ``assets`` (any kinds), riskiest first. Kinds run in parallel threads: InfluxDB works
+        on one kind's query while this process parses another's answer, and tree models predict without the
+        GIL."""
         groups = []
         for kind in AssetKind:
             specs = [a for a in assets if a.kind is kind]
             if specs:
                 groups.append((kind, specs, *self.model(kind)))
-        with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
-            inputs = list(pool.map(lambda g: self.covariates(g[0], g[1], now, g[3]), groups))
-        out: list[Forecast] = []
-        for (kind, specs, model, meta), X in zip(groups, inputs, strict=True):
+
+        def one_kind(group: tuple[AssetKind, list[AssetSpec], SurvivalModel, ModelVersion]) -> list[Forecast]:
+            kind, specs, model, meta = group
+            X = self.covariates(kind, specs, now, meta)
             assets_in = [AssetInput(a.id, kind.value, a.criticality) for a in specs]
             mode = str(meta.features_spec.get("mode", "landmark"))
-            out += forecast_assets(model, meta.version, X, assets_in, now, mode=mode, settings=settings)
+            return forecast_assets(model, meta.version, X, assets_in, now, mode=mode, settings=settings)
+
+        with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
+            out = [f for part in pool.map(one_kind, groups) for f in part]
         return sorted(out, key=lambda f: -f.risk)
 
     def forecast(self, asset_id: str, now: dt.datetime) -> Forecast:
