@@ -5,7 +5,8 @@
 
 A throwaway influxd (data in a temp dir) gets a simulated 14-day window of telemetry and events for
 ``20 × buildings`` assets (default 10,000: 6 lifts, 2 fire panels, 4 pumps, 8 bins per building), one reading
-per asset every ``--every-minutes``, ending at the current hour (the feature store keeps 30 days). Models are
+per asset every ``--every-minutes``, ending at the current hour (the feature store keeps 30 days); drivers are
+computed for the riskiest ``--explain-top`` per kind (50, as ``ForecastService.ranking``). Models are
 fitted on the live features with synthetic outcomes (scoring time does not depend on what was learnt). Timed,
 in the order a deployment sees them:
 
@@ -75,6 +76,12 @@ def main() -> None:
     ap.add_argument("--buildings", type=int, default=500)
     ap.add_argument("--every-minutes", type=float, default=60.0)
     ap.add_argument("--model", choices=["weibull", "hazard"], default="weibull")
+    ap.add_argument(
+        "--explain-top",
+        type=int,
+        default=50,
+        help="drivers computed for the riskiest N per kind (default 50, as the API's fleet ranking)",
+    )
     ap.add_argument("--breakdown", action="store_true", help="also time the raw and aggregate queries")
     ap.add_argument(
         "--no-aggregates", action="store_true", help="--breakdown: skip the server-side aggregate query"
@@ -117,7 +124,7 @@ def main() -> None:
             client.write(batch)
             points += len(batch)
             t_write = time.perf_counter() - t0
-            result = score(client, fleet, now, args.model, later)
+            result = score(client, fleet, now, args.model, later, args.explain_top)
             if args.breakdown:
                 result |= breakdown(client, fleet, now, not args.no_aggregates)
         finally:
@@ -132,6 +139,7 @@ def main() -> None:
                 "simulate_seconds": round(t_sim, 2),
                 "write_seconds": round(t_write, 2),
                 "model": args.model,
+                "explain_top": args.explain_top,
                 **result,
                 "load_average": [round(x, 2) for x in os.getloadavg()],
             }
@@ -177,10 +185,12 @@ class BenchService(ForecastService):
         return self.bench_models[kind], meta
 
 
-def score(client: InfluxClient, fleet, now: dt.datetime, model: str, later: list[str]) -> dict:
+def score(
+    client: InfluxClient, fleet, now: dt.datetime, model: str, later: list[str], explain_top: int
+) -> dict:
     now_ms = int(now.timestamp() * 1000)
     models = fit_models(client, fleet, now_ms, model)
-    cfg = ForecastSettings(explain_top=200)
+    cfg = ForecastSettings(explain_top=explain_top)
     assets = list(fleet.assets)
     hour = dt.timedelta(hours=1)
 
