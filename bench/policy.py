@@ -1,58 +1,193 @@
 """Closed-loop policy benchmark: reactive, fixed-interval, predictive (this product) and oracle maintenance
 on the same simulated fleet. Prints one JSON object.
 
-    .venv/bin/python bench/policy.py --json
+    .venv/bin/python bench/policy.py --json                      # equal weights: every failure costs the same
+    .venv/bin/python bench/policy.py --json --use-criticality    # failures cost corrective × criticality / 3
 
-Protocol: the predictive models are trained on history generated from the *training* seeds; every policy's
-one parameter (fixed interval; oracle hazard threshold; predictive risk threshold for the planner) is tuned
-for cost on closed-loop runs of the training seeds; then each tuned policy runs one simulated year on every
-*held-out* seed and the figures are averaged. Loop details (capacity, corrective delay, costs): bench/policy_loop.py.
+Protocol: the predictive models are trained on run-to-failure history generated from the *training* seeds.
+Each policy's parameter — fixed interval (days), oracle threshold (true expected failures in 30 d), predictive
+threshold (P(failure within 30 d) of a typical asset of the kind) — is tuned for cost on closed-loop runs of
+the training seeds: first one value for all kinds over a grid; then, from the same runs' per-kind costs, the
+best value for each kind, kept only if a run with those per-kind values is cheaper on the training seeds
+too. Then each tuned policy runs one simulated year on every *held-out* seed; the JSON gives the mean, every
+seed's figures and their spread. Held-out seeds are never used to choose anything. Calibration of the
+predictive models: their P(failure within 30 d) against what happened in the held-out reactive years.
+Loop details (capacity, call-out delay, cost model): bench/policy_loop.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import multiprocessing as mp
+import os
+import queue
+import resource
 import sys
 import time
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from policy_loop import LoopConfig, fixed_interval, oracle, reactive, run_loop, utc_ms
-from policy_predictive import predictive, train_models
+from policy_loop import FixedInterval, LoopConfig, Oracle, Policy, figures, simulate, utc_ms
+from policy_predictive import (
+    KindModel,
+    Predictive,
+    calibration_rows,
+    calibration_summary,
+    fit_kind,
+    training_part,
+)
 
+from facility.contract import AssetKind
 from facility.fleet import load_fleet
+from predict.planner import REFERENCE_CRITICALITY
 
 REPO = Path(__file__).resolve().parent.parent
-GRIDS = {
-    "fixed_interval": (30.0, 45.0, 60.0, 90.0),
-    "oracle": (0.15, 0.25, 0.35, 0.5),
-    "predictive": (0.6, 0.75, 0.9, 1.05, 1.2, 1.35),
+GRIDS: dict[str, tuple[float, ...]] = {
+    "fixed_interval": (30.0, 45.0, 60.0, 90.0, 120.0),
+    "oracle": (0.15, 0.25, 0.35, 0.5, 0.7),
+    "predictive": (0.15, 0.2, 0.25, 0.3, 0.4, 0.5),
 }
+POLICIES = ("reactive", *GRIDS)
+KEY_FIGURES = (
+    "failures_per_100_assets_year",
+    "unplanned_downtime_hours",
+    "weighted_downtime_hours",
+    "intactness",
+    "preventive_visits",
+    "corrective_repairs",
+    "maintenance_cost",
+)
 _STATE: dict = {}
+#: lower runs first: the predictive chain (history → models → grid → check → held-out runs) is the longest
+PRIORITY = {"train": 0, "fit": 1, "predictive": 2, "reactive": 3, "oracle": 4, "fixed_interval": 5}
 
 
-def _run(job: tuple[str, float | None, int]) -> tuple[str, float | None, int, dict]:
-    warnings.simplefilter("ignore")
-    name, param, seed = job
+class Scheduler:
+    """Hands jobs to the pool one per free worker, the most urgent first; ``then(result)`` runs here, in the
+    main process, and may submit more (a job graph without barriers between stages)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.ready: list[tuple] = []
+        self.seq = 0
+        self.done: queue.Queue = queue.Queue()
+
+    def submit(self, prio: int, fn: Callable, arg: object, then: Callable) -> None:
+        heapq.heappush(self.ready, (prio, self.seq, fn, arg, then))
+        self.seq += 1
+
+    def _ok(self, then: Callable) -> Callable[[object], None]:
+        return lambda result: self.done.put((then, result, None))
+
+    def _failed(self, error: BaseException) -> None:
+        self.done.put((None, None, error))
+
+    def run(self, pool: mp.pool.Pool) -> None:
+        inflight = 0
+        while self.ready or inflight:
+            while self.ready and inflight < self.workers:
+                _, _, fn, arg, then = heapq.heappop(self.ready)
+                pool.apply_async(fn, (arg,), callback=self._ok(then), error_callback=self._failed)
+                inflight += 1
+            then, result, error = self.done.get()
+            inflight -= 1
+            if error is not None:
+                raise error
+            then(result)
+
+
+Param = float | dict[str, float] | None
+
+
+def _policy(name: str, param: Param, models: Mapping | None) -> Policy:
     fleet, cfg = _STATE["fleet"], _STATE["cfg"]
     if name == "reactive":
-        policy = reactive()
-    elif name == "fixed_interval":
-        policy = fixed_interval(float(param))  # type: ignore[arg-type]
-    elif name == "oracle":
-        policy = oracle(float(param))  # type: ignore[arg-type]
-    else:
-        policy = predictive(fleet, _STATE["models"], float(param), use_criticality=_STATE["criticality"])  # type: ignore[arg-type]
-    return name, param, seed, run_loop(fleet, seed, cfg, policy)
+        return Policy()
+    if name == "fixed_interval":
+        return FixedInterval(param)
+    if name == "oracle":
+        return Oracle(param, cfg.failure_weight)
+    return Predictive(fleet, models, param, criticality=_STATE["criticality"])
 
 
-def _mean(rows: list[dict]) -> dict:
-    keys = rows[0].keys()
-    return {k: round(sum(r[k] for r in rows) / len(rows), 5) for k in keys}
+def _run(job: tuple) -> tuple:
+    warnings.simplefilter("ignore")
+    name, param, seed, models, calibrate = job
+    t0 = time.perf_counter()
+    policy = _policy(name, param, models)
+    policy.telemetry = policy.telemetry or calibrate
+    state = simulate(_STATE["fleet"], seed, _STATE["cfg"], policy)
+    out = figures(state)
+    if isinstance(policy, Oracle):
+        out["late_checks"] = policy.late_checks
+    rows = calibration_rows(models, state) if calibrate else []
+    return name, _key(param), seed, out, rows, time.perf_counter() - t0
+
+
+def _train(seed: int) -> dict:
+    warnings.simplefilter("ignore")
+    return training_part(_STATE["fleet"], seed, end_ms=_STATE["cfg"].start_ms)
+
+
+def _fit(job: tuple) -> object:
+    warnings.simplefilter("ignore")
+    kind, parts = job
+    return fit_kind(kind, parts)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its (finished) workers."""
+    usage = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
+def _key(param: Param) -> str:
+    if isinstance(param, dict):
+        return ",".join(f"{k}={v:g}" for k, v in sorted(param.items()))
+    return "" if param is None else f"{param:g}"
+
+
+def _stats(values: Sequence[float]) -> dict[str, float]:
+    a = np.asarray(values, dtype=float)
+    return {"min": round(float(a.min()), 4), "max": round(float(a.max()), 4), "std": round(float(a.std()), 4)}
+
+
+def _tune(name: str, runs: list[tuple], kinds: list[str]) -> dict:
+    """One value for every kind (the grid's cheapest on the training seeds) and each kind's cheapest value."""
+    grid = GRIDS[name]
+    total = {v: sum(r[3]["maintenance_cost"] for r in runs if r[1] == _key(v)) for v in grid}
+    by_kind = {
+        k: {v: sum(r[3]["by_kind"][k]["cost"] for r in runs if r[1] == _key(v)) for v in grid} for k in kinds
+    }
+    uniform = min(grid, key=lambda v: total[v])
+    per_kind = {k: min(grid, key=by_kind[k].__getitem__) for k in kinds}
+    return {
+        "grid_cost": {_key(v): round(c, 2) for v, c in total.items()},
+        "grid_cost_by_kind": {k: {_key(v): round(c, 2) for v, c in d.items()} for k, d in by_kind.items()},
+        "uniform": uniform,
+        "per_kind": per_kind,
+    }
+
+
+def _summarise(rows: list[dict], seeds: list[int]) -> dict:
+    mean = {k: round(float(np.mean([r[k] for r in rows])), 5) for k in KEY_FIGURES}
+    kinds = rows[0]["by_kind"]
+    by_kind = {
+        k: {f: round(float(np.mean([r["by_kind"][k][f] for r in rows])), 3) for f in kinds[k]} for k in kinds
+    }
+    return {
+        **mean,
+        "by_kind": by_kind,
+        "spread": {k: _stats([r[k] for r in rows]) for k in KEY_FIGURES},
+        "per_seed": {str(s): {k: r[k] for k in KEY_FIGURES} for s, r in zip(seeds, rows, strict=True)},
+    }
 
 
 def main() -> None:
@@ -60,8 +195,8 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--fleet", type=Path, default=REPO / "simulators" / "fleets" / "demo.yaml")
     ap.add_argument("--train-seeds", default="1,2")
-    ap.add_argument("--tune-seeds", default="1,2")
-    ap.add_argument("--test-seeds", default="101,102")
+    ap.add_argument("--tune-seeds", default="1,2,3")
+    ap.add_argument("--test-seeds", default="101,102,103,104,105,106,107,108")
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--capacity", type=int, default=3, help="preventive visits a day, all crews together")
     ap.add_argument("--preventive-cost", type=float, default=1.0)
@@ -70,44 +205,124 @@ def main() -> None:
     ap.add_argument(
         "--use-criticality",
         action="store_true",
-        help="rank by P(fail) x the fleet's criticality (default: equal weights, as the costs are equal)",
+        help="a failure costs corrective × criticality / 3 and the planner ranks by P(fail) × criticality "
+        "(default: every failure costs the same and every asset weighs the same)",
     )
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
+    load_start = os.getloadavg()
     fleet = load_fleet(args.fleet)
     start = utc_ms(2026, 1, 1)
+    crit = {a.id: a.criticality for a in fleet.assets}
     cfg = LoopConfig(
         start_ms=start,
         days=args.days,
         capacity=args.capacity,
         preventive_cost=args.preventive_cost,
         corrective_cost=args.corrective_cost,
+        failure_weight={a: c / REFERENCE_CRITICALITY for a, c in crit.items()}
+        if args.use_criticality
+        else {},
     )
     seeds = {k: [int(s) for s in getattr(args, f"{k}_seeds").split(",")] for k in ("train", "tune", "test")}
-    models = train_models(fleet, seeds["train"], end_ms=start)  # history strictly before the loop year
-    t_train = time.perf_counter() - t0
-    _STATE.update(fleet=fleet, cfg=cfg, models=models, criticality=args.use_criticality)
+    if set(seeds["test"]) & (set(seeds["train"]) | set(seeds["tune"])):
+        sys.exit("held-out --test-seeds must differ from --train-seeds and --tune-seeds")
+    kinds = sorted({a.kind.value for a in fleet.assets})
+    _STATE.update(fleet=fleet, cfg=cfg, criticality=crit if args.use_criticality else None)
+    tuning: dict[str, dict] = {}
+    best: dict[str, Param] = {"reactive": None}
+    parts: list[dict] = []
+    models: dict = {}
+    runs: dict[str, list[tuple]] = {"grid": [], "check": [], "test": []}
+    stamps: dict[str, float] = {}
+    sched = Scheduler(args.workers)
+
+    def run_jobs(stage: str, prio: int, jobs: list[tuple], then: Callable[[], None] | None = None) -> None:
+        left = [len(jobs)]
+
+        def done(r: tuple) -> None:
+            runs[stage].append(r)
+            left[0] -= 1
+            if left[0] == 0 and then is not None:
+                then()
+
+        for job in jobs:
+            sched.submit(prio, _run, job, done)
+        if not jobs and then is not None:
+            then()
+
+    def grid(name: str) -> None:
+        jobs = [(name, v, s, models or None, False) for v in GRIDS[name] for s in seeds["tune"]]
+        run_jobs("grid", PRIORITY[name], jobs, lambda: check(name))
+
+    def check(name: str) -> None:
+        """Per-kind values from the grid's per-kind costs; a run with them decides whether they are kept."""
+        tuning[name] = _tune(name, [r for r in runs["grid"] if r[0] == name], kinds)
+        per_kind = tuning[name]["per_kind"]
+        same = len(set(per_kind.values())) == 1  # one value for every kind: nothing new to check
+        jobs = [] if same else [(name, per_kind, s, models or None, False) for s in seeds["tune"]]
+        run_jobs("check", PRIORITY[name], jobs, lambda: settle(name))
+
+    def settle(name: str) -> None:
+        tuned = tuning[name]
+        uniform = sum(
+            r[3]["maintenance_cost"] for r in runs["grid"] if r[0] == name and r[1] == _key(tuned["uniform"])
+        )
+        confirm = [r for r in runs["check"] if r[0] == name]
+        tuned["per_kind_cost"] = round(sum(r[3]["maintenance_cost"] for r in confirm), 2) if confirm else None
+        use_per_kind = bool(confirm) and tuned["per_kind_cost"] < uniform
+        best[name] = tuned["per_kind"] if use_per_kind else tuned["uniform"]
+        tuned["chosen"] = "per_kind" if use_per_kind else "uniform"
+        stamps[f"{name}_tuned"] = time.perf_counter() - t0
+        run_jobs(
+            "test", PRIORITY[name], [(name, best[name], s, models or None, False) for s in seeds["test"]]
+        )
+
+    def trained(part: dict) -> None:
+        parts.append(part)
+        if len(parts) == len(seeds["train"]):
+            for k in AssetKind:
+                sched.submit(PRIORITY["fit"], _fit, (k, [p[k] for p in parts]), fitted)
+
+    def fitted(km: KindModel) -> None:
+        models[km.kind] = km
+        if len(models) == len(AssetKind):
+            stamps["trained"] = time.perf_counter() - t0
+            grid("predictive")
+            jobs = [("reactive", None, s, models, True) for s in seeds["test"]]  # with calibration
+            run_jobs("test", PRIORITY["reactive"], jobs)
+
     ctx = mp.get_context("fork")
     with ctx.Pool(args.workers) as pool:
-        tune_jobs = [(n, p, s) for n, grid in GRIDS.items() for p in grid for s in seeds["tune"]]
-        tuned_runs = pool.map(_run, tune_jobs)
-        best: dict[str, float | None] = {"reactive": None}
-        tuning: dict[str, dict[str, float]] = {}
-        for name, grid in GRIDS.items():
-            costs = {
-                p: sum(r["maintenance_cost"] for n, q, _, r in tuned_runs if n == name and q == p)
-                for p in grid
-            }
-            tuning[name] = {str(p): c for p, c in costs.items()}
-            best[name] = min(costs, key=lambda p: costs[p])
-        test_jobs = [(n, best[n], s) for n in ("reactive", *GRIDS) for s in seeds["test"]]
-        test_runs = pool.map(_run, test_jobs)
+        for s in seeds["train"]:
+            sched.submit(PRIORITY["train"], _train, s, trained)
+        grid("fixed_interval")
+        grid("oracle")
+        sched.run(pool)
+    test_runs = runs["test"]
+    all_runs = runs["grid"] + runs["check"] + test_runs
     policies = {}
-    for name in ("reactive", *GRIDS):
-        rows = [r for n, _, _, r in test_runs if n == name]
-        policies[name] = {"parameter": best[name], **_mean(rows)}
+    for name in POLICIES:
+        rows = {r[2]: r[3] for r in test_runs if r[0] == name}
+        policies[name] = {
+            "parameter": best[name],
+            **_summarise([rows[s] for s in seeds["test"]], seeds["test"]),
+        }
+    per_seed = {}
+    for seed in map(str, seeds["test"]):
+        cost = {n: policies[n]["per_seed"][seed]["maintenance_cost"] for n in POLICIES}
+        fails = {n: policies[n]["per_seed"][seed]["failures_per_100_assets_year"] for n in POLICIES}
+        per_seed[seed] = {
+            "fault_rate_reduction": round(1 - fails["predictive"] / fails["reactive"], 4),
+            "cost_reduction": round(1 - cost["predictive"] / cost["reactive"], 4),
+            "beats_fixed_interval_on_cost": cost["predictive"] < cost["fixed_interval"],
+            "oracle_saving_captured": round(
+                (cost["reactive"] - cost["predictive"]) / (cost["reactive"] - cost["oracle"]), 4
+            ),
+        }
     rea, pre, ora = policies["reactive"], policies["predictive"], policies["oracle"]
+    calib = [row for r in test_runs for row in r[4]]
     out = {
         "fleet_assets": len(fleet.assets),
         "days": args.days,
@@ -118,13 +333,24 @@ def main() -> None:
         "criticality_weighted": args.use_criticality,
         "preventive_cost": args.preventive_cost,
         "corrective_cost": args.corrective_cost,
+        "failure_weight_by_kind": {
+            k: round(float(np.median([cfg.weight(a.id) for a in fleet.assets if a.kind.value == k])), 4)
+            for k in kinds
+        },
         "models": {
-            k.value: {"model": m.name, "cv_concordance": round(m.cv_concordance, 4)}
+            k.value: {
+                "model": m.name,
+                "cv_concordance": round(m.cv_concordance, 4),
+                "km_p30": round(m.km_p30, 4),
+                "cv": m.cv,
+            }
             for k, m in models.items()
         },
-        "tuning_cost": tuning,
+        "tuning": tuning,
         "policies": policies,
-        "fault_rate_reduction": round(1 - pre["failures"] / rea["failures"], 4),
+        "fault_rate_reduction": round(
+            1 - pre["failures_per_100_assets_year"] / rea["failures_per_100_assets_year"], 4
+        ),
         "cost_reduction": round(1 - pre["maintenance_cost"] / rea["maintenance_cost"], 4),
         "beats_fixed_interval_on_cost": pre["maintenance_cost"]
         < policies["fixed_interval"]["maintenance_cost"],
@@ -133,8 +359,27 @@ def main() -> None:
             / (rea["maintenance_cost"] - ora["maintenance_cost"]),
             4,
         ),
-        "train_seconds": round(t_train, 1),
+        "per_seed_targets": per_seed,
+        "targets_spread": {
+            k: _stats([v[k] for v in per_seed.values()])
+            for k in ("fault_rate_reduction", "cost_reduction", "oracle_saving_captured")
+        },
+        "seeds_predictive_beats_fixed_interval": sum(
+            v["beats_fixed_interval_on_cost"] for v in per_seed.values()
+        ),
+        "calibration": calibration_summary(calib),
+        "oracle_late_checks": sum(r[3].get("late_checks", 0) for r in all_runs if r[0] == "oracle"),
+        "runs": len(all_runs),
+        "run_seconds": {n: round(float(np.mean([r[5] for r in all_runs if r[0] == n])), 2) for n in POLICIES},
+        "load_average": {
+            "start": [round(x, 2) for x in load_start],
+            "end": [round(x, 2) for x in os.getloadavg()],
+        },
+        "cpu_count": os.cpu_count(),
+        "workers": args.workers,
+        "stage_seconds": {k: round(v, 1) for k, v in stamps.items()},
         "total_seconds": round(time.perf_counter() - t0, 1),
+        "cpu_seconds": round(_cpu_seconds(), 1),
     }
     print(json.dumps(out) if args.json else json.dumps(out, indent=2))
 

@@ -1,23 +1,39 @@
 """The closed loop of the policy benchmark: a simulated fleet, a maintenance policy, crews, costs.
 
-Each simulated day (decisions at 00:00 UTC = 08:00 in Shanghai) the policy may queue preventive visits
-for that day, at most ``capacity`` a day; the simulator carries them out (``repair(preventive=True)``
-restores health). A failed asset gets a corrective repair ``corrective_delay_h`` after it failed (emergency
-call-out, not limited by the preventive capacity). Unplanned downtime = failure → corrective repair;
-intactness = 1 − (unplanned downtime + ``job_hours`` per preventive visit) / asset-hours.
+Each simulated day (decisions at 00:00 UTC = 08:00 in Shanghai) the policy may send crews on preventive visits,
+at most ``capacity`` a day, 2 hours apart from 08:00 local; the simulator carries them out
+(``repair(preventive=True)`` restores health; a visit that finds the asset failed repairs it, which is a
+corrective repair). A failed asset gets a corrective repair after an emergency call-out delay that the simulator
+draws (lognormal, median ``corrective_delay_h``, sigma 0.5: the rule simulators.history uses for the training
+history), not limited by the preventive capacity.
+
+Cost model (docs/benchmarks.md): a preventive visit costs ``preventive_cost``; a corrective repair of asset a
+costs ``corrective_cost × w(a)``, where ``w`` is ``failure_weight`` (criticality / 3 with ``--use-criticality``,
+so a dead fire panel weighs 5/3 and a broken bin 2/3; otherwise 1 for every asset). Unplanned downtime =
+failure → corrective repair (also reported weighted by ``w``); intactness = 1 − (unplanned downtime +
+``job_hours`` per preventive visit) / asset-hours. Every figure is counted from the simulators' ground truth.
+
+Speed without losing fidelity: the assets are independent simulators, so each is advanced only when something
+needs it — its visit, a policy that looks at it — in one vectorised run over all the hours since. Reactive runs
+each asset's year in one call; the fixed interval looks only at assets that are due; a policy that reads every
+asset (predictive scoring) advances them all. Chunking changes which random numbers go where, not the process.
 This is an adapter around simulators.FleetSimulator; the simulators themselves are not changed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import heapq
+import math
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from facility.fleet import Fleet
+from simulators.asset import Batch
 from simulators.fleetsim import FleetSimulator
+from simulators.truth import TruthRecord
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -29,137 +45,253 @@ class LoopConfig:
     days: int = 365
     step_s: float = 3600.0
     capacity: int = 3  # preventive visits a day (all crews)
-    corrective_delay_h: float = 24.0
+    corrective_delay_h: float = 24.0  # median call-out delay after a failure
     job_hours: float = 2.0
     preventive_cost: float = 1.0
     corrective_cost: float = 5.0
+    #: consequence weight of a failure per asset id (absent = 1)
+    failure_weight: Mapping[str, float] = field(default_factory=dict)
+
+    def weight(self, asset: str) -> float:
+        return float(self.failure_weight.get(asset, 1.0))
 
 
-@dataclass
 class LoopState:
-    """What a policy may look at when it decides (the oracle alone reads ``sim`` hidden state)."""
+    """The fleet and what the maintenance side knows about it (as of each asset's last advance)."""
 
-    sim: FleetSimulator
-    now_ms: int
-    last_service_ms: dict[str, int]  # last repair of any kind
-    pending: set[str]  # assets with a visit queued or a corrective repair due
-    down: set[str]
-    sim_start_ms: int = 0
-    messages: list = field(default_factory=list)  # messages since the previous decision
+    def __init__(self, fleet: Fleet, seed: int, cfg: LoopConfig, policy: Policy) -> None:
+        self.cfg = cfg
+        self.sim = FleetSimulator(
+            fleet,
+            seed,
+            cfg.start_ms,
+            auto_repair_after_s=cfg.corrective_delay_h * 3600.0,
+            health_every_s=policy.health_every_s,
+        )
+        self.assets = self.sim.assets
+        self.kind = {a: s.kind.value for a, s in self.assets.items()}
+        self.start_ms = cfg.start_ms
+        self.now_ms = cfg.start_ms
+        self.last_service_ms: dict[str, int] = dict.fromkeys(self.assets, cfg.start_ms)
+        self.down: set[str] = set()  # failed, waiting for the corrective repair
+        self.truth: list[TruthRecord] = []  # failures and repairs (each asset's in time order)
+        self.health: dict[str, list[TruthRecord]] = {a: [] for a in self.assets}
+        #: every asset's telemetry since the policy last took it (only for policies that read telemetry)
+        self.batches: dict[str, list[Batch]] | None = (
+            {a: [] for a in self.assets} if policy.telemetry else None
+        )
+        self._step_ms = round(cfg.step_s * 1000)
+
+    def advance(self, asset: str, until_ms: int) -> None:
+        """Advance one asset in whole steps up to ``until_ms`` (one vectorised run)."""
+        sim = self.assets[asset]
+        n = (int(until_ms) - sim.t_ms) // self._step_ms
+        if n > 0:
+            ends = sim.t_ms + self._step_ms * np.arange(1, n + 1, dtype=np.int64)
+            batch = sim.run(ends, self.cfg.step_s)
+            if self.batches is not None:
+                self.batches[asset].append(batch)
+        self._absorb(sim.drain_truth())
+
+    def sync(self, assets: Iterable[str] | None = None) -> None:
+        """Advance ``assets`` (default: all) to now."""
+        for a in self.assets if assets is None else list(assets):
+            self.advance(a, self.now_ms)
+
+    def visit(self, asset: str, at_ms: int) -> None:
+        self.advance(asset, at_ms)
+        self.assets[asset].repair(at_ms, preventive=True)
+        self._absorb(self.assets[asset].drain_truth())
+
+    def _absorb(self, records: Iterable[TruthRecord]) -> None:
+        for r in records:
+            if r.type == "failure":
+                self.down.add(r.asset)
+                self.truth.append(r)
+            elif r.type == "repair":
+                self.down.discard(r.asset)
+                self.last_service_ms[r.asset] = r.ts
+                self.truth.append(r)
+            elif r.type == "health":
+                self.health[r.asset].append(r)
 
 
-Policy = Callable[[LoopState, int], Sequence[str]]  # returns assets to visit today (≤ capacity)
+class Policy:
+    """Returns the assets to visit today (≤ capacity). Override ``decide``; the base class is reactive."""
+
+    #: keep every asset's telemetry in ``state.batches`` (the predictive policy reads it)
+    telemetry: bool = False
+    #: ground-truth health samples every so many seconds (0 = none)
+    health_every_s: float = 0.0
+
+    def decide(self, state: LoopState, capacity: int) -> Sequence[str]:
+        return []
 
 
-def run_loop(fleet: Fleet, seed: int, cfg: LoopConfig, policy: Policy) -> dict[str, float]:
-    sim = FleetSimulator(fleet, seed, cfg.start_ms, health_every_s=0)
-    queue: list[tuple[int, int, str, bool]] = []  # (time, order, asset, preventive)
-    counter = 0
-    state = LoopState(sim, cfg.start_ms, dict.fromkeys(sim.assets, cfg.start_ms), set(), set(), cfg.start_ms)
-    failures = preventive = corrective = 0
-    downtime_ms = 0
-    fail_at: dict[str, int] = {}
-    end_ms = cfg.start_ms + cfg.days * DAY_MS
-
-    def absorb(msgs: list) -> None:
-        nonlocal failures, counter
-        state.messages.extend(msgs)
-        for rec in sim.drain_truth():
-            if rec.type == "failure":
-                failures += 1
-                fail_at[rec.asset] = rec.ts
-                state.down.add(rec.asset)
-                state.pending.add(rec.asset)
-                due = rec.ts + int(cfg.corrective_delay_h * HOUR_MS)
-                heapq.heappush(queue, (due, counter, rec.asset, False))
-                counter += 1
-
+def simulate(fleet: Fleet, seed: int, cfg: LoopConfig, policy: Policy) -> LoopState:
+    state = LoopState(fleet, seed, cfg, policy)
     for day in range(cfg.days):
-        now = cfg.start_ms + day * DAY_MS
-        state.now_ms = now
-        chosen = [a for a in policy(state, cfg.capacity) if a not in state.pending][: cfg.capacity]
-        state.messages = []
-        for k, asset in enumerate(chosen):
-            at = now + int((k % 4) * cfg.job_hours * HOUR_MS)  # visits in working hours from 08:00 local
-            heapq.heappush(queue, (at, counter, asset, True))
-            counter += 1
-            state.pending.add(asset)
-        horizon = min(now + DAY_MS, end_ms)
-        while queue and queue[0][0] <= horizon:
-            at, _, asset, planned = heapq.heappop(queue)
-            absorb(sim.advance(at, cfg.step_s))
-            was_down = sim.assets[asset].down
-            sim.repair(asset, at, preventive=planned and not was_down)
-            if was_down:
-                corrective += 1
-                downtime_ms += at - fail_at.pop(asset)
-                state.down.discard(asset)
-            elif planned:
-                preventive += 1
-            state.last_service_ms[asset] = at
-            # a visit planned for an asset that failed meanwhile is absorbed by the corrective repair
-            if not any(q[2] == asset for q in queue):
-                state.pending.discard(asset)
-        absorb(sim.advance(horizon, cfg.step_s))
-    for t in fail_at.values():  # still down at the end
-        downtime_ms += end_ms - t
-    n = len(sim.assets)
-    years = cfg.days / 365.0
-    asset_hours = n * cfg.days * 24.0
-    down_h = downtime_ms / HOUR_MS
-    return {
-        "failures": failures,
-        "failures_per_100_assets_year": round(100.0 * failures / n / years, 2),
-        "unplanned_downtime_hours": round(down_h, 1),
-        "intactness": round(1.0 - (down_h + preventive * cfg.job_hours) / asset_hours, 5),
-        "preventive_visits": preventive,
-        "corrective_repairs": corrective,
-        "maintenance_cost": preventive * cfg.preventive_cost + corrective * cfg.corrective_cost,
+        state.now_ms = cfg.start_ms + day * DAY_MS
+        chosen: list[str] = []
+        for a in policy.decide(state, cfg.capacity):
+            if a not in chosen and len(chosen) < cfg.capacity:
+                chosen.append(a)
+        for k, asset in enumerate(chosen):  # visits in working hours from 08:00 local
+            state.visit(asset, state.now_ms + int((k % 4) * cfg.job_hours * HOUR_MS))
+    state.now_ms = cfg.start_ms + cfg.days * DAY_MS
+    state.sync()
+    return state
+
+
+def figures(state: LoopState) -> dict:
+    """The policy's figures over the loop, overall and per kind (see the module docstring)."""
+    cfg = state.cfg
+    end_ms = cfg.start_ms + cfg.days * DAY_MS
+    kinds = sorted(set(state.kind.values()))
+    per = {
+        k: {
+            "failures": 0,
+            "preventive_visits": 0,
+            "corrective_repairs": 0,
+            "downtime_hours": 0.0,
+            "cost": 0.0,
+        }
+        for k in kinds
     }
+    weighted_down_h = 0.0
+    failed_at: dict[str, int] = {}
+    for r in state.truth:
+        row = per[r.kind]
+        if r.type == "failure":
+            row["failures"] += 1
+            failed_at[r.asset] = r.ts
+        elif r.was_down:
+            down_h = (r.ts - failed_at.pop(r.asset)) / HOUR_MS
+            row["corrective_repairs"] += 1
+            row["downtime_hours"] += down_h
+            row["cost"] += cfg.corrective_cost * cfg.weight(r.asset)
+            weighted_down_h += down_h * cfg.weight(r.asset)
+        elif r.preventive:
+            row["preventive_visits"] += 1
+            row["cost"] += cfg.preventive_cost
+    for asset, t in failed_at.items():  # still down at the end
+        down_h = (end_ms - t) / HOUR_MS
+        per[state.kind[asset]]["downtime_hours"] += down_h
+        weighted_down_h += down_h * cfg.weight(asset)
+    n = len(state.assets)
+    years = cfg.days / 365.0
+    total = {key: sum(row[key] for row in per.values()) for key in per[kinds[0]]}
+    down_h = float(total["downtime_hours"])
+    asset_hours = n * cfg.days * 24.0
+    return {
+        "failures": total["failures"],
+        "failures_per_100_assets_year": round(100.0 * total["failures"] / n / years, 2),
+        "unplanned_downtime_hours": round(down_h, 1),
+        "weighted_downtime_hours": round(weighted_down_h, 1),
+        "intactness": round(1.0 - (down_h + total["preventive_visits"] * cfg.job_hours) / asset_hours, 5),
+        "preventive_visits": total["preventive_visits"],
+        "corrective_repairs": total["corrective_repairs"],
+        "maintenance_cost": round(float(total["cost"]), 4),
+        "by_kind": {
+            k: {**row, "downtime_hours": round(row["downtime_hours"], 1), "cost": round(row["cost"], 4)}
+            for k, row in per.items()
+        },
+    }
+
+
+def run_loop(fleet: Fleet, seed: int, cfg: LoopConfig, policy: Policy) -> dict:
+    return figures(simulate(fleet, seed, cfg, policy))
 
 
 # ------------------------------------------------------------------ the three simple policies
 
 
-def reactive() -> Policy:
-    def decide(state: LoopState, capacity: int) -> list[str]:
-        return []
-
-    return decide
+def per_kind(value: float | Mapping[str, float], kind: str) -> float:
+    return float(value[kind]) if isinstance(value, Mapping) else float(value)
 
 
-def fixed_interval(interval_days: float) -> Policy:
-    """Visit each asset ``interval_days`` after its last service; first visits phase-spread over the interval."""
-    period = int(interval_days * DAY_MS)
+class FixedInterval(Policy):
+    """Visit each asset ``interval_days`` (per kind, or one for all) after its last service; first visits
+    phase-spread over the interval; when more are due than capacity allows, the longest overdue go first."""
 
-    def decide(state: LoopState, capacity: int) -> list[str]:
-        due = []
-        for asset, last in state.last_service_ms.items():
-            if asset in state.pending:
+    def __init__(self, interval_days: float | Mapping[str, float]) -> None:
+        self.interval_days = interval_days
+
+    def _next(self, state: LoopState, asset: str) -> int:
+        period = int(per_kind(self.interval_days, state.kind[asset]) * DAY_MS)
+        last = state.last_service_ms[asset]
+        first = last == state.start_ms
+        return last + (zlib.crc32(asset.encode()) % period if first else period)
+
+    def decide(self, state: LoopState, capacity: int) -> list[str]:
+        # what is known may be stale: a repair since the last look only moves the due date later, so only
+        # assets due on what is known (and those known down, which may have been repaired since) are looked at
+        look = [a for a in state.assets if a in state.down or state.now_ms >= self._next(state, a)]
+        state.sync(look)
+        due = sorted(
+            (self._next(state, a), a)
+            for a in look
+            if a not in state.down and state.now_ms >= self._next(state, a)
+        )
+        return [a for _, a in due[:capacity]]
+
+
+class Oracle(Policy):
+    """Knows the true hazard: visits assets whose expected failures in ``horizon_days`` reach the kind's
+    threshold, the largest expected × failure weight first.
+
+    An asset is looked at only when it could have reached its threshold: health falls at most ``safety`` ×
+    its mean wear rate per day (a bound, checked: the daily ground-truth health samples count any day an
+    asset was over its threshold unseen, ``late_checks``, which should be 0).
+    """
+
+    health_every_s = 86_400.0
+
+    def __init__(
+        self,
+        thresholds: float | Mapping[str, float],
+        weights: Mapping[str, float] | None = None,
+        horizon_days: float = 30.0,
+        safety: float = 2.0,
+    ) -> None:
+        self.thresholds = thresholds
+        self.weights = weights or {}
+        self.hours = 24.0 * horizon_days
+        self.safety = safety
+        self.next_look: dict[str, int] = {}
+        self.late_checks = 0
+
+    def _days_safe(self, state: LoopState, asset: str, threshold: float) -> int:
+        sim = state.assets[asset]
+        m = sim.model
+        # health at which expected failures in the horizon reach the threshold
+        h_star = 1.0 - math.log(threshold / (self.hours * m.hazard_base_per_h)) / m.hazard_k
+        per_day = self.safety * 24.0 * sim.mean_wear_per_h
+        return max(1, int((sim.health - h_star) / per_day))
+
+    def decide(self, state: LoopState, capacity: int) -> list[str]:
+        now = state.now_ms
+        look = [a for a in state.assets if a in state.down or self.next_look.get(a, now) <= now]
+        state.sync(look)
+        hot = []
+        for a in look:
+            sim = state.assets[a]
+            threshold = per_kind(self.thresholds, state.kind[a])
+            seen = state.health[a]
+            self.late_checks += sum(
+                1 for r in seen if r.ts < now and r.hazard_per_h * self.hours >= threshold
+            )
+            seen.clear()
+            if sim.down:
+                self.next_look[a] = now + DAY_MS
                 continue
-            first = last == state.sim_start_ms
-            next_at = last + (zlib.crc32(asset.encode()) % period if first else period)
-            if state.now_ms >= next_at:
-                due.append((next_at, asset))
-        return [a for _, a in sorted(due)[:capacity]]
-
-    return decide
-
-
-def oracle(hazard_threshold: float, horizon_days: float = 30.0) -> Policy:
-    """Knows the true hazard: visits assets whose expected failures in the horizon pass the threshold."""
-
-    def decide(state: LoopState, capacity: int) -> list[str]:
-        scored = []
-        for asset, sim in state.sim.assets.items():
-            if asset in state.pending or sim.down:
-                continue
-            expected = sim.hazard * 24.0 * horizon_days
-            if expected >= hazard_threshold:
-                scored.append((-expected, asset))
-        return [a for _, a in sorted(scored)[:capacity]]
-
-    return decide
+            expected = sim.hazard * self.hours
+            if expected >= threshold:
+                hot.append((-expected * self.weights.get(a, 1.0), a))
+                self.next_look[a] = now + DAY_MS
+            else:
+                self.next_look[a] = now + self._days_safe(state, a, threshold) * DAY_MS
+        return [a for _, a in sorted(hot)[:capacity]]
 
 
 def utc_ms(year: int, month: int, day: int) -> int:
