@@ -21,11 +21,13 @@ from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 
 from predict.data import DataError, SurvivalData
-from predict.metrics import evaluation_grid, harrell_c, integrated_brier_score, uno_c
+from predict.metrics import brier_scores, evaluation_grid, harrell_c, integrated_brier_score, uno_c
 from predict.models import CoxPH, FitFailed, KaplanMeierModel, SurvivalModel, default_candidates
 
 #: penalizers tried in turn for the Cox baseline (0 = plain); the first that converges is used
 COX_BASELINE_PENALIZERS = (0.0, 1e-3, 1e-2, 1e-1)
+#: model selection: "concordance" ranks assets; "brier" (at a horizon) also needs calibrated probabilities
+CRITERIA = ("concordance", "brier")
 METRICS = ("c_index_harrell", "c_index_uno", "integrated_brier_score", "fit_seconds", "predict_seconds")
 
 
@@ -35,10 +37,20 @@ class Selection:
     scores: dict[str, float] = field(default_factory=dict)
 
 
-def cv_concordance(
-    model: SurvivalModel, data: SurvivalData, idx: np.ndarray, folds: int, seed: int = 0
+def cv_score(
+    model: SurvivalModel,
+    data: SurvivalData,
+    idx: np.ndarray,
+    folds: int,
+    seed: int = 0,
+    criterion: str = "concordance",
+    horizon: float = 30.0,
 ) -> float:
-    """Mean Harrell's C of ``model`` over grouped folds of the rows ``idx`` (−inf when a fit fails)."""
+    """Mean cross-validated score of ``model`` over grouped folds of the rows ``idx``, higher is better:
+    Harrell's C (``criterion="concordance"``), or minus the IPCW Brier score of P(failure within ``horizon``)
+    (``"brier"``), −inf when a fit fails."""
+    if criterion not in CRITERIA:
+        raise ValueError(f"unknown selection criterion {criterion!r}: choose from {CRITERIA}")
     y = data.y
     scores = []
     cv = GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
@@ -46,10 +58,22 @@ def cv_concordance(
         a, b = idx[tr], idx[te]
         try:
             fitted = clone(model).fit(data.X.iloc[a], y[a])
-            scores.append(harrell_c(y["time"][b], y["event"][b], fitted.predict(data.X.iloc[b])))
+            if criterion == "concordance":
+                scores.append(harrell_c(y["time"][b], y["event"][b], fitted.predict(data.X.iloc[b])))
+            else:
+                s = fitted.predict_survival(data.X.iloc[b], [horizon])
+                bs = brier_scores(y["time"][a], y["event"][a], y["time"][b], y["event"][b], s, [horizon])
+                scores.append(-float(bs[0]))
         except (FitFailed, ValueError):
             return float("-inf")
     return float(np.mean(scores))
+
+
+def cv_concordance(
+    model: SurvivalModel, data: SurvivalData, idx: np.ndarray, folds: int, seed: int = 0
+) -> float:
+    """Mean Harrell's C of ``model`` over grouped folds of the rows ``idx`` (−inf when a fit fails)."""
+    return cv_score(model, data, idx, folds, seed)
 
 
 def select_model(
@@ -59,8 +83,10 @@ def select_model(
     folds: int = 3,
     seed: int = 0,
     max_rows: int | None = 6000,
+    criterion: str = "concordance",
+    horizon: float = 30.0,
 ) -> Selection:
-    """The candidate with the best cross-validated Harrell's C on the rows ``idx``.
+    """The candidate with the best cross-validated score (:func:`cv_score`) on the rows ``idx``.
 
     With more than ``max_rows`` rows, the comparison runs on the rows of a random subset of assets holding
     about ``max_rows`` rows (the chosen model is then fitted on everything by the caller).
@@ -74,7 +100,7 @@ def select_model(
         )
         idx = idx[np.isin(data.groups[idx], list(keep))]
     folds = min(folds, int(np.unique(data.groups[idx]).size))
-    scores = {name: cv_concordance(m, data, idx, folds, seed) for name, m in candidates.items()}
+    scores = {name: cv_score(m, data, idx, folds, seed, criterion, horizon) for name, m in candidates.items()}
     best = max(scores, key=lambda k: scores[k])
     if not np.isfinite(scores[best]):
         raise FitFailed(

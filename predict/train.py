@@ -79,7 +79,9 @@ def train_model(
     candidates = dict(candidates or default_candidates())
     report = run_backtest(data, splits=splits, seed=seed, candidates=candidates) if splits > 0 else {}
     every = np.arange(len(data.X))
-    selection = select_model(data, every, candidates, seed=seed)
+    # the planner thresholds P(failure within the horizon): choose the model whose probabilities are right, not
+    # only well ranked (concordance cannot tell an overconfident model from a calibrated one)
+    selection = select_model(data, every, candidates, seed=seed, criterion="brier", horizon=horizon)
     model = clone(candidates[selection.name]).fit(data.X, data.y)
     prob = out_of_fold_probability(candidates[selection.name], data, horizon, seed=seed)
     threshold = choose_threshold(prob, data.time, data.event, horizon, min_precision)
@@ -89,7 +91,10 @@ def train_model(
         model=selection.name,
         created=now.astimezone(dt.UTC).isoformat(),
         features=tuple(str(c) for c in data.X.columns),
-        metrics={"cv_concordance": selection.scores, "backtest": report},
+        metrics={
+            "selection": {"criterion": f"brier_{horizon:g}d", "cv_minus_brier": selection.scores},
+            "backtest": report,
+        },
         data={"n": data.subjects, "rows": len(data.X), "events": data.subject_events, **(data_range or {})},
         features_spec=dict(features_spec or {}),
         threshold=threshold,

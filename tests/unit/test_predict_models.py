@@ -170,3 +170,30 @@ def test_covariates_beyond_the_training_range_score_as_its_edge(name: str) -> No
     # inside the range nothing changes: scores follow x1
     inside = row.assign(x1=float(X["x1"].quantile(0.9)))
     assert model.predict(edge_hi)[0] > model.predict(inside)[0] > model.predict(edge_lo)[0]
+
+
+class Overconfident(CoxPH):
+    """Cox's ranking with extreme probabilities: S(t | x)^8 (same order of risks, far too sure of failure)."""
+
+    def predict_survival(self, X: pd.DataFrame, times: np.ndarray) -> np.ndarray:
+        return np.asarray(super().predict_survival(X, times)) ** 8
+
+
+def test_training_selects_by_brier_at_the_horizon_so_an_overconfident_model_loses() -> None:
+    from predict.backtest import cv_score, select_model
+    from predict.data import SurvivalData
+
+    X, y = weibull_data(400, seed=3)
+    data = SurvivalData(X, y["time"], y["event"], np.array([f"a{i}" for i in range(len(X))], dtype=object))
+    rows = np.arange(len(X))
+    candidates = {"overconfident": Overconfident(), "cox": CoxPH()}
+    by_c = select_model(data, rows, candidates, criterion="concordance")
+    assert by_c.scores["overconfident"] == pytest.approx(by_c.scores["cox"])  # the same ranking
+    by_brier = select_model(data, rows, candidates, criterion="brier", horizon=30.0)
+    assert by_brier.name == "cox"
+    assert by_brier.scores["cox"] > by_brier.scores["overconfident"]
+    # the score is minus the mean fold Brier score at the horizon, which Kaplan-Meier bounds for a useful model
+    km = cv_score(KaplanMeierModel(), data, rows, 3, criterion="brier", horizon=30.0)
+    assert -0.25 < km < by_brier.scores["cox"] < 0
+    with pytest.raises(ValueError, match="unknown selection criterion 'auc'"):
+        cv_score(CoxPH(), data, rows, 3, criterion="auc")
