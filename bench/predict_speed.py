@@ -85,12 +85,13 @@ def main() -> None:
     candidates = default_candidates()
     models, chosen = {}, {}
     for kind, data in datasets.items():
-        sel = select_model(data, np.arange(len(data.X)), candidates)
+        # as predict.train.train_model chooses: cross-validated Brier score of P(fail within 30 d)
+        sel = select_model(data, np.arange(len(data.X)), candidates, criterion="brier", horizon=30.0)
         models[kind] = clone(candidates[sel.name]).fit(data.X, data.y)
         chosen[kind.value] = {
             "model": sel.name,
             "rows": len(data.X),
-            "cv_concordance": round(sel.scores[sel.name], 4),
+            "cv_brier_30d": round(-sel.scores[sel.name], 4),
         }
     t_fit = time.perf_counter() - t0
 
