@@ -141,14 +141,12 @@ def readings_influx(
 
 def features_from_readings(
     readings: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    events: Mapping[str, dict[str, float]],
     assets: Sequence[str],
     t_ms: int,
     spec: WindowSpec,
     fields: Sequence[str],
-    event_types: Sequence[str] = EVENT_TYPES,
 ) -> dict[str, dict[str, float]]:
-    """Features of ``assets`` at ``t_ms`` from per-asset readings (:func:`readings_influx`) and event counts."""
+    """Telemetry window features of ``assets`` at ``t_ms`` from per-asset readings (:func:`readings_influx`)."""
     empty = (np.zeros(0), np.zeros((0, len(fields))))
     parts = [readings.get(a, empty) for a in assets]
     sizes = np.array([p[0].size for p in parts], dtype=np.int64)
@@ -164,8 +162,26 @@ def features_from_readings(
         fields,
         event_types=(),
     )
+    return dict(zip(assets, X.to_dict("records"), strict=True))
+
+
+def with_event_counts(
+    client: InfluxClient,
+    kind: AssetKind,
+    t_ms: int,
+    window_days: float,
+    features: Mapping[str, dict[str, float]],
+    assets: Sequence[str],
+    event_types: Sequence[str] = EVENT_TYPES,
+) -> dict[str, dict[str, float]]:
+    """``features`` of ``assets`` plus their event counts in ``[t − window, t)`` (0 where none): one query for
+    the kind, or for the one asset; none when ``event_types`` is empty."""
+    if not event_types:
+        return {a: features[a] for a in assets}
+    single = assets[0] if len(assets) == 1 else None
+    events = event_counts_influx(client, kind, t_ms, window_days, event_types, asset=single)
     zero = {f"events_{t}": 0.0 for t in event_types}
-    return {a: rec | events.get(a, zero) for a, rec in zip(assets, X.to_dict("records"), strict=True)}
+    return {a: features[a] | events.get(a, zero) for a in assets}
 
 
 def fleet_features_influx(
@@ -184,10 +200,8 @@ def fleet_features_influx(
     single = wanted[0] if len(wanted) == 1 else None
     start = t_ms - round(spec.window * DAY_MS)
     data = readings_influx(client, kind, start, t_ms, names, asset=single)
-    events = (
-        event_counts_influx(client, kind, t_ms, spec.window, event_types, asset=single) if event_types else {}
-    )
-    return features_from_readings(data, events, wanted, t_ms, spec, names, event_types)
+    feats = features_from_readings(data, wanted, t_ms, spec, names)
+    return with_event_counts(client, kind, t_ms, spec.window, feats, wanted, event_types)
 
 
 @dataclass
@@ -267,7 +281,7 @@ class InfluxWindowCache:
         else:
             data = self.readings(kind, t_ms, spec.window, names)
         counts = {a: int(data[a][0].size) for a in wanted if a in data}
-        return features_from_readings(data, {}, wanted, t_ms, spec, names, event_types=()), counts
+        return features_from_readings(data, wanted, t_ms, spec, names), counts
 
     def features(
         self,
@@ -281,9 +295,4 @@ class InfluxWindowCache:
         """:func:`fleet_features_influx`, with the readings from the cache (see :meth:`window`)."""
         wanted = list(assets)
         feats, _ = self.window(kind, t_ms, spec, wanted, fields)
-        if not event_types:
-            return feats
-        single = wanted[0] if len(wanted) == 1 else None
-        events = event_counts_influx(self.client, kind, t_ms, spec.window, event_types, asset=single)
-        zero = {f"events_{t}": 0.0 for t in event_types}
-        return {a: feats[a] | events.get(a, zero) for a in wanted}
+        return with_event_counts(self.client, kind, t_ms, spec.window, feats, wanted, event_types)

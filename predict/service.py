@@ -37,9 +37,9 @@ from facility.fleet import AssetSpec, Fleet, load_fleet
 from facility.settings import Settings
 from ingest.influx import InfluxClient
 from predict.feature_store import FeatureStore, feature_clock, spec_key
-from predict.features import DAY_MS, EVENT_TYPES, WindowSpec, kind_fields, spec_for_kind
+from predict.features import DAY_MS, WindowSpec, kind_fields, spec_for_kind
 from predict.forecast import AssetInput, Forecast, ForecastSettings, forecast_assets
-from predict.influx_features import InfluxWindowCache, event_counts_influx
+from predict.influx_features import InfluxWindowCache, with_event_counts
 from predict.models import SurvivalModel
 from predict.registry import ModelRegistry, ModelVersion
 
@@ -174,9 +174,7 @@ class ForecastService:
         ids = [a.id for a in specs]
         clock = feature_clock(now_ms, self.step_ms)
         feats = self.window_features(kind, clock, spec, ids, now_ms - clock < PREVIOUS_STEP_GRACE_MS)
-        single = ids[0] if len(ids) == 1 else None
-        events = event_counts_influx(self.influx, kind, now_ms, spec.window, EVENT_TYPES, asset=single)
-        zero = {f"events_{e}": 0.0 for e in EVENT_TYPES}
+        live = with_event_counts(self.influx, kind, now_ms, spec.window, feats, ids)
         repaired = self._last_repair(kind, now_ms)
         # training starts an asset's first lifetime at the start of its data (left truncation): an asset not
         # repaired since then counts from there too, not from an install years back the model never saw
@@ -185,7 +183,7 @@ class ForecastService:
         for a in specs:
             installed = dt.datetime.combine(a.installed, dt.time(), dt.UTC).timestamp() * 1000 / DAY_MS
             since = {"since_repair": t - max(repaired.get(a.id, installed), observed)}
-            rows.append(feats[a.id] | events.get(a.id, zero) | since)
+            rows.append(live[a.id] | since)
         return pd.DataFrame(rows)
 
     def forecasts(
