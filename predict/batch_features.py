@@ -32,7 +32,7 @@ def window_features_many(
     idx = np.searchsorted(t, edges, side="left")  # (m, nb + 1)
     centres = (np.arange(nb) + 0.5) * spec.width
     for name in fields:
-        stats = ("rate",) if name in spec.counters else spec.stats
+        stats = spec.stats_for(name)
         if name not in frame.columns:
             for stat in stats:
                 out[f"{name}__{stat}"] = np.zeros(m) if stat == "rate" else np.full(m, np.nan)

@@ -10,7 +10,7 @@ Rows live in InfluxDB, in the measurement ``window_features`` of the retention p
 
     window_features,asset=lift-1,kind=elevator,spec=v1-14d-7b-1f2e3d4c readings=336i,values="<base64>" T
 
-``values`` holds the features as little-endian float64 in :func:`window_feature_names` order (NaN kept), one
+``values`` holds the features as little-endian float64 in :meth:`WindowSpec.feature_names` order (NaN kept), one
 string field, because InfluxDB 1.x opens a cursor per series *and field*: reading 3,000 assets × 30 float
 fields took 1.0 s, one packed field 0.12 s. ``readings`` (the number of readings in the window) is for people
 looking at the data. ``spec`` names the window, its buckets, :data:`FEATURES_VERSION` (changed whenever the
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 def spec_key(spec: WindowSpec, fields: Sequence[str]) -> str:
     """The ``spec`` tag: feature version, window, buckets and a checksum of the names (``v1-14d-7b-…``)."""
-    names = ",".join(window_feature_names(spec, fields))
+    names = ",".join(spec.feature_names(fields))
     return f"v{FEATURES_VERSION}-{spec.window:g}d-{spec.buckets}b-{zlib.crc32(names.encode()):08x}"
 
 
@@ -57,13 +57,6 @@ def feature_clock(t_ms: int, step_ms: int) -> int:
     if step_ms < 1:
         raise ValueError(f"the feature step must be at least 1 ms, but was {step_ms}")
     return t_ms - t_ms % step_ms
-
-
-def window_feature_names(spec: WindowSpec, fields: Sequence[str]) -> list[str]:
-    """The ``{field}__{stat}`` names :func:`predict.fleet_features.fleet_window_features` returns."""
-    return [
-        f"{name}__{stat}" for name in fields for stat in (("rate",) if name in spec.counters else spec.stats)
-    ]
 
 
 class FeatureStore:
@@ -121,7 +114,7 @@ class FeatureStore:
             return 0
         if not self.ensure():
             return 0
-        names = window_feature_names(spec, fields)
+        names = spec.feature_names(fields)
         tags = f"kind={escape_tag(kind.value)},spec={escape_tag(spec_key(spec, fields))}"
         lines = []
         for asset, row in features.items():
@@ -146,7 +139,7 @@ class FeatureStore:
         """The stored rows at exactly ``t_ms`` (asset → features), only for assets that have one."""
         if not self.ensure():
             return {}
-        names = window_feature_names(spec, fields)
+        names = spec.feature_names(fields)
         wanted = None if assets is None else set(assets)
         where = f'time = {t_ms}ms AND "kind" = $kind AND "spec" = $spec'
         params = {"kind": kind.value, "spec": spec_key(spec, fields)}

@@ -54,6 +54,14 @@ class WindowSpec:
     def width(self) -> float:
         return self.window / self.buckets
 
+    def stats_for(self, field: str) -> tuple[str, ...]:
+        """What is computed for ``field``: its rate for a usage counter, else ``stats``."""
+        return ("rate",) if field in self.counters else self.stats
+
+    def feature_names(self, fields: Sequence[str]) -> list[str]:
+        """The ``{field}__{stat}`` feature names of ``fields``, in the order every implementation returns them."""
+        return [f"{name}__{stat}" for name in fields for stat in self.stats_for(name)]
+
 
 def counter_fields(kind: AssetKind) -> tuple[str, ...]:
     """Usage counters of a kind: whole-number fields counted 'since the previous report'."""
@@ -118,7 +126,7 @@ def summarize(aggs: pd.DataFrame, spec: WindowSpec, fields: Sequence[str]) -> di
     buckets = aggs["bucket"].to_numpy(dtype=int) if len(aggs) else np.zeros(0, dtype=int)
     for name in fields:
         sel = field_col == name
-        stats = ("rate",) if name in spec.counters else spec.stats
+        stats = spec.stats_for(name)
         n = cols["count"][sel] if len(aggs) else np.zeros(0)
         total = float(n.sum())
         for stat in stats:

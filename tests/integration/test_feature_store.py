@@ -25,7 +25,6 @@ from predict.feature_store import (
     FeatureStore,
     feature_clock,
     spec_key,
-    window_feature_names,
 )
 from predict.features import DAY_MS, WindowSpec, kind_fields, spec_for_kind
 from predict.influx_features import fleet_features_influx
@@ -67,7 +66,7 @@ def service(influx: InfluxClient, tmp_path: Path) -> ForecastService:
 
 def test_rows_round_trip_with_nan_and_never_mix_specs_or_kinds(influx: InfluxClient) -> None:
     spec = spec_for_kind(KIND, window_days=7, buckets=7)
-    names = window_feature_names(spec, FIELDS)
+    names = spec.feature_names(FIELDS)
     row_a = {n: 0.1 * i + 1e-7 for i, n in enumerate(names)}
     row_b = dict(row_a) | {names[0]: math.nan, names[-1]: -2.5e12}
     store = FeatureStore(influx)
