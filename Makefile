@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy facility simulators ingest predict maintenance evaluation api dashboards bench
+	$(BIN)/mypy facility simulators ingest predict maintenance evaluation api dashboards runtime bench
 
 test: setup lint typecheck
 	$(BIN)/facility setup --browser

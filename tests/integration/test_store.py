@@ -260,7 +260,7 @@ def test_migrations_match_the_models(db_url: str) -> None:
     from alembic.migration import MigrationContext
 
     from maintenance.db import make_engine, migrate
-    from maintenance.models import Base
+    from runtime.schema import Base
 
     migrate(db_url)
     migrate(db_url)  # idempotent
