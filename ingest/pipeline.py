@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from facility.contract import ContractError, decode
+from facility.mqtt import EdgeMessage
 from ingest.deadletters import DeadLetter
 from ingest.fastpath import telemetry_line, topic_info
 from ingest.influx import InfluxRejected
 from ingest.lineprotocol import to_line
 
-
-class Received(NamedTuple):
-    """One MQTT message as it came off the wire (converted from paho's type at the edge)."""
-
-    mid: int
-    topic: str
-    payload: bytes
-    received_ms: int
-    #: connection generation: an ack is only valid on the connection the message came on
-    generation: int = 0
-    qos: int = 1
+#: one MQTT message as it came off the wire (the MQTT layer's edge type)
+Received = EdgeMessage
 
 
 @dataclass

@@ -18,11 +18,10 @@ from typing import Any
 
 from facility.settings import Settings
 from ingest.accounting import SeqTracker
-from ingest.buffer import BoundedBuffer
 from ingest.deadletters import DAY_MS, DeadLetter, DeadLetterStore, Retention
 from ingest.influx import InfluxClient, InfluxError, InfluxRejected, InfluxUnavailable
 from ingest.metrics import Metrics
-from ingest.mqtt import MqttConsumer
+from ingest.mqtt import ingest_consumer
 from ingest.pipeline import Prepared, Received, prepare, write_splitting
 from ingest.spool import Spool
 
@@ -92,7 +91,6 @@ class Ingester:
         self.settings = settings
         self.client_id = client_id or settings.ingest_client_id
         group = share_group if share_group is not None else settings.ingest_share_group
-        self.queue: BoundedBuffer[Received] = BoundedBuffer(max(1, settings.queue_max))
         self.influx = influx_client(settings)
         self._writer = DatabaseEnsuringWriter(self.influx)
         self.metrics = Metrics(self.client_id)
@@ -102,14 +100,10 @@ class Ingester:
         self.spool = Spool(spool_path(settings, self.client_id), settings.spool_max_rows)
         self.tracker = SeqTracker()
         self._changed_devices: set[str] = set()
-        self.mqtt = MqttConsumer(
-            settings,
-            self.client_id,
-            self.queue,
-            share_group=group or None,
-            receive_maximum=min(settings.queue_max, 65535),
-            on_state=lambda up: self.metrics.connected.set(int(up)),
+        self.mqtt = ingest_consumer(
+            settings, self.client_id, group or None, on_state=lambda up: self.metrics.connected.set(int(up))
         )
+        self.queue = self.mqtt.buffer
         self._metrics_port = settings.metrics_port if metrics_port is None else metrics_port
         self._metrics_server: Any = None
         self._stop = threading.Event()
