@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from facility.contract import AssetKind, AssetRef, ContractError
-from facility.fleet import ESTATE_GROUPS, AssetSpec, Fleet
+from facility.fleet import ESTATE_GROUPS, AssetSpec, Fleet, FleetError, parse_fleet
 from facility.fleet import Building as FleetBuilding
 from facility.fleet import Estate as FleetEstate
+from facility.settings import Settings
 from maintenance import timeline
 from maintenance.domain import AssetState
 from maintenance.models import Asset, Building, Company, Estate
@@ -216,3 +217,75 @@ def import_csv(session: Session, text: str) -> int:
         raise RegistryError(f"CSV header lacks columns {missing}; expected {list(CSV_COLUMNS)}")
     estates, assets = _row_specs(reader)
     return load_fleet(session, Fleet(tuple(estates), tuple(assets)))
+
+
+# --- the registry as the one asset list: the store read back as the fleet type every reader uses ----------
+
+
+def read_fleet(session: Session) -> Fleet:
+    """Every estate, building and asset in the store as a ``Fleet`` (estates by id, assets by estate and id)."""
+    estates = list(session.scalars(sa.select(Estate).order_by(Estate.id)))
+    companies = {c.id: c.name for c in session.scalars(sa.select(Company))}
+    buildings: dict[str, list[FleetBuilding]] = {}
+    codes: dict[int, str] = {}
+    for b in session.scalars(sa.select(Building).order_by(Building.estate_id, Building.code)):
+        buildings.setdefault(b.estate_id, []).append(FleetBuilding(b.code, b.name, b.floors))
+        codes[b.id] = b.code
+    assets = tuple(
+        AssetSpec(
+            AssetRef(a.estate_id, codes[a.building_id], AssetKind(a.kind), a.id),
+            a.model,
+            a.installed,
+            a.criticality,
+            a.location or "",
+        )
+        for a in session.scalars(sa.select(Asset).order_by(Asset.estate_id, Asset.id))
+    )
+    return Fleet(
+        tuple(
+            FleetEstate(
+                e.id,
+                e.name,
+                e.group,
+                e.company_id,
+                companies.get(e.company_id, e.company_id),
+                tuple(buildings.get(e.id, ())),
+            )
+            for e in estates
+        ),
+        assets,
+    )
+
+
+def store_fleet(settings: Settings) -> Fleet:
+    """The registry of ``settings``' store as a ``Fleet``: the one-line replacement for ``load_fleet(fleet_file)``.
+
+    Opens (and migrates) the store for this one read; a process holding a ``Database`` calls ``read_fleet``.
+    """
+    from maintenance.db import Database
+
+    db = Database.open(settings.sqlalchemy_url)
+    try:
+        with db.transaction() as session:
+            return read_fleet(session)
+    finally:
+        db.dispose()
+
+
+def import_file(session: Session, name: str, text: str) -> int:
+    """Upsert the registry from a fleet YAML (``.yaml``/``.yml``) or a CSV (``.csv``) file's text."""
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if suffix == "csv":
+        return import_csv(session, text)
+    if suffix in ("yaml", "yml"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise RegistryError(f"{name}: not valid YAML ({exc})") from None
+        try:
+            return load_fleet(session, parse_fleet(data, name))
+        except FleetError as exc:
+            raise RegistryError(str(exc)) from None
+    raise RegistryError(f"{name}: give a .csv or a fleet .yaml file (the suffix decides the format)")

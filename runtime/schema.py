@@ -6,12 +6,15 @@ Tables live next to the capability that owns them; each module that defines tabl
 
 from __future__ import annotations
 
+import maintenance.alarms.models
 import maintenance.models
+import maintenance.people
+import runtime.jobstore
 from maintenance.models import Base
 
 __all__ = ["Base", "metadata"]
 
 # one import per module that defines tables (keep sorted)
-MODULES = (maintenance.models,)
+MODULES = (maintenance.alarms.models, maintenance.models, maintenance.people, runtime.jobstore)
 
 metadata = Base.metadata
