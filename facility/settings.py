@@ -83,6 +83,18 @@ class Settings(BaseSettings):
     dead_letter_max_rows: int = 100_000
     dead_letter_max_age_days: float = 30.0
 
+    # --- alarms and notifications (added by D, issue 13): hosts or networks outgoing notifications may reach
+    # although they are loopback/private (e.g. '["10.1.0.0/16", "sms.intranet"]'); the SMTP server for e-mail;
+    # seconds between offline-rule checks and outbox delivery rounds of the maintenance service
+    outgoing_allow: list[str] = Field(default_factory=list)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "facility@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    alarm_tick_s: float = 5.0
+
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'facility.db').resolve()}"

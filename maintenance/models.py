@@ -211,3 +211,8 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), index=True)
     attempts: Mapped[int] = mapped_column(default=0)
+    # --- added by alarms (issue 13, migration 0009): channel deliveries are retried with back-off
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    #: the notification channel (notification_channels.id) for wecom/dingtalk/feishu/sms/email rows
+    channel_id: Mapped[int | None] = mapped_column()

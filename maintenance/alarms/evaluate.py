@@ -1,0 +1,133 @@
+"""Pure evaluation: what one message (or one tick of the clock) means for one rule of one asset.
+
+No clock, store or MQTT here: the engine keeps a :class:`RuleState` per (asset, rule), passes each message
+and the current time in, stores the new state and applies the :class:`Signal` (if any) to the store.
+Times are the device's (``ts_ms``), so replayed history raises alarms where they happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from facility.contract import Event, EventType, Message, Reading, Status
+from maintenance.alarms.rules import Rule, RuleType
+
+
+class Action(StrEnum):
+    RAISE = "raise"
+    CLEAR = "clear"
+
+
+@dataclass(frozen=True)
+class Signal:
+    """Raise (or repeat) / clear the alarm of ``rule`` on ``asset`` at ``at_ms``."""
+
+    rule: str
+    asset: str
+    action: Action
+    at_ms: int
+    value: float | None = None
+    detail: str = ""
+    #: occurrences this signal stands for when it opens an alarm (a repetition rule's ``count``)
+    count: int = 1
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleState:
+    active: bool = False
+    #: threshold: since when the condition has held (None: it does not)
+    since_ms: int | None = None
+    #: rate: the previous reading; offline: the last message of any kind
+    last_value: float | None = None
+    last_ms: int | None = None
+    #: repetition: times of the recent occurrences inside the window
+    occurrences: tuple[int, ...] = ()
+
+
+IDLE = RuleState()
+_RAISING = (EventType.FAULT, EventType.ALARM)
+_CLEARING = (EventType.RECOVERY, EventType.ALARM_CLEAR)
+
+
+def _threshold(rule: Rule, st: RuleState, asset: str, ts: int, v: float) -> tuple[RuleState, Signal | None]:
+    p = rule.params
+    below = p["op"] == "<"
+    if st.active:
+        if (v > p["clear"]) if below else (v < p["clear"]):
+            return IDLE, Signal(rule.key, asset, Action.CLEAR, ts, v)
+        return st, None
+    if not ((v < p["value"]) if below else (v > p["value"])):
+        return (IDLE, None) if st.since_ms is not None else (st, None)
+    since = st.since_ms if st.since_ms is not None else ts
+    if ts - since >= p["for_s"] * 1000:
+        detail = f"{p['field']} {p['op']} {p['value']:g} for {(ts - since) / 1000:.0f} s"
+        return RuleState(active=True, since_ms=since), Signal(rule.key, asset, Action.RAISE, ts, v, detail)
+    return replace(st, since_ms=since), None
+
+
+def _rate(rule: Rule, st: RuleState, asset: str, ts: int, v: float) -> tuple[RuleState, Signal | None]:
+    p = rule.params
+    new = RuleState(active=st.active, last_value=v, last_ms=ts)
+    if st.last_ms is None or st.last_value is None or ts <= st.last_ms:
+        return new, None
+    per_min = (v - st.last_value) / ((ts - st.last_ms) / 60_000)
+    hot = per_min > p["per_min"] if p["op"] == ">" else per_min < -p["per_min"]
+    if hot and not st.active:
+        detail = f"{p['field']} changes {per_min:+.3g}/min"
+        return replace(new, active=True), Signal(rule.key, asset, Action.RAISE, ts, v, detail)
+    if not hot and st.active:
+        return replace(new, active=False), Signal(rule.key, asset, Action.CLEAR, ts, v)
+    return new, None
+
+
+def on_message(rule: Rule, state: RuleState, message: Message) -> tuple[RuleState, Signal | None]:
+    """The rule's new state after ``message`` (of the rule's asset) and the signal it gives, if any."""
+    asset, ts = message.ref.asset, message.ts_ms
+    if rule.type is RuleType.OFFLINE:
+        if isinstance(message, Status) and not message.online:
+            sig = None if state.active else Signal(rule.key, asset, Action.RAISE, ts, detail="status offline")
+            return RuleState(active=True, last_ms=state.last_ms), sig
+        new = RuleState(active=False, last_ms=max(ts, state.last_ms or 0))
+        return new, (Signal(rule.key, asset, Action.CLEAR, ts) if state.active else None)
+    if isinstance(message, Reading):
+        if rule.type in (RuleType.THRESHOLD, RuleType.RATE):
+            value = message.values.get(rule.params["field"])
+            if value is None:
+                return state, None
+            fn = _threshold if rule.type is RuleType.THRESHOLD else _rate
+            return fn(rule, state, asset, ts, float(value))
+        return state, None
+    if not isinstance(message, Event) or message.code not in rule.codes:
+        return state, None
+    outcome = message.outcome.value if message.outcome else None
+    if rule.type is RuleType.EVENT:
+        if message.type in _RAISING:
+            sig = Signal(
+                rule.key, asset, Action.RAISE, ts, detail=message.detail or message.code, outcome=outcome
+            )
+            return RuleState(active=True), sig
+        return IDLE, Signal(rule.key, asset, Action.CLEAR, ts, outcome=outcome)
+    # repetition: count raising events inside the sliding window
+    if message.type not in _RAISING:
+        return state, None
+    window_ms = rule.params["window_s"] * 1000
+    recent = (*(t for t in state.occurrences if ts - t < window_ms), ts)
+    if len(recent) < rule.params["count"]:
+        return RuleState(occurrences=recent), None
+    first = not state.active
+    detail = f"{len(recent)}× {message.code} within {rule.params['window_s'] / 3600:g} h"
+    sig = Signal(rule.key, asset, Action.RAISE, ts, detail=detail, count=len(recent) if first else 1)
+    return RuleState(active=True, occurrences=recent), sig
+
+
+def on_tick(rule: Rule, state: RuleState, asset: str, now_ms: int) -> tuple[RuleState, Signal | None]:
+    """Offline rules: raise when nothing arrived for ``minutes`` (other rules: nothing to do)."""
+    if rule.type is not RuleType.OFFLINE or state.active or state.last_ms is None:
+        return state, None
+    silent_ms = now_ms - state.last_ms
+    if silent_ms < rule.params["minutes"] * 60_000:
+        return state, None
+    detail = f"no data for {silent_ms / 60_000:.0f} min"
+    return replace(state, active=True), Signal(rule.key, asset, Action.RAISE, now_ms, detail=detail)
