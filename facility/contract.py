@@ -29,6 +29,8 @@ MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_FUTURE_MS = 5 * 60 * 1000
 #: Readings older than this are refused (history is bulk-loaded, not sent over MQTT).
 MAX_AGE_MS = 400 * 24 * 3600 * 1000
+#: ``seq`` is an unsigned 32-bit counter: 0 .. 2**32 - 1 (larger numbers are refused, never counted)
+MAX_SEQ = 2**32 - 1
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -307,6 +309,8 @@ def _seq(body: Mapping[str, Any]) -> int | None:
         return None
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
         raise ContractError("bad_field", f"'seq' must be a non-negative integer, got {seq!r}")
+    if seq > MAX_SEQ:
+        raise ContractError("out_of_range", f"'seq' {seq} is outside the contract's range [0, {MAX_SEQ}]")
     return seq
 
 
@@ -424,3 +428,44 @@ def decode(topic: str, payload: bytes, now_ms: int) -> list[Message]:
     if state not in ("online", "offline"):
         raise ContractError("bad_field", f"status 'state' must be 'online' or 'offline', got {state!r}")
     return [Status(ref, _ts(body, now_ms), state == "online", _seq(body))]
+
+
+# --- names people read (issue 16, added by G): every telemetry field's name in zh-CN and en -------------
+#: FIELD_NAMES[kind][field] = (zh-CN, en); units stay as FieldSpec.unit has them. facility.i18n.field_label
+#: reads this; tests/unit/test_i18n.py checks that every field of SCHEMAS has both names.
+FIELD_NAMES: dict[AssetKind, dict[str, tuple[str, str]]] = {
+    AssetKind.ELEVATOR: {
+        "trips": ("运行次数", "Trips"),
+        "door_cycles": ("开关门次数", "Door cycles"),
+        "motor_current_a": ("曳引电机电流", "Motor current"),
+        "vibration_mm_s": ("轿厢振动", "Car vibration"),
+        "leveling_error_mm": ("平层误差", "Leveling error"),
+        "car_temp_c": ("轿厢温度", "Car temperature"),
+        "machine_room_temp_c": ("机房温度", "Machine-room temperature"),
+    },
+    AssetKind.FIRE_ALARM: {
+        "detectors_total": ("探测器总数", "Detectors"),
+        "detectors_faulty": ("故障探测器", "Faulty detectors"),
+        "detectors_isolated": ("屏蔽探测器", "Isolated detectors"),
+        "loop_resistance_ohm": ("回路电阻", "Loop resistance"),
+        "battery_v": ("备用电池电压", "Standby battery"),
+        "mains_ok": ("主电正常", "Mains power"),
+    },
+    AssetKind.WATER_PUMP: {
+        "outlet_pressure_mpa": ("出水压力", "Outlet pressure"),
+        "flow_m3h": ("流量", "Flow"),
+        "motor_current_a": ("电机电流", "Motor current"),
+        "vibration_mm_s": ("轴承座振动", "Bearing vibration"),
+        "bearing_temp_c": ("轴承温度", "Bearing temperature"),
+        "run_hours": ("累计运行时间", "Running hours"),
+        "starts": ("启动次数", "Starts"),
+        "running": ("运行中", "Running"),
+    },
+    AssetKind.SMART_BIN: {
+        "fill_pct": ("满溢度", "Fill level"),
+        "temperature_c": ("桶内温度", "Temperature"),
+        "lid_cycles": ("开盖次数", "Lid openings"),
+        "battery_pct": ("传感器电量", "Sensor battery"),
+        "sensor_ok": ("传感器正常", "Sensor OK"),
+    },
+}

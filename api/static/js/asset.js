@@ -1,9 +1,9 @@
 // Asset page: details, latest readings, telemetry charts, events, forecast with its window, orders.
-import { ApiError, api, badge, config, errorBox, fmt, h, hasEndpoint, mount, needToken, section, table } from "./common.js";
+import { ApiError, api, badge, config, errorBox, fmt, h, hasEndpoint, mount, needToken, section, t, table, tr } from "./common.js";
 import { lineChart } from "./chart.js";
 
 const assetId = config.asset;
-const RANGES = { "6 h": 6, "24 h": 24, "7 d": 168 };
+const RANGES = { "6 h": 6, "24 h": 24, "7 d": 168, "30 d": 720 };
 let rangeH = 24;
 
 async function charts(asset) {
@@ -24,12 +24,12 @@ async function charts(asset) {
       h(
         "figure",
         { class: "card chart-card", dataset: { field: f.name } },
-        h("figcaption", {}, f.description || fmt.label(f.name), h("span", { class: "muted" }, ` (${f.unit})`)),
+        h("figcaption", {}, f.label, f.unit_label ? h("span", { class: "muted" }, ` (${f.unit_label})`) : null),
         err
           ? errorBox(err)
           : lineChart(
               r.points.map((p) => ({ t: new Date(p.ts).getTime(), mean: p.mean, min: p.min, max: p.max })),
-              { unit: f.unit, title: f.name, from: start.getTime(), to: end.getTime() },
+              { unit: f.unit_label, title: f.label, from: start.getTime(), to: end.getTime() },
             ),
       ),
     ),
@@ -37,42 +37,53 @@ async function charts(asset) {
 }
 
 function details(asset) {
-  const unit = Object.fromEntries((config.schemas[asset.kind] || []).map((f) => [f.name, f.unit]));
+  const unit = Object.fromEntries((config.schemas[asset.kind] || []).map((f) => [f.name, f.unit_label]));
+  const label = Object.fromEntries((config.schemas[asset.kind] || []).map((f) => [f.name, f.label]));
   const latest = asset.latest;
   return h(
     "div",
     { class: "two" },
     section(
-      "Asset",
+      t("asset.facts"),
       h(
         "dl",
         { class: "facts", id: "facts" },
         ...[
-          ["kind", fmt.label(asset.kind)],
-          ["estate / building", `${asset.estate} / ${asset.building}`],
+          ["kind", tr("kind", asset.kind)],
+          ["place", `${asset.estate} / ${asset.building}`],
+          ["floor", asset.floor ?? null],
+          ["location", asset.location || null],
           ["model", asset.model],
           ["installed", asset.installed],
-          ["criticality", `${asset.criticality} of 5`],
+          ["criticality", t("common.of5", { n: asset.criticality })],
           ["state", badge(asset.state)],
-          ["open faults", asset.open_faults.map(fmt.label).join(", ") || "none"],
-        ].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+          ["open_faults", asset.open_faults.map((c) => tr("code", c)).join("、") || t("common.none")],
+        ].filter(([, v]) => v !== null && v !== undefined).flatMap(([k, v]) => [h("dt", {}, t(`asset.${k}`)), h("dd", {}, v)]),
       ),
     ),
     section(
-      latest ? `Latest reading (${fmt.ago(latest.ts)})` : "Latest reading",
+      latest ? t("asset.latest_ago", { ago: fmt.ago(latest.ts) }) : t("asset.latest"),
       latest
         ? table(
-            ["field", "value"],
-            Object.entries(latest.values).map(([k, v]) => h("tr", { dataset: { field: k } }, h("td", {}, fmt.label(k)), h("td", {}, `${fmt.num(v)} ${unit[k] || ""}`))),
+            [t("col.field"), t("col.value")],
+            Object.entries(latest.values).map(([k, v]) => h("tr", { dataset: { field: k } }, h("td", {}, label[k] || k), h("td", {}, `${fmt.num(v)} ${unit[k] || ""}`))),
           )
-        : h("p", { class: "muted" }, "No telemetry received yet."),
+        : h("p", { class: "muted" }, t("asset.no_telemetry")),
     ),
   );
 }
 
+// "machine_room_temp_c__min" → "机房温度 (min)": a model's feature named after the contract's field
+function driverLabel(kind, name) {
+  const [field, stat] = String(name).split("__");
+  const f = (config.schemas[kind] || []).find((x) => x.name === field);
+  const base = f ? f.label : tr("code", field);
+  return stat ? `${base}（${t(`chart.${stat}`) === `chart.${stat}` ? stat : t(`chart.${stat}`)}）` : base;
+}
+
 async function forecastSection(asset) {
   if (!(await hasEndpoint("/assets/{asset_id}/forecast"))) {
-    return section("Forecast", h("p", { class: "muted" }, "Forecasts are not available on this server yet."));
+    return section(t("asset.forecast"), h("p", { class: "muted" }, t("ov.forecasts_unavailable")));
   }
   try {
     // ask for a forecast only when the kind has a model that scores live telemetry (no 409 in the console)
@@ -80,8 +91,8 @@ async function forecastSection(asset) {
     const model = models && models.find((m) => m.kind === asset.kind);
     if (models && !(model && model.telemetry)) {
       return section(
-        "Forecast",
-        h("p", { class: "muted", id: "no-model" }, `No trained model for ${fmt.label(asset.kind)} yet: the predictor trains one from telemetry (facility train-telemetry --kind ${asset.kind}).`),
+        t("asset.forecast"),
+        h("p", { class: "muted", id: "no-model" }, t("asset.no_model", { kind: tr("kind", asset.kind), code: asset.kind })),
       );
     }
     const f = await api(`/assets/${encodeURIComponent(assetId)}/forecast`);
@@ -94,69 +105,69 @@ async function forecastSection(asset) {
         ["p_fail_30d", "30"],
         ["p_fail_90d", "90"],
       ].map(([k, d]) =>
-        h("div", { class: "kpi", dataset: { horizon: d } }, h("div", { class: "kpi-value" }, fmt.pct(f[k])), h("div", { class: "kpi-label" }, `P(fail ≤ ${d} d)`)),
+        h("div", { class: "kpi", dataset: { horizon: d } }, h("div", { class: "kpi-value" }, fmt.pct(f[k])), h("div", { class: "kpi-label" }, t("asset.p_fail", { d }))),
       ),
-      h("div", { class: "kpi" }, h("div", { class: "kpi-value" }, fmt.num(f.risk, 2)), h("div", { class: "kpi-label" }, "risk (P30 × criticality)")),
+      h("div", { class: "kpi" }, h("div", { class: "kpi-value" }, fmt.num(f.risk, 2)), h("div", { class: "kpi-label" }, t("asset.risk_kpi"))),
     );
     const windows = f.window_start && f.window_end
-      ? [{ from: new Date(f.window_start).getTime(), to: new Date(f.window_end).getTime(), label: "predicted failure window (20–80%)" }]
+      ? [{ from: new Date(f.window_start).getTime(), to: new Date(f.window_end).getTime(), label: t("asset.window_label") }]
       : [];
     const curve = (f.curve_days || []).map((d, i) => ({ t: t0 + d * 86400e3, mean: f.survival[i] }));
     return section(
-      "Forecast",
+      t("asset.forecast"),
       kpis,
       windows.length
-        ? h("p", { id: "window" }, `Predicted failure window: ${fmt.time(f.window_start)} – ${fmt.time(f.window_end)}`)
-        : h("p", { class: "muted" }, "No failure window within the forecast horizon."),
+        ? h("p", { id: "window" }, t("asset.window", { a: fmt.time(f.window_start), b: fmt.time(f.window_end) }))
+        : h("p", { class: "muted" }, t("asset.no_window")),
       h(
         "figure",
         { class: "chart-card", id: "survival" },
-        h("figcaption", {}, "Probability of still working", h("span", { class: "muted" }, ` (model ${f.model_version})`)),
-        lineChart(curve, { yMin: 0, yMax: 1, windows, title: "survival curve", width: 1100, height: 220 }),
+        h("figcaption", {}, t("asset.survival")),
+        lineChart(curve, { yMin: 0, yMax: 1, windows, title: t("asset.survival"), width: 1100, height: 220 }),
       ),
       f.drivers && f.drivers.length
-        ? h("p", { class: "muted small" }, "Main drivers: ", f.drivers.map((d) => `${fmt.label(d.name)} (${d.contribution > 0 ? "+" : ""}${fmt.num(d.contribution)})`).join(", "))
+        ? h("p", { class: "muted small" }, t("asset.drivers"), f.drivers.map((d) => `${driverLabel(asset.kind, d.name)} (${d.contribution > 0 ? "+" : ""}${fmt.num(d.contribution)})`).join("、"))
         : null,
     );
   } catch (err) {
-    if (err.status === 404 || err.status === 409) return section("Forecast", h("p", { class: "muted" }, err.message));
-    return section("Forecast", errorBox(err));
+    if (err.status === 404 || err.status === 409) return section(t("asset.forecast"), h("p", { class: "muted" }, err.message));
+    return section(t("asset.forecast"), errorBox(err));
   }
 }
 
 async function eventsSection() {
   const events = await api(`/events?asset=${encodeURIComponent(assetId)}&limit=50`);
   return section(
-    "Events (30 days)",
+    t("asset.events"),
     events.length
       ? table(
-          ["time", "type", "code", "detail"],
-          events.map((e) => h("tr", {}, h("td", {}, fmt.time(e.ts)), h("td", {}, badge(e.type, "event")), h("td", {}, fmt.label(e.code)), h("td", {}, e.detail || ""))),
+          ["time", "type", "code", "detail"].map((k) => t(`col.${k}`)),
+          events.map((e) => h("tr", {}, h("td", {}, fmt.time(e.ts)), h("td", {}, badge(e.type, "event")), h("td", {}, tr("code", e.code)), h("td", {}, e.detail || ""))),
         )
-      : h("p", { class: "muted" }, "No events."),
+      : h("p", { class: "muted" }, t("asset.no_events")),
   );
 }
 
 async function ordersSection() {
   if (!(await hasEndpoint("/orders"))) return null;
   try {
-    const orders = await api(`/orders?asset_id=${encodeURIComponent(assetId)}&limit=20`);
+    const orders = await api(`/orders?asset_id=${encodeURIComponent(assetId)}&limit=50`);
     return section(
-      "Work orders",
+      t("asset.orders"),
       orders.length
         ? table(
-            ["order", "type", "priority", "state", "opened"],
-            orders.map((o) => h("tr", {}, h("td", {}, `#${o.id} ${o.title}`), h("td", {}, fmt.label(o.type)), h("td", {}, badge(o.priority, "prio")), h("td", {}, badge(o.state)), h("td", {}, fmt.time(o.opened_at)))),
+            ["order", "type", "priority", "state", "opened"].map((k) => t(`col.${k}`)),
+            orders.map((o) => h("tr", { dataset: { order: o.id } }, h("td", {}, h("a", { href: `/orders/${o.id}` }, `#${o.id}`), ` ${o.title}`), h("td", {}, tr("order.type", o.type)), h("td", {}, badge(o.priority, "prio")), h("td", {}, badge(o.state)), h("td", {}, fmt.time(o.opened_at)))),
           )
-        : h("p", { class: "muted" }, "No work orders for this asset."),
+        : h("p", { class: "muted" }, t("asset.no_orders")),
     );
   } catch (err) {
-    return err.status === 403 ? null : section("Work orders", errorBox(err));
+    return err.status === 403 ? null : section(t("asset.orders"), errorBox(err));
   }
 }
 
 async function render() {
-  if (needToken(`Asset ${assetId}`, render)) return;
+  if (needToken(t("page.asset", { asset: assetId }), render)) return;
   try {
     const asset = await api(`/assets/${encodeURIComponent(assetId)}`);
     const [chartsEl, forecast, events, orders] = await Promise.all([charts(asset), forecastSection(asset), eventsSection(), ordersSection()]);
@@ -168,17 +179,17 @@ async function render() {
       ),
     );
     mount(
-      h("p", {}, h("a", { href: "/" }, "← Overview")),
+      h("p", {}, h("a", { href: "/" }, t("common.back_overview"))),
       h("h1", {}, `${assetId} `, badge(asset.state)),
       details(asset),
       forecast,
-      section("Telemetry", ranges, chartsEl),
+      section(t("asset.telemetry"), ranges, chartsEl),
       events,
       orders,
     );
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return needToken(`Asset ${assetId}`, render, err);
-    mount(h("p", {}, h("a", { href: "/" }, "← Overview")), h("h1", {}, assetId), errorBox(err));
+    if (err instanceof ApiError && err.status === 401) return needToken(t("page.asset", { asset: assetId }), render, err);
+    mount(h("p", {}, h("a", { href: "/" }, t("common.back_overview"))), h("h1", {}, assetId), errorBox(err));
   }
   document.body.dataset.ready = "1";
 }

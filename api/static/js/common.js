@@ -1,7 +1,36 @@
-// Shared helpers for the built-in pages: API calls with the bearer token, DOM building, formatting.
+// Shared helpers for the built-in pages: messages (zh-CN / en), API calls with the bearer token, DOM
+// building, formatting in the estate's time zone (never UTC on a page).
 export const API = "/api/v1";
 const TOKEN_KEY = "facility.token";
 export const config = JSON.parse(document.getElementById("facility-config").textContent);
+export const lang = config.lang || "zh";
+export const TZ = config.tz || "Asia/Shanghai";
+const LOCALE = lang === "zh" ? "zh-CN" : "en-GB";
+
+// The message catalogue of this language (facility/locale, served as JSON by api/routes/pages.py).
+const messages = await fetch(`/i18n/${lang}.json`).then((r) => (r.ok ? r.json() : {}));
+
+// t("order.state.assigned") → "已派单"; t("page.order", {id: 3}) fills {id}. Unknown keys come back as is.
+export function t(key, params = null) {
+  let text = key in messages ? messages[key] : key;
+  if (params) text = text.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));
+  return text;
+}
+
+// A code's label from the first catalogue prefix that knows it: tr(["order.state", "asset.state"], "offline")
+export function tr(prefixes, value) {
+  if (value === null || value === undefined || value === "") return "—";
+  for (const p of [].concat(prefixes)) {
+    const key = `${p}.${value}`;
+    if (key in messages) return messages[key];
+  }
+  return String(value).replaceAll("_", " ");
+}
+
+// A telemetry field's name from the contract (zh/en), e.g. fieldLabel("water_pump", "flow_m3h") → "流量"
+export function fieldLabel(kind, name) {
+  return t(`field.${kind}.${name}`) === `field.${kind}.${name}` ? String(name).replaceAll("_", " ") : t(`field.${kind}.${name}`);
+}
 
 // ?token=... (the demo link) is stored once and removed from the address bar.
 (function takeTokenFromUrl() {
@@ -46,7 +75,7 @@ export async function api(path, { method = "GET", body, auth = true } = {}) {
   const headers = { Accept: "application/json" };
   const t = token();
   if (t) headers.Authorization = `Bearer ${t}`;
-  else if (auth) throw new ApiError(401, "no API token: enter yours first");
+  else if (auth) throw new ApiError(401, t("token.missing"));
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const isJson = (r.headers.get("content-type") || "").includes("json");
@@ -87,23 +116,45 @@ export function mount(...children) {
   return app;
 }
 
+// Parts of a time in the display time zone: {y, mo, d, h, mi, wd} (wd 0 = Monday)
+export function localParts(ts) {
+  const parts = new Intl.DateTimeFormat("en-GB", {
+    timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", weekday: "short", hourCycle: "h23",
+  }).formatToParts(new Date(ts));
+  const get = (type) => parts.find((p) => p.type === type)?.value;
+  const wd = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].indexOf(get("weekday"));
+  return { y: +get("year"), mo: +get("month"), d: +get("day"), h: +get("hour"), mi: +get("minute"), wd };
+}
+
+const pad2 = (n) => String(n).padStart(2, "0");
+
 export const fmt = {
+  // "2026-11-23 17:05" in the estate's time zone
   time(ts) {
     if (!ts) return "—";
-    const d = new Date(ts);
-    return d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    const p = localParts(ts);
+    return `${p.y}-${pad2(p.mo)}-${pad2(p.d)} ${pad2(p.h)}:${pad2(p.mi)}`;
+  },
+  date(ts) {
+    if (!ts) return "—";
+    const p = localParts(ts);
+    return `${p.y}-${pad2(p.mo)}-${pad2(p.d)}`;
+  },
+  clock(ts) {
+    const p = localParts(ts);
+    return `${pad2(p.h)}:${pad2(p.mi)}`;
   },
   ago(ts) {
-    if (!ts) return "never";
+    if (!ts) return t("common.never");
     const s = Math.round((Date.now() - new Date(ts).getTime()) / 1000);
-    if (s < 0) return `in ${fmt.duration(-s)}`;
-    return `${fmt.duration(s)} ago`;
+    if (s < 0) return t("common.in", { d: fmt.duration(-s) });
+    return t("common.ago", { d: fmt.duration(s) });
   },
   duration(s) {
-    if (s < 90) return `${s} s`;
-    if (s < 5400) return `${Math.round(s / 60)} min`;
-    if (s < 172800) return `${Math.round(s / 3600)} h`;
-    return `${Math.round(s / 86400)} d`;
+    if (s < 90) return t("dur.s", { n: s });
+    if (s < 5400) return t("dur.min", { n: Math.round(s / 60) });
+    if (s < 172800) return t("dur.h", { n: Math.round(s / 3600) });
+    return t("dur.d", { n: Math.round(s / 86400) });
   },
   num(v, digits = 2) {
     if (v === null || v === undefined || Number.isNaN(v)) return "—";
@@ -117,8 +168,12 @@ export const fmt = {
   },
 };
 
+const BADGE_PREFIXES = { state: ["order.state", "asset.state"], prio: ["priority"], event: ["event.type"] };
+
+// A coloured label of a state, priority or event type, in the page's language; data-value keeps the code.
 export function badge(value, kind = "state") {
-  return h("span", { class: `badge ${kind}-${String(value).replace(/[^a-z0-9_-]/gi, "")}` }, fmt.label(value));
+  const cls = String(value).replace(/[^a-z0-9_-]/gi, "");
+  return h("span", { class: `badge ${kind}-${cls}`, dataset: { value } }, tr(BADGE_PREFIXES[kind] || [], value));
 }
 
 export function errorBox(err) {
@@ -145,20 +200,20 @@ export function needToken(title, onSaved, refused = null) {
   mount(
     h("h1", {}, title),
     refused ? errorBox(refused) : null,
-    tokenForm(onSaved, refused ? "That token was refused. Enter a valid API token." : "Enter your API token once; this browser remembers it."),
+    tokenForm(onSaved, refused ? t("token.refused") : t("token.hint")),
   );
   document.body.dataset.ready = "1";
   return true;
 }
 
 // A small token form used by the pages that need an API token.
-export function tokenForm(onSaved, hint = "Paste the API token you were given.") {
+export function tokenForm(onSaved, hint = t("token.hint")) {
   const input = h("input", {
     type: "password",
     id: "token-input",
     autocomplete: "off",
     placeholder: "fm_…",
-    "aria-label": "API token",
+    "aria-label": t("token.label"),
   });
   const form = h(
     "form",
@@ -174,7 +229,86 @@ export function tokenForm(onSaved, hint = "Paste the API token you were given.")
     },
     h("label", { for: "token-input" }, hint),
     input,
-    h("button", { type: "submit", class: "big primary" }, "Save token"),
+    h("button", { type: "submit", class: "big primary" }, t("token.save")),
   );
   return form;
+}
+
+// Live updates: read the API's Server-Sent Events stream (GET /api/v1/stream) and call onChange (debounced)
+// for each event; a slow poll only when the server has no stream or it keeps failing. fetch() reads the
+// stream so the same credentials as every API call go with it. onChange is skipped while someone types.
+export const liveState = { mode: "off", events: 0 };
+
+export function live(onChange, { pollMs = 60_000, debounceMs = 1_000 } = {}) {
+  let timer = null;
+  const typing = () => {
+    const el = document.activeElement;
+    return el && (el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && el.type !== "checkbox") || el.tagName === "SELECT");
+  };
+  const fire = (ev) => {
+    clearTimeout(timer);
+    timer = setTimeout(function run() {
+      if (typing()) timer = setTimeout(run, 2_000);
+      else onChange(ev);
+    }, debounceMs);
+  };
+  const poll = () => {
+    liveState.mode = "poll";
+    document.body.dataset.live = "poll";
+    setInterval(() => fire(null), pollMs);
+  };
+  (async () => {
+    if (!(await hasEndpoint("/stream"))) return poll();
+    let failures = 0;
+    while (failures < 3) {
+      try {
+        const headers = { Accept: "text/event-stream" };
+        if (token()) headers.Authorization = `Bearer ${token()}`;
+        const r = await fetch(`${API}/stream`, { headers });
+        if (!r.ok || !r.body) throw new Error(`stream: HTTP ${r.status}`);
+        liveState.mode = "stream";
+        document.body.dataset.live = "stream";
+        failures = 0;
+        const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buf = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += value;
+          let cut;
+          while ((cut = buf.indexOf("\n\n")) >= 0) {
+            const block = buf.slice(0, cut);
+            buf = buf.slice(cut + 2);
+            const ev = { event: "message", data: "" };
+            for (const line of block.split("\n")) {
+              if (line.startsWith("event:")) ev.event = line.slice(6).trim();
+              else if (line.startsWith("data:")) ev.data += line.slice(5).trim();
+            }
+            if (block.split("\n").every((l) => l.startsWith(":"))) continue; // keep-alive comment
+            liveState.events += 1;
+            fire(ev);
+          }
+        }
+      } catch {
+        failures += 1;
+      }
+      await new Promise((res) => setTimeout(res, 3_000 * failures));
+    }
+    poll();
+  })();
+}
+
+// A CSV file of rows (arrays) downloaded in the browser, with a BOM so spreadsheet programs read UTF-8.
+export function downloadCsv(filename, header, rows) {
+  const cell = (v) => {
+    const s = v === null || v === undefined ? "" : String(v);
+    return /[",\n;]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  const text = [header, ...rows].map((r) => r.map(cell).join(",")).join("\r\n");
+  const url = URL.createObjectURL(new Blob(["\ufeff" + text], { type: "text/csv;charset=utf-8" }));
+  const a = h("a", { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1_000);
 }
