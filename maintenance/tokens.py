@@ -1,4 +1,7 @@
-"""API tokens: random bearer tokens of which only the SHA-256 is stored, each with one role."""
+"""API tokens: random bearer tokens of which only the SHA-256 is stored, each with one role.
+
+Tokens are for machines (and the iCal feed); people sign in with a password (maintenance/people.py).
+"""
 
 from __future__ import annotations
 
@@ -26,10 +29,13 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
-    token_id: int
+    """Who is calling: an API token's holder (``token_id``) or a signed-in person (``user_id``)."""
+
+    token_id: int | None
     name: str
     role: Role
     crew_id: str | None
+    user_id: int | None = None
 
     @property
     def actor(self) -> str:
