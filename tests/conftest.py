@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from facility.services.dynsec import DynsecBroker
 from facility.services.influxd import InfluxServer
 from facility.services.mosquitto import MosquittoServer
 from facility.services.ports import free_port
@@ -31,6 +32,19 @@ def mosquitto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosqu
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def dynsec_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DynsecBroker]:
+    """(B) mosquitto with the dynamic-security plugin, as the stack runs it: anonymous off, the service
+    accounts provisioned (``.login("ingest")``, ``.admin``), the retain guard on. Devices: add them with
+    ``ingest.broker_accounts.DynsecAccounts`` and unique names (the broker is shared by the session)."""
+    from facility.services.broker import SecureBroker
+
+    broker = SecureBroker(tmp_path_factory.mktemp("dynsec"), free_port())
+    broker.start()
+    yield broker.info
+    broker.stop()
 
 
 @pytest.fixture
