@@ -148,6 +148,9 @@ class Order(Base):
     complex: Mapped[bool] = mapped_column(default=False)
     opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     scheduled_for: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    #: planned work (preventive proposals, issue 12): the end of its scheduled window (scheduled_for → window_end);
+    #: its SLA is "done within the window", with no response clock until an engineer approves it (migration 0008)
+    window_end: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     recovered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     rework_count: Mapped[int] = mapped_column(default=0)
     #: 回访: when the resident was followed up after the fix, what they said, their 1..5 rating
