@@ -6,6 +6,9 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+#: how close an incident's onset must be to an outage's start to be the same incident
+INCIDENT_MATCH = dt.timedelta(minutes=10)
+
 
 @dataclass(frozen=True)
 class MetricSettings:
@@ -17,6 +20,9 @@ class MetricSettings:
     resolve_target_h: float = 24.0
     #: a preventive order created this many days before a failure counts as "preceding" it
     precede_days: float = 30.0
+    #: incident codes counted by an indicator of their own: failures that began with one (same asset, onset
+    #: within ``INCIDENT_MATCH`` of the outage's start) are left out of the failure counts and fault rates
+    exclude_codes: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.as_of.tzinfo is None:

@@ -14,9 +14,9 @@ from evaluation import service as sv
 from evaluation.external import EXTERNAL, aggregate
 from evaluation.inputs import Dataset
 from evaluation.kinds import kind_metrics
-from evaluation.metric_types import MetricSettings, MetricValue
+from evaluation.metric_types import INCIDENT_MATCH, MetricSettings, MetricValue
 from evaluation.periods import Period
-from evaluation.timeline import episodes
+from evaluation.timeline import Episode, episodes
 from facility.contract import AssetKind
 
 #: metrics counted from device events (InfluxDB), unknown when the events could not be read
@@ -125,6 +125,36 @@ def _with_coverage(out: dict[str, MetricValue], ds: Dataset, tl: av.Timelines, p
             out[name] = av.with_coverage(out[name], cov)
 
 
+def _failure_counts_without(
+    tl: av.Timelines, p: Period, eps: list[Episode], codes: frozenset[str]
+) -> dict[str, MetricValue]:
+    """The failure counts and fault rates without failures that began with an incident of ``codes`` (an
+    indicator of its own counts those: each incident once per rule)."""
+    onsets: dict[str, list[Episode]] = {}
+    for e in eps:
+        if e.code in codes:
+            onsets.setdefault(e.asset_id, []).append(e)
+    drop = {
+        (o.asset_id, o.start)
+        for o in av.failures_in(tl, p)
+        if any(abs(e.start - o.start) <= INCIDENT_MATCH for e in onsets.get(o.asset_id, ()))
+    }
+    if not drop:
+        return {}
+    kept = av.Timelines(
+        tl.segments, tuple(o for o in tl.outages if (o.asset_id, o.start) not in drop), tl.lives
+    )
+    note = f"{len(drop)} failure(s) left out: counted by the {', '.join(sorted(codes))} indicator"
+    return {
+        m.name: replace(m, note="; ".join(x for x in (m.note, note) if x))
+        for m in (
+            av.failure_count(kept, p),
+            av.fault_rate_per_100_asset_months(kept, p),
+            av.fault_rate_per_1000_asset_days(kept, p),
+        )
+    }
+
+
 NO_INFLUX_NOTE = "InfluxDB not read: an asset counts as observed only from its first recorded state change"
 
 
@@ -160,7 +190,10 @@ def compute_all(
     rm, rp = sv.response_times(ds.orders, p)
     hm, hp = sv.resolution_times(ds.orders, p)
     out.update({m.name: m for m in (rm, rp, hm, hp)})
-    kinds = kind_metrics(ds, tl, p, episodes(ds.events, s.as_of))
+    eps = episodes(ds.events, s.as_of)
+    if s.exclude_codes:
+        out.update(_failure_counts_without(tl, p, eps, s.exclude_codes))
+    kinds = kind_metrics(ds, tl, p, eps)
     if not ds.events_loaded:  # counts from events we could not read are unknown, not zero
         kinds = {k: v for k, v in kinds.items() if k not in EVENT_METRICS} | {
             k: MetricValue(k, None, kinds[k].unit, note="no data: device events not loaded")

@@ -15,12 +15,12 @@ from evaluation.inputs import Dataset
 from evaluation.ledger import Entry, Ledger
 from evaluation.periods import Period, quarter_of
 from evaluation.scheme import Scheme
+from evaluation.scopes import quarter_results
 from evaluation.scoring import (
     EntityScore,
     IndicatorResult,
     QuarterResult,
     Ranked,
-    quarter_result,
     rank,
     rank_quarter,
     score_entity,
@@ -60,6 +60,8 @@ def score_record(r: Ranked) -> dict[str, Any]:
         "rank_overall": r.rank_overall,
         "rank_in_group": r.rank_in_group,
         "group_size": r.group_size,
+        "weight": s.weight,
+        "company": s.parent or None,
         "indicators": [
             {
                 "name": i.name,
@@ -69,6 +71,9 @@ def score_record(r: Ranked) -> dict[str, Any]:
                 "weight": i.weight,
                 "effective_weight": _r(i.effective_weight),
                 "contribution": _r(i.contribution),
+                "raw": _r(i.raw),
+                "interval": None if i.low is None else [_r(i.low), _r(i.high)],
+                "note": i.note,
             }
             for i in s.indicators
         ],
@@ -143,7 +148,7 @@ class Ratings:
                 continue
             for s in self.month_scores(m, as_of):
                 per_entity.setdefault((s.entity, s.id), []).append(s)
-        return [quarter_result(series, quarter, self.scheme) for series in per_entity.values()]
+        return quarter_results(per_entity, quarter, self.scheme)
 
     def month_scores(self, m: Period, as_of: dt.datetime) -> list[EntityScore]:
         """The month's scores: as published (latest correction) when published, else computed."""
@@ -175,7 +180,7 @@ class Ratings:
                                     i["effective_weight"], i["contribution"], ())
                     for i in x.get("indicators", ())
                 ),
-                {},
+                {}, "", float(x.get("weight") or 1.0), x.get("company") or "",
             )
             for x in entry.data()["scores"]
         ]  # fmt: skip

@@ -1,7 +1,8 @@
 """Monthly scores, quarterly colours and rankings (formulas: docs/evaluation.md, "Scoring").
 
-Entities are estates and property companies. A company's metrics are computed over the pooled data of all
-its estates (not by averaging estate scores).
+Entities are estates and property companies. An estate is scored from its own figures; a company's score is
+the asset-weighted mean of its estates' scores (``evaluation/scopes.py``), so it always lies between its best
+and worst estate's. Its pooled figures are still computed, for display and drill-down.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from evaluation import credibility as cred
 from evaluation.availability import Timelines, timelines
+from evaluation.credibility import RATE_METRICS, Estimate, Priors, exposure_by_kind, kind_ids, shrink
 from evaluation.inputs import Dataset
 from evaluation.metric_types import MetricSettings, MetricValue
 from evaluation.metrics import compute_all
@@ -31,6 +34,10 @@ class IndicatorResult:
     contribution: float  # points × effective_weight / 100
     evidence: tuple[str, ...]
     note: str = ""
+    #: rates over little exposure: the measured rate and the estimate's 90 % interval (``credibility.py``)
+    raw: float | None = None
+    low: float | None = None
+    high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,10 @@ class EntityScore:
     indicators: tuple[IndicatorResult, ...]
     metrics: dict[str, MetricValue]
     note: str = ""
+    #: assets of the entity that existed in the period (an estate's weight in its company's score)
+    weight: float = 1.0
+    #: an estate's company ("" for a company)
+    parent: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,13 +91,19 @@ def metric_settings(scheme: Scheme, as_of: dt.datetime) -> MetricSettings:
         response_target_min=scheme.response_target_min,
         resolve_target_h=scheme.resolve_target_h,
         precede_days=scheme.precede_days,
+        exclude_codes=scheme.excluded_codes(),
     )
 
 
 def score_metrics(
-    metrics: dict[str, MetricValue], scheme: Scheme, group: str = ""
+    metrics: dict[str, MetricValue],
+    scheme: Scheme,
+    group: str = "",
+    estimates: dict[str, Estimate] | None = None,
 ) -> tuple[float | None, float, tuple[IndicatorResult, ...]]:
-    """(score, coverage, indicator results) from computed metrics, with ``group``'s weights if it has some."""
+    """(score, coverage, indicator results) from computed metrics, with ``group``'s weights if it has some;
+    ``estimates``: credibility estimates that replace the raw rates of those metrics (``credibility.py``)."""
+    estimates = estimates or {}
     indicators = scheme.indicators_for(group)
     total = sum(i.weight for i in indicators)
     usable = {i.name: _usable(metrics[i.metric], scheme) for i in indicators}
@@ -97,17 +114,30 @@ def score_metrics(
     for ind in indicators:
         m = metrics[ind.metric]
         ok, note = usable[ind.name]
-        pts = ind.points(m.value) if ok and m.value is not None else None
+        est = estimates.get(ind.metric)
+        value, display = m.value, m.display()
+        if est is not None and value is not None:
+            value, display = est.value, f"{est.value:.2f} {m.unit}"
+            note = "; ".join(x for x in (note, _shrunk_note(est)) if x)
+        pts = ind.points(value) if ok and value is not None else None
         eff = 0.0 if base <= 0 or (pts is None and scheme.missing != "zero") else ind.weight * 100.0 / base
         contrib = (pts or 0.0) * eff / 100.0
         results.append(
             IndicatorResult(
-                ind.name, ind.metric, ind.weight, m.value, m.display(), pts, eff, contrib, m.evidence, note
+                ind.name, ind.metric, ind.weight, value, display, pts, eff, contrib, m.evidence, note,
+                m.value if est else None, est.low if est else None, est.high if est else None,
             )
-        )
+        )  # fmt: skip
     if coverage < scheme.min_coverage or covered <= 0:
         return None, coverage, tuple(results)
     return sum(r.contribution for r in results), coverage, tuple(results)
+
+
+def _shrunk_note(e: Estimate) -> str:
+    return (
+        f"shrunk toward the district's rate {e.prior:.2f}: measured {e.raw:.2f}, credibility {e.credibility:.0%}, "
+        f"90 % interval {e.low:.2f}–{e.high:.2f}"
+    )
 
 
 def _usable(m: MetricValue, scheme: Scheme) -> tuple[bool, str]:
@@ -128,6 +158,78 @@ def _entity_group(ds: Dataset, scheme: Scheme) -> str:
     return groups.pop() if len(groups) == 1 else "mixed"
 
 
+def _alive(ds: Dataset, p: Period) -> float:
+    """Assets that existed at some time in ``p`` (an estate's weight in its company's score)."""
+    return float(
+        sum(1 for a in ds.assets if a.installed < p.end and (a.removed is None or a.removed > p.start))
+    )
+
+
+def district_priors(
+    ds: Dataset, p: Period, scheme: Scheme, as_of: dt.datetime, tl: Timelines
+) -> Priors | None:
+    """The district's (the whole dataset's) rate of each kind, toward which small scopes are shrunk."""
+    if scheme.credibility_asset_months <= 0:
+        return None
+    s = metric_settings(scheme, as_of)
+    per_kind = {k: compute_all(ds.subset(ids), p, s, tl.of(ids)) for k, ids in kind_ids(ds).items()}
+    return cred.district_priors(per_kind)
+
+
+def score_estate(
+    estate: str,
+    ds: Dataset,
+    p: Period,
+    scheme: Scheme,
+    as_of: dt.datetime,
+    tl: Timelines,
+    priors: Priors | None,
+) -> EntityScore:
+    sub = ds.where(estate=estate)
+    stl = tl.of(frozenset(a.asset_id for a in sub.assets))
+    metrics = compute_all(sub, p, metric_settings(scheme, as_of), stl)
+    estimates: dict[str, Estimate] = {}
+    if priors is not None:
+        exposure = exposure_by_kind(stl, kind_ids(sub), p)
+        for metric in RATE_METRICS:
+            if (e := shrink(metrics[metric], exposure, priors, scheme.credibility_asset_months)) is not None:
+                estimates[metric] = e
+    score, coverage, results = score_metrics(metrics, scheme, _entity_group(sub, scheme), estimates)
+    info = next((e for e in ds.estates if e.estate == estate), None)
+    parent = info.company if info else next((a.company for a in sub.assets), "")
+    note = "" if score is not None else f"no data: only {coverage:.0%} of the weight had data"
+    return EntityScore(
+        "estate", estate, info.name if info else estate, _entity_group(sub, scheme), p.label, score, coverage,
+        results, metrics, note, _alive(sub, p), parent,
+    )  # fmt: skip
+
+
+def score_company(
+    company: str,
+    ds: Dataset,
+    p: Period,
+    scheme: Scheme,
+    as_of: dt.datetime,
+    tl: Timelines,
+    priors: Priors | None,
+    estates: Sequence[EntityScore] | None = None,
+) -> EntityScore:
+    """From its estates' scores (``scopes.combine_month``); ``estates``: those already scored."""
+    from evaluation.scopes import combine_month
+
+    sub = ds.where(company=company)
+    own = sorted({a.estate for a in sub.assets})
+    if estates is None:
+        estates = [score_estate(e, ds, p, scheme, as_of, tl, priors) for e in own]
+    else:
+        estates = [e for e in estates if e.id in own]
+    metrics = compute_all(
+        sub, p, metric_settings(scheme, as_of), tl.of(frozenset(a.asset_id for a in sub.assets))
+    )
+    name = next((e.company_name for e in ds.estates if e.company == company), company)
+    return combine_month(company, name, _entity_group(sub, scheme), p.label, estates, metrics, scheme)
+
+
 def score_entity(
     entity: str,
     entity_id: str,
@@ -137,30 +239,29 @@ def score_entity(
     as_of: dt.datetime,
     fleet_tl: Timelines | None = None,
 ) -> EntityScore:
-    """``fleet_tl``: the timelines of all of ``ds`` when the caller normalised them already."""
-    sub = ds.where(estate=entity_id) if entity == "estate" else ds.where(company=entity_id)
-    tl = fleet_tl.of(frozenset(a.asset_id for a in sub.assets)) if fleet_tl is not None else None
-    metrics = compute_all(sub, p, metric_settings(scheme, as_of), tl)
-    group = _entity_group(sub, scheme)
-    score, coverage, results = score_metrics(metrics, scheme, group)
+    """One estate or company of ``ds`` (the whole district: it gives the priors); ``fleet_tl``: the timelines
+    of all of ``ds`` when the caller normalised them already."""
+    tl = fleet_tl if fleet_tl is not None else timelines(ds, metric_settings(scheme, as_of))
+    priors = district_priors(ds, p, scheme, as_of, tl)
     if entity == "estate":
-        name = next((e.name for e in ds.estates if e.estate == entity_id), entity_id)
-    else:
-        name = next((e.company_name for e in ds.estates if e.company == entity_id), entity_id)
-    note = "" if score is not None else f"no data: only {coverage:.0%} of the weight had data"
-    return EntityScore(entity, entity_id, name, group, p.label, score, coverage, results, metrics, note)
+        return score_estate(entity_id, ds, p, scheme, as_of, tl, priors)
+    return score_company(entity_id, ds, p, scheme, as_of, tl, priors)
 
 
 def score_month(ds: Dataset, p: Period, scheme: Scheme, as_of: dt.datetime) -> list[EntityScore]:
     """Every estate and company of the dataset for one month."""
     if p.granularity != "month":
         raise ValueError(f"scores are monthly; {p.label} is a {p.granularity}")
-    estates = sorted({a.estate for a in ds.assets})
-    companies = sorted({a.company for a in ds.assets})
     tl = timelines(ds, metric_settings(scheme, as_of))  # once: every asset is in an estate and a company
-    return [score_entity("estate", e, ds, p, scheme, as_of, tl) for e in estates] + [
-        score_entity("company", c, ds, p, scheme, as_of, tl) for c in companies
+    priors = district_priors(ds, p, scheme, as_of, tl)
+    estates = [
+        score_estate(e, ds, p, scheme, as_of, tl, priors) for e in sorted({a.estate for a in ds.assets})
     ]
+    companies = [
+        score_company(c, ds, p, scheme, as_of, tl, priors, estates)
+        for c in sorted({a.company for a in ds.assets})
+    ]
+    return estates + companies
 
 
 def _competition(items: Sequence[tuple[str, float | None]]) -> dict[str, int]:
@@ -234,12 +335,12 @@ def quarter_result(monthly: Sequence[EntityScore], quarter: Period, scheme: Sche
 
 
 def score_quarter(ds: Dataset, quarter: Period, scheme: Scheme, as_of: dt.datetime) -> list[QuarterResult]:
+    from evaluation.scopes import quarter_results
+
     if quarter.granularity != "quarter":
         raise ValueError(f"colours are quarterly; {quarter.label} is a {quarter.granularity}")
-    months = [score_month(ds, m, scheme, as_of) for m in quarter.months()]
-    out: list[QuarterResult] = []
-    for i, first in enumerate(months[0]):
-        series = [m[i] for m in months]
-        assert all(s.id == first.id for s in series)
-        out.append(quarter_result(series, quarter, scheme))
-    return out
+    series: dict[tuple[str, str], list[EntityScore]] = {}
+    for m in quarter.months():
+        for s in score_month(ds, m, scheme, as_of):
+            series.setdefault((s.entity, s.id), []).append(s)
+    return quarter_results(series, quarter, scheme)

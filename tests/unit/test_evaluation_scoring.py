@@ -20,6 +20,8 @@ BASE = yaml.safe_load(DEFAULT_SCHEME.read_text())
 
 def scheme_with(**changes):
     data = copy.deepcopy(BASE)
+    if "indicators" in changes and "incidents" not in changes:
+        data.pop("incidents", None)  # the default's incidents name the default's indicators
     data.update(changes)
     return data
 
