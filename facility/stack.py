@@ -1,7 +1,11 @@
-"""The local services of `facility run` / `make demo`: mosquitto and influxd as our child processes.
+"""The local services of `facility services` / `make demo`: mosquitto and influxd as our child processes.
 
 Config and data live under ``<var_dir>/services/``; ports come from Settings (defaults 18830 and 18086,
 away from a system broker on 1883). When ``manage_services`` is off, the servers named in Settings are used.
+
+The broker is never open: it runs the dynamic-security plugin with the service accounts provisioned (their
+passwords in ``<var_dir>/services/mosquitto/credentials.json``, mode 0600), or, when password and ACL files
+are given, mosquitto's static files. Both children are supervised: one that dies is restarted with back-off.
 """
 
 from __future__ import annotations
@@ -9,6 +13,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from facility.services.broker import SecureBroker
+from facility.services.dynsec import DynsecBroker
 from facility.services.influxd import InfluxServer
 from facility.services.mosquitto import MosquittoServer
 from facility.services.packages import MissingPackage, require
@@ -40,21 +46,52 @@ def tls_files(settings: Settings) -> tuple[Path, Path, Path] | None:
     return ca, cert, key
 
 
+def broker_dir(settings: Settings) -> Path:
+    """Where the local broker keeps its config, persistence, the plugin's accounts and our service passwords."""
+    return settings.var_dir / "services" / "mosquitto"
+
+
 class LocalStack:
     def __init__(
-        self, settings: Settings, password_file: Path | None = None, acl_file: Path | None = None
+        self,
+        settings: Settings,
+        password_file: Path | None = None,
+        acl_file: Path | None = None,
+        supervise: bool = True,
     ) -> None:
         self.settings = settings
+        self.supervise = supervise
         root = settings.var_dir / "services"
         self.influxd = InfluxServer(root / "influxd", _port(settings.influx_url))
-        self.mosquitto = MosquittoServer(
-            root / "mosquitto",
-            settings.mqtt_port,
-            password_file=password_file,
-            acl_file=acl_file,
-            tls_port=settings.mqtt_tls_port,
-            tls_files=tls_files(settings),
-        )
+        tls_port, tls = settings.mqtt_tls_port, tls_files(settings)
+        self.broker: SecureBroker | None = None
+        if password_file is not None:  # static password and ACL files
+            self.mosquitto = MosquittoServer(
+                broker_dir(settings),
+                settings.mqtt_port,
+                password_file=password_file,
+                acl_file=acl_file,
+                tls_port=tls_port,
+                tls_files=tls,
+            )
+        else:
+            self.broker = SecureBroker(
+                broker_dir(settings), settings.mqtt_port, tls_port=tls_port, tls_files=tls
+            )
+            self.mosquitto = self.broker.server
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """User name -> password of the broker's admin and service accounts (after :meth:`start`)."""
+        return dict(self.broker.credentials) if self.broker else {}
+
+    @property
+    def broker_info(self) -> DynsecBroker:
+        if self.broker is None:
+            raise StackError(
+                "this stack's broker uses static password files, not the dynamic-security plugin"
+            )
+        return self.broker.info
 
     def start(self) -> None:
         if not self.settings.manage_services:
@@ -71,7 +108,16 @@ class LocalStack:
                     f"FACILITY_{'MQTT_PORT' if what == 'mosquitto' else 'INFLUX_URL'} to a free one"
                 )
             log.info("starting %s on %s:%s (data in %s)", what, server.host, server.port, server.workdir)
-            server.start()
+            if self.broker is not None and server is self.mosquitto:
+                self.broker.start()
+                log.info(
+                    "broker accounts: dynamic-security plugin; service passwords in %s",
+                    self.broker.secrets_file,
+                )
+            else:
+                server.start()
+            if self.supervise:
+                server.supervise()
         with self.influx_client() as influx:
             influx.create_database()
 
@@ -93,5 +139,8 @@ class LocalStack:
         return InfluxClient.from_settings(s)
 
     def stop(self) -> None:
-        for server in (self.mosquitto, self.influxd):
-            server.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        else:
+            self.mosquitto.stop()
+        self.influxd.stop()

@@ -3,6 +3,7 @@ provisioned, and the retain guard. Never an open broker."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +21,15 @@ class SecureBroker:
         workdir: Path,
         port: int,
         host: str = "127.0.0.1",
-        services: dict[str, str] | None = None,
+        services: Mapping[str, str] | None = None,
         **kw: Any,
     ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.config_file = workdir / "dynamic-security.json"
         #: our copy of the service passwords (mode 0600); the plugin keeps only their hashes
         self.secrets_file = workdir / "credentials.json"
-        self.credentials = ensure_dynsec(
-            self.config_file, self.secrets_file, LOCAL_SERVICES if services is None else services
-        )
+        self.services = LOCAL_SERVICES if services is None else services
+        self.credentials: dict[str, str] = {}
         kw.setdefault("message_size_limit", MAX_PAYLOAD_BYTES)
         self.server = MosquittoServer(workdir, port, host, dynsec_file=self.config_file, **kw)
         self.guard: RetainGuard | None = None
@@ -39,12 +39,18 @@ class SecureBroker:
         return DynsecBroker(self.server.host, self.server.port, self.credentials)
 
     def start(self, timeout_s: float = 30.0) -> None:
+        """Write the plugin's config and the service passwords on the first start, then run the broker."""
+        self.credentials = ensure_dynsec(self.config_file, self.secrets_file, self.services)
         self.server.start(timeout_s)
         user, password = self.info.admin
         self.guard = RetainGuard(
             self.server.host, self.server.port, user, password, f"{RESERVED_PREFIX}retain-guard"
         )
         self.guard.start()
+
+    def supervise(self) -> None:
+        """Restart mosquitto when it dies (the guard reconnects by itself)."""
+        self.server.supervise()
 
     def stop(self) -> None:
         if self.guard is not None:

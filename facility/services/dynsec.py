@@ -87,6 +87,7 @@ LOCAL_SERVICES: Mapping[str, str] = {
     "ingest": "ingest",
     "maintenance": "app",
     "api": "app",
+    "worker": "app",
     "alarms": "alarms",
     "simulator": "simulator",
 }

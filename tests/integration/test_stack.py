@@ -1,7 +1,12 @@
-"""The local stack of `facility services` / `make demo`: real child servers, clear errors."""
+"""The local stack of `facility services` / `make demo`: real child servers, never an open broker,
+supervised children, clear errors."""
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +29,16 @@ def _settings(tmp_path: Path, **kw: object) -> Settings:
     )
 
 
-def test_tls_listener_is_a_setting(tmp_path: Path) -> None:
+def _as(settings: Settings, stack: LocalStack, user: str | None) -> Settings:
+    password = stack.credentials[user] if user else None
+    return settings.model_copy(update={"mqtt_username": user, "mqtt_password": password})
+
+
+def test_the_broker_is_never_open_and_a_killed_child_comes_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Anonymous refused, service accounts provisioned over TLS and plain; kill -9 of each child restarts it
+    (logged with the signal), and the broker keeps its accounts across the restart."""
     (tmp_path / "tls").mkdir()
     ca, cert, key = make_ca(tmp_path / "tls")
     tls_port = free_port()
@@ -34,11 +48,45 @@ def test_tls_listener_is_a_setting(tmp_path: Path) -> None:
     stack = LocalStack(settings)
     stack.start()
     try:
-        over_tls = settings.model_copy(update={"mqtt_port": tls_port, "mqtt_tls": True})
+        assert sorted(stack.credentials) == [
+            "admin",
+            "alarms",
+            "api",
+            "ingest",
+            "maintenance",
+            "simulator",
+            "worker",
+        ]
+        assert broker_reachable(settings) == (False, "Not authorized")
+        assert broker_reachable(_as(settings, stack, "ingest")) == (True, "Success")
+        over_tls = _as(settings, stack, "api").model_copy(update={"mqtt_port": tls_port, "mqtt_tls": True})
         assert broker_reachable(over_tls) == (True, "Success")
-        assert broker_reachable(settings) == (True, "Success")  # the plain listener is still there
+
+        caplog.set_level(logging.WARNING, logger="facility.services.process")
+        killed = []
+        for server in (stack.mosquitto, stack.influxd):
+            assert server.proc is not None
+            old = server.proc.pid
+            killed.append(f"{server.name} (pid {old}) killed by signal SIGKILL")
+            os.kill(old, signal.SIGKILL)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not (
+                server.running() and server.proc and server.proc.pid != old
+            ):
+                time.sleep(0.1)
+            assert server.restarts == ["killed by signal SIGKILL"]
+            assert server.running() and server.proc is not None and server.proc.pid != old
+        logged = [r.getMessage().split(";")[0] for r in caplog.records if "restarting in" in r.getMessage()]
+        assert logged == killed
+        deadline = time.monotonic() + 10
+        while broker_reachable(_as(settings, stack, "ingest"))[0] is False and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert broker_reachable(_as(settings, stack, "ingest")) == (True, "Success")
+        with stack.influx_client() as influx:
+            assert influx.ping()
     finally:
         stack.stop()
+    assert not stack.mosquitto.running() and not stack.influxd.running()
 
 
 def test_tls_without_its_files_is_one_clear_error(tmp_path: Path) -> None:
