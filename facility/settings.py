@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     alarm_tick_s: float = 5.0
 
+    # --- sign-in (added by F, issues 15/16): hours a session cookie lasts after login (crews on a phone keep
+    # theirs for a shift and more), and failed logins per name within 15 minutes before further tries wait
+    session_hours: float = 7 * 24.0
+    login_max_failures: int = 5
+
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'facility.db').resolve()}"

@@ -9,15 +9,29 @@ from sqlalchemy.orm import Session, selectinload
 
 from maintenance.crews import engineer_on_duty
 from maintenance.domain import OrderState
-from maintenance.models import Escalation, Order
+from maintenance.models import Engineer, Escalation, Order
 from maintenance.orders import order_clock
-from maintenance.outbox import engineer_topic, enqueue, escalation_topic
+from maintenance.outbox import engineer_topic, enqueue, enqueue_channels, escalation_topic
 from maintenance.sla import SlaTargets, sla_status
 
 #: orders whose clocks may still be running
 _RUNNING = [
     s.value for s in OrderState if s not in (OrderState.CANCELLED, OrderState.CLOSED, OrderState.VERIFIED)
 ]
+
+
+def _chain(clock: str, crew: str | None, engineer: Engineer | None, estate: str) -> list[tuple[str, str]]:
+    """Who hears of a breach on their notification channels — the chain crew → engineer on duty → estate
+    manager: a response breach reaches the crew and the engineer on duty, a resolution breach the engineer
+    on duty and the estate's manager."""
+    eng = [("engineer", engineer.id)] if engineer is not None else []
+    if clock == "resolution":
+        return [*eng, ("manager", estate)]
+    return [*([("crew", crew)] if crew else []), *eng]
+
+
+def _note(payload: dict[str, object]) -> dict[str, object]:
+    return {"note": "escalation", **payload}
 
 
 def check_sla(session: Session, now: dt.datetime, targets: SlaTargets) -> list[Escalation]:
@@ -61,6 +75,9 @@ def check_sla(session: Session, now: dt.datetime, targets: SlaTargets) -> list[E
             enqueue(session, escalation_topic(estate), payload, now)
             if engineer is not None:
                 enqueue(session, engineer_topic(engineer.id), payload, now)
+            enqueue_channels(
+                session, _chain(clock, order.crew_id, engineer, estate), _note(payload), now, True
+            )
             new.append(esc)
     session.flush()
     return new

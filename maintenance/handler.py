@@ -9,7 +9,10 @@ tests call it. Rules:
 - recovery: recorded on the open order (``recovered_at``); the asset is back *in service* unless another
   fault of it is still active or a crew is working on it.
 - status offline/online: the asset goes *offline* / back to the state it had before.
-- alarms are not faults and open nothing here.
+- alarms are not faults and open nothing here (maintenance.alarms raises them and its rules open orders).
+- the order priority of a fault is the alarm rule's (maintenance.alarms.rules: entrapment and fire-panel
+  faults P1) when a rule covers its code, else ``fault_priority``; uncleared alarms of that code are linked
+  to the order (an alarm and its order point at each other through ``alarms.order_id``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from facility.contract import AssetKind, Event, EventType, Message, Status
 from maintenance import timeline
+from maintenance.alarms.store import link_alarms, order_priority_for
 from maintenance.domain import (
     OPEN_STATES,
     REWORK_WINDOW,
@@ -75,13 +79,14 @@ def _on_fault(session: Session, asset: Asset, event: Event, at: dt.datetime) -> 
                 session, last, OrderState.REOPENED, SYSTEM_ACTOR, at, f"fault {event.code} again: rework"
             )
             crew = auto_assign(session, last, SYSTEM_ACTOR, at)
+            link_alarms(session, asset.id, event.code, last)
             return Outcome("reopened", last.id, crew.id if crew else None)
     kind = AssetKind(asset.kind)
     order = create_order(
         session,
         asset_id=asset.id,
         type=OrderType.CORRECTIVE,
-        priority=fault_priority(kind, event.code),
+        priority=order_priority_for(session, asset, event.code) or fault_priority(kind, event.code),
         title=f"{kind.value} {asset.id}: {event.code}",
         description=event.detail,
         fault_code=event.code,
@@ -89,6 +94,7 @@ def _on_fault(session: Session, asset: Asset, event: Event, at: dt.datetime) -> 
         at=at,
     )
     crew = auto_assign(session, order, SYSTEM_ACTOR, at)
+    link_alarms(session, asset.id, event.code, order)
     return Outcome("opened", order.id, crew.id if crew else None)
 
 

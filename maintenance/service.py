@@ -1,4 +1,5 @@
-"""The maintenance process: MQTT events → orders, a periodic SLA check and outbox delivery."""
+"""The maintenance process: MQTT events → orders, alarm rules on every message, a periodic SLA check, and
+notification delivery (MQTT in a short transaction; webhooks and channels with no transaction open)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,26 @@ import sqlalchemy as sa
 
 from facility.fleet import load_fleet
 from facility.settings import Settings
+from maintenance.alarms.engine import AlarmConsumer, AlarmEngine
 from maintenance.db import Database
 from maintenance.escalation import check_sla
 from maintenance.listener import Clock, EventListener, utcnow
 from maintenance.models import Asset
-from maintenance.notify import MqttPublisher, deliver_outbox, prune_outbox
+from maintenance.notify import ChannelSettings, MqttPublisher, deliver_all, deliver_outbox, prune_outbox
 from maintenance.registry import load_fleet as load_fleet_into
 from maintenance.sla import SlaTargets, default_targets, load_targets
 
 log = logging.getLogger(__name__)
 #: delivered notifications are kept this long (for audit), then deleted
 OUTBOX_KEEP = dt.timedelta(days=30)
+#: the live stream's change log is kept this long (a page that was away longer reloads)
+CHANGES_KEEP = dt.timedelta(days=1)
+
+
+def prune_changes(session: sa.orm.Session, older_than: dt.datetime) -> None:
+    from maintenance.alarms.models import ChangeRow
+
+    session.execute(sa.delete(ChangeRow).where(ChangeRow.at < older_than))
 
 
 def tick(db: Database, publisher: MqttPublisher | None, now: dt.datetime, targets: SlaTargets) -> int:
@@ -32,6 +42,7 @@ def tick(db: Database, publisher: MqttPublisher | None, now: dt.datetime, target
     with db.transaction() as session:
         deliver_outbox(session, publisher, now)
         prune_outbox(session, now - OUTBOX_KEEP)
+        prune_changes(session, now - CHANGES_KEEP)
     return len(new)
 
 
@@ -51,9 +62,16 @@ class MaintenanceService:
             publisher=self.publisher,
             clock=clock,
             login=login,
+            on_outcome=lambda _o: self.wake.set(),
         )
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._run, name="maintenance-sla", daemon=True)
+        # alarms: rules evaluated on every device message (own subscription), notifications sent at once
+        self.wake = threading.Event()
+        self.channels = ChannelSettings.from_settings(settings)
+        self.alarms = AlarmEngine(self.db, on_notify=self.wake.set)
+        self.alarm_consumer = start_alarm_engine(settings, self.alarms, clock, autostart=False)
+        self._notifier = threading.Thread(target=self._notify, name="maintenance-notify", daemon=True)
 
     def ensure_registry(self) -> None:
         """Load the fleet file when the registry is empty (first start of a demo)."""
@@ -69,14 +87,48 @@ class MaintenanceService:
             except Exception:
                 log.exception("SLA check failed; retrying next round")
 
+    def _notify(self) -> None:
+        """Offline rules and delivery: every ``alarm_tick_s``, and at once when something was queued."""
+        while not self._stop.is_set():
+            self.wake.wait(self.settings.alarm_tick_s)
+            self.wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                now = self.clock()
+                self.alarms.tick(now)
+                deliver_all(self.db, self.publisher, now, self.channels)
+            except Exception:
+                log.exception("alarm tick or notification delivery failed; retrying next round")
+
     def start(self) -> None:
         self.ensure_registry()
         self.listener.start()
+        self.alarm_consumer.start()
         self._ticker.start()
+        self._notifier.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self.wake.set()
         self.listener.stop()
+        self.alarm_consumer.stop()
         self._ticker.join(timeout=10)
+        self._notifier.join(timeout=10)
         self.publisher.close()
         self.db.dispose()
+
+
+def start_alarm_engine(
+    settings: Settings, engine: AlarmEngine, clock: Clock = utcnow, autostart: bool = True
+) -> AlarmConsumer:
+    """The alarm engine's own MQTT subscription (client id ``<maintenance_client_id>-alarms``, the settings'
+    account); started unless ``autostart`` is False. ``stop()`` it when done."""
+    from facility.mqtt import BrokerConfig
+
+    consumer = AlarmConsumer(
+        engine, BrokerConfig.from_settings(settings), f"{settings.maintenance_client_id}-alarms", clock
+    )
+    if autostart:
+        consumer.start()
+    return consumer

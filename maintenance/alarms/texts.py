@@ -1,0 +1,105 @@
+"""Notification texts (zh-CN by default, English by choice); times shown in Asia/Shanghai.
+
+One dict per language so the strings can move to facility/i18n's catalogue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from maintenance.channels.base import Note
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "zh": {
+        "alarm_title": "【{severity}告警】{kind} {asset}：{rule}",
+        "alarm_text": "资产 {asset}（{estate} / 楼栋 {building}）\n{detail}\n首次 {first}，共 {count} 次\n状态：{state}",
+        "escalation_title": "【超时升级】工单 {order} 未在时限内响应",
+        "escalation_text": "资产 {asset}（{estate}），优先级 {priority}，班组 {crew}\n响应时限 {due} 已过，请立即处理。",
+        "critical": "紧急",
+        "major": "重要",
+        "minor": "次要",
+        "warning": "提示",
+        "elevator": "电梯",
+        "fire_alarm": "消防报警",
+        "water_pump": "水泵",
+        "smart_bin": "智能垃圾桶",
+        "active": "未确认",
+        "acknowledged": "已确认",
+        "cleared": "已清除",
+        "cleared_unacknowledged": "已清除（未确认）",
+        "time_suffix": "（北京时间）",
+    },
+    "en": {
+        "alarm_title": "[{severity} alarm] {kind} {asset}: {rule}",
+        "alarm_text": "Asset {asset} ({estate} / building {building})\n{detail}\nFirst {first}, {count} times\nState: {state}",
+        "escalation_title": "[Escalation] order {order} not acknowledged in time",
+        "escalation_text": "Asset {asset} ({estate}), priority {priority}, crew {crew}\nResponse was due {due}: act now.",
+        "critical": "Critical",
+        "major": "Major",
+        "minor": "Minor",
+        "warning": "Warning",
+        "elevator": "Lift",
+        "fire_alarm": "Fire-alarm panel",
+        "water_pump": "Water pump",
+        "smart_bin": "Smart bin",
+        "active": "active",
+        "acknowledged": "acknowledged",
+        "cleared": "cleared",
+        "cleared_unacknowledged": "cleared, not acknowledged",
+        "time_suffix": " (Beijing time)",
+    },
+}
+
+
+def local_time(at: dt.datetime, lang: str) -> str:
+    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") + TEXTS[lang]["time_suffix"]
+
+
+def alarm_note(alarm: dict[str, object], lang: str = "zh", urgent: bool = False) -> Note:
+    """The note for an alarm payload (:func:`maintenance.alarms.store.alarm_payload`)."""
+    t = TEXTS.get(lang, TEXTS["zh"])
+    lang = lang if lang in TEXTS else "zh"
+    first = dt.datetime.fromisoformat(str(alarm["first_at"]))
+    title = t["alarm_title"].format(
+        severity=t.get(str(alarm["severity"]), alarm["severity"]),
+        kind=t.get(str(alarm["kind"]), alarm["kind"]),
+        asset=alarm["asset"],
+        rule=alarm["rule"],
+    )
+    text = t["alarm_text"].format(
+        asset=alarm["asset"],
+        estate=alarm["estate"],
+        building=alarm.get("building", ""),
+        detail=alarm.get("detail") or "",
+        first=local_time(first, lang),
+        count=alarm["count"],
+        state=t.get(str(alarm["state"]), alarm["state"]),
+    )
+    return Note(title, text, urgent)
+
+
+def escalation_note(payload: dict[str, object], lang: str = "zh") -> Note:
+    t = TEXTS.get(lang, TEXTS["zh"])
+    lang = lang if lang in TEXTS else "zh"
+    due = dt.datetime.fromisoformat(str(payload["due_at"]))
+    return Note(
+        t["escalation_title"].format(order=payload["order"]),
+        t["escalation_text"].format(
+            asset=payload["asset"],
+            estate=payload["estate"],
+            priority=str(payload["priority"]).upper(),
+            crew=payload.get("crew") or "-",
+            due=local_time(due, lang),
+        ),
+        urgent=payload.get("priority") == "p1",
+    )
+
+
+def note_for(payload: dict[str, object], lang: str) -> Note:
+    """The note of an outbox payload: ``{"note": "alarm"|"escalation", ...}``."""
+    if payload.get("note") == "escalation":
+        return escalation_note(payload, lang)
+    return alarm_note(payload, lang, urgent=bool(payload.get("urgent")))

@@ -1,0 +1,177 @@
+"""Alarm rules: validation names the bad input; pure evaluation of each rule type; safe URLs."""
+
+from __future__ import annotations
+
+import pytest
+
+from facility.contract import AssetKind, AssetRef, Event, EventType, Reading, Status
+from maintenance.alarms.evaluate import IDLE, Action, on_message, on_tick
+from maintenance.alarms.rules import (
+    DEFAULT_RULES,
+    Rule,
+    RuleError,
+    RuleType,
+    Severity,
+    defaults_for,
+    effective,
+)
+from maintenance.safe_url import UnsafeUrl, check_url
+
+PUMP = AssetRef("jinhu", "t1", AssetKind.WATER_PUMP, "jinhu-t1-wp1")
+LIFT = AssetRef("lvyuan", "b1", AssetKind.ELEVATOR, "lvyuan-b1-el1")
+MIN = 60_000
+
+
+def reading(ms: int, **values: float) -> Reading:
+    return Reading(PUMP, ms, values)
+
+
+def run(rule: Rule, messages: list) -> list[tuple[str, int, int]]:
+    state, out = IDLE, []
+    for m in messages:
+        state, sig = on_message(rule, state, m)
+        if sig is not None:
+            out.append((sig.action.value, sig.at_ms, sig.count))
+    return out
+
+
+def test_defaults_cover_every_kind_and_validate() -> None:
+    assert {r.kind for r in DEFAULT_RULES} == set(AssetKind)
+    assert defaults_for(AssetKind.ELEVATOR)["entrapment"].order is not None
+    rep = defaults_for(AssetKind.WATER_PUMP)["low_pressure_repeated"]
+    assert (rep.params["count"], rep.params["window_s"]) == (3, 86400.0)
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "words"),
+    [
+        ({"field": "pressure", "op": "<", "value": 0.2}, "params.field", "has no field 'pressure'"),
+        ({"field": "outlet_pressure_mpa", "op": "<", "value": 0.2, "unit": "bar"}, "params.unit", "'MPa'"),
+        ({"field": "outlet_pressure_mpa", "op": "<", "value": 9.0}, "params.value", "outside"),
+        ({"field": "outlet_pressure_mpa", "op": "<", "value": 0.2, "colour": 1}, "params.colour", "unknown"),
+        (
+            {"field": "outlet_pressure_mpa", "op": "<", "value": 0.3, "clear": 0.2},
+            "params.clear",
+            "hysteresis",
+        ),
+    ],
+)
+def test_bad_rules_name_what_is_wrong(params: dict, field: str, words: str) -> None:
+    with pytest.raises(RuleError, match=words) as info:
+        Rule("x", AssetKind.WATER_PUMP, RuleType.THRESHOLD, Severity.MAJOR, params)
+    assert info.value.field == field
+
+
+def test_threshold_needs_its_duration_and_clears_with_hysteresis() -> None:
+    rule = defaults_for(AssetKind.WATER_PUMP)["outlet_pressure_low"]  # < 0.25 for 5 min, clears above 0.28
+    p = "outlet_pressure_mpa"
+    msgs = [
+        reading(0, **{p: 0.20}),
+        reading(4 * MIN, **{p: 0.20}),
+        reading(5 * MIN, **{p: 0.26}),  # back above 0.25 before 5 min: nothing, timer restarts
+        reading(6 * MIN, **{p: 0.2}),
+        reading(11 * MIN, **{p: 0.21}),  # 5 min below: raise
+        reading(12 * MIN, **{p: 0.27}),  # above 0.25 but not 0.28: still active
+        reading(13 * MIN, **{p: 0.29}),  # clear
+    ]
+    assert run(rule, msgs) == [("raise", 11 * MIN, 1), ("clear", 13 * MIN, 1)]
+
+
+def test_rate_offline_and_events() -> None:
+    rate = defaults_for(AssetKind.WATER_PUMP)["bearing_heating"]  # > 2 °C/min
+    assert run(
+        rate,
+        [
+            reading(0, bearing_temp_c=40),
+            reading(MIN, bearing_temp_c=45),
+            reading(2 * MIN, bearing_temp_c=45.5),
+        ],
+    ) == [
+        ("raise", MIN, 1),
+        ("clear", 2 * MIN, 1),
+    ]
+    off = defaults_for(AssetKind.WATER_PUMP)["pump_offline"]  # 15 min
+    state, _ = on_message(off, IDLE, reading(0, outlet_pressure_mpa=0.4))
+    assert on_tick(off, state, PUMP.asset, 14 * MIN)[1] is None
+    state, sig = on_tick(off, state, PUMP.asset, 16 * MIN)
+    assert sig is not None and sig.action is Action.RAISE
+    assert on_message(off, state, reading(17 * MIN, outlet_pressure_mpa=0.4))[1].action is Action.CLEAR
+    assert run(off, [Status(PUMP, 5, False)]) == [("raise", 5, 1)]
+    trapped = defaults_for(AssetKind.ELEVATOR)["entrapment"]
+    assert run(
+        trapped,
+        [Event(LIFT, 1, EventType.FAULT, "entrapment"), Event(LIFT, 2, EventType.RECOVERY, "entrapment")],
+    ) == [
+        ("raise", 1, 1),
+        ("clear", 2, 1),
+    ]
+
+
+def test_repetition_counts_inside_the_window() -> None:
+    rule = defaults_for(AssetKind.WATER_PUMP)["low_pressure_repeated"]  # 3 within 24 h
+    h = 3_600_000
+    ev = [Event(PUMP, t * h, EventType.ALARM, "low_pressure") for t in (0, 20, 30, 40, 41, 100)]
+    clears = [Event(PUMP, t * h + 1, EventType.ALARM_CLEAR, "low_pressure") for t in (0, 20)]
+    # 0, 20: two within 24 h; 30 drops 0 → (20, 30); 40 → (20, 30, 40) = 3: raise with count 3; 41 repeats
+    assert run(rule, sorted(ev + clears, key=lambda m: m.ts_ms)) == [
+        ("raise", 40 * h, 3),
+        ("raise", 41 * h, 1),
+    ]
+
+
+def test_overrides_narrow_by_scope() -> None:
+    base = defaults_for(AssetKind.WATER_PUMP)["outlet_pressure_low"]
+    estate = Rule(
+        base.key, base.kind, base.type, Severity.MINOR, {**base.params, "value": 0.2}, source="estate:jinhu"
+    )
+    asset = Rule(
+        base.key, base.kind, base.type, Severity.CRITICAL, {**base.params, "value": 0.1}, source="asset:p9"
+    )
+    by_key = {r.key: r for r in effective(AssetKind.WATER_PUMP, "jinhu", "p1", [asset, estate])}
+    assert by_key[base.key].params["value"] == 0.2
+    by_key = {r.key: r for r in effective(AssetKind.WATER_PUMP, "jinhu", "p9", [asset, estate])}
+    assert (by_key[base.key].params["value"], by_key[base.key].severity) == (0.1, Severity.CRITICAL)
+    assert effective(AssetKind.WATER_PUMP, "other", "p1", [estate])[0].source == "default"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8086/query?q=CREATE+DATABASE+x",
+        "http://localhost/hook",
+        "http://10.0.0.5/x",
+        "http://192.168.1.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://100.100.100.200/latest/meta-data/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://0.0.0.0/",
+        "file:///etc/passwd",
+        "gopher://example.com/",
+        "http://user:pw@93.184.216.34/",
+    ],
+)
+def test_unsafe_destinations_are_refused(url: str) -> None:
+    with pytest.raises(UnsafeUrl):
+        check_url(url, resolver=lambda host, port: ["127.0.0.1"])
+
+
+def test_allow_list_and_public_hosts() -> None:
+    assert check_url("http://127.0.0.1:9/x", allow=["127.0.0.1"])
+    assert check_url("http://hooks.lan/x", allow=["10.0.0.0/8"], resolver=lambda h, p: ["10.1.2.3"])
+    assert check_url("https://oapi.dingtalk.com/robot/send", resolver=lambda h, p: ["203.119.0.1"])
+    with pytest.raises(UnsafeUrl, match="FACILITY_OUTGOING_ALLOW"):
+        check_url("https://rebind.example/", resolver=lambda h, p: ["203.119.0.1", "10.0.0.1"])
+
+
+def test_quiet_hours_defer_to_their_end_in_shanghai() -> None:
+    import datetime as dt
+
+    from maintenance.outbox import quiet_until
+
+    at = dt.datetime(2026, 12, 7, 15, 30, tzinfo=dt.UTC)  # 23:30 in Shanghai
+    assert quiet_until((22, 7), "Asia/Shanghai", at) == dt.datetime(2026, 12, 7, 23, 0, tzinfo=dt.UTC)
+    assert quiet_until((22, 7), "Asia/Shanghai", at - dt.timedelta(hours=2)) is None  # 21:30
+    assert quiet_until(
+        (12, 14), "Asia/Shanghai", dt.datetime(2026, 12, 7, 4, 5, tzinfo=dt.UTC)
+    ) == dt.datetime(2026, 12, 7, 6, 0, tzinfo=dt.UTC)
