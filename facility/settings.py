@@ -100,6 +100,14 @@ class Settings(BaseSettings):
     session_hours: float = 7 * 24.0
     login_max_failures: int = 5
 
+    # --- ingest hardening (added by I, issue 15): bytes of a refused payload kept in its dead letter (its
+    # length and SHA-256 are always kept); per device, dead letters beyond `burst` at more than `rate_per_min`
+    # are counted, not stored; the maintenance listener's retry back-off while the store is down (seconds)
+    dead_letter_payload_max_bytes: int = 4096
+    dead_letter_device_rate_per_min: float = 60.0
+    dead_letter_device_burst: int = 100
+    listener_retry_max_s: float = 30.0
+
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'facility.db').resolve()}"

@@ -6,6 +6,7 @@ Tables live next to the capability that owns them; each module that defines tabl
 
 from __future__ import annotations
 
+import ingest.store_models
 import maintenance.alarms.models
 import maintenance.models
 import maintenance.people
@@ -15,6 +16,12 @@ from maintenance.models import Base
 __all__ = ["Base", "metadata"]
 
 # one import per module that defines tables (keep sorted)
-MODULES = (maintenance.alarms.models, maintenance.models, maintenance.people, runtime.jobstore)
+MODULES = (
+    ingest.store_models,
+    maintenance.alarms.models,
+    maintenance.models,
+    maintenance.people,
+    runtime.jobstore,
+)
 
 metadata = Base.metadata
