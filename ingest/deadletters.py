@@ -1,48 +1,46 @@
-"""Dead letters: every message the ingester refused, kept with its topic, raw payload, reason and time.
+"""Dead letters: every message refused (by the ingester or the maintenance listener), in the relational store.
 
-A SQLite file (WAL mode) under ``var/``; several ingest workers may share it (SQLite serialises writers).
-A message is acknowledged to the broker only after its dead letter is committed here. A redelivered message
-(same topic, same payload) is stored once and its ``deliveries`` counted, so counts are per message.
+Tables in :mod:`ingest.store_models` (Alembic revision 0007): SQLite by default, PostgreSQL in a deployment,
+so the API (another process) serves them and they outlive the container that wrote them. A message is
+acknowledged to the broker only after its dead letter is committed. A redelivered message (same source,
+topic and payload) is stored once and its ``deliveries`` counted, so counts are per message.
+
+What is kept of a message: its topic, the first ``payload_max_bytes`` of its payload, the payload's length
+and SHA-256 (so a letter cut short can still be matched with what a device sent), reason, message, time.
 
 Retention (:class:`Retention`): at most ``max_rows`` letters and none older than ``max_age_ms`` (by the time
 first received); the oldest go first. It is enforced in the transaction that inserts, at a cost that does not
 grow with the table: the row count is kept in ``dead_letter_meta`` (no ``COUNT(*)``), the excess is found by
 walking the primary key from the oldest end, and old letters through an index on ``received_at_ms``. Letters
-pruned are counted per reason in ``dead_letter_pruned``, so :meth:`DeadLetterStore.counts` still counts every
-letter ever stored.
+pruned are counted per reason (``dead_letter_tallies``, kind ``pruned``), as are letters of a flooding device
+that were counted but never stored (kind ``suppressed``), so :meth:`DeadLetterStore.counts` counts every
+letter ever refused. Writers take the ``rows`` meta row first, which serialises them on both databases.
 """
 
 from __future__ import annotations
 
+import builtins
 import hashlib
-import sqlite3
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TypeVar
+from typing import Any, cast
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic TEXT NOT NULL,
-    payload BLOB NOT NULL,
-    reason TEXT NOT NULL,
-    message TEXT NOT NULL,
-    received_at_ms INTEGER NOT NULL,
-    digest BLOB NOT NULL,
-    deliveries INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters (reason, id);
-CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_identity ON dead_letters (topic, digest);
-CREATE INDEX IF NOT EXISTS dead_letters_received ON dead_letters (received_at_ms);
-CREATE TABLE IF NOT EXISTS dead_letter_pruned (reason TEXT PRIMARY KEY, letters INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS dead_letter_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
+import sqlalchemy as sa
+
+from ingest.store_models import DeadLetterFlood, DeadLetterMeta, DeadLetterRow, DeadLetterTally
+
 DAY_MS = 86_400_000
-T = TypeVar("T")
+#: how much of a refused payload is kept by default (its length and SHA-256 are always kept)
+PAYLOAD_MAX_BYTES = 4096
+PRUNED, SUPPRESSED = "pruned", "suppressed"
+_IN_CHUNK = 500
+
+_letters = cast(sa.Table, DeadLetterRow.__table__)
+_tallies = cast(sa.Table, DeadLetterTally.__table__)
+_meta = cast(sa.Table, DeadLetterMeta.__table__)
+_floods = cast(sa.Table, DeadLetterFlood.__table__)
 
 
 @dataclass(frozen=True)
@@ -71,186 +69,278 @@ class Retention:
 
 @dataclass(frozen=True)
 class DeadLetter:
+    """A refused message. ``payload`` is what is kept (maybe cut short); ``payload_bytes`` / ``payload_sha256``
+    describe the whole payload (computed from ``payload`` when not given)."""
+
     topic: str
     payload: bytes
     reason: str
     message: str
     received_at_ms: int
     id: int | None = None
+    source: str = "ingest"
+    payload_bytes: int | None = None
+    payload_sha256: bytes | None = None
+    deliveries: int = 1
+
+    @property
+    def size(self) -> int:
+        return len(self.payload) if self.payload_bytes is None else self.payload_bytes
+
+    @property
+    def sha256(self) -> bytes:
+        return hashlib.sha256(self.payload).digest() if self.payload_sha256 is None else self.payload_sha256
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A WAL-mode connection, safe to share between threads behind a lock."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    return conn
+def device_of(topic: str) -> str:
+    """The device a topic belongs to: its first five levels (``facility/e/b/kind/asset``)."""
+    return "/".join(topic.split("/", 5)[:5])
 
 
 class DeadLetterStore:
-    """The dead-letter table. ``retention`` None (the API's readers) never prunes; ``clock`` gives unix
-    seconds for the age limit; ``on_prune`` hears ``{reason: letters}`` after each prune that removed some."""
+    """The dead-letter tables through ``engine``. ``retention`` None (the API's readers) never prunes;
+    ``clock`` gives unix seconds for the age limit; ``on_prune`` hears ``{reason: letters}`` after each prune
+    that removed some."""
 
     def __init__(
         self,
-        path: Path,
+        engine: sa.Engine,
         retention: Retention | None = None,
         clock: Callable[[], float] = time.time,
         on_prune: Callable[[dict[str, int]], None] | None = None,
+        payload_max_bytes: int = PAYLOAD_MAX_BYTES,
+        owns_engine: bool = False,
     ) -> None:
-        self.path = path
+        if payload_max_bytes < 0:
+            raise ValueError(
+                f"payload_max_bytes must be 0 or positive, but was {payload_max_bytes!r}:"
+                " set FACILITY_DEAD_LETTER_PAYLOAD_MAX_BYTES"
+            )
+        self.engine = engine
         self.retention = retention or Retention()
         self.clock = clock
         self.on_prune = on_prune
-        self._conn = connect(path)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.executescript(_SCHEMA)
-            if self.retention.bounded or self._rows() is None:
-                self._write(self._recount)  # a file from before retention, or rows deleted by hand
+        self.payload_max_bytes = payload_max_bytes
+        self._owns_engine = owns_engine
+        self._ensure_meta()
+
+    @classmethod
+    def open(cls, url: str, retention: Retention | None = None, **kwargs: Any) -> DeadLetterStore:
+        """Migrate the store at ``url`` (idempotent) and open it; :meth:`close` disposes of the engine."""
+        from maintenance.db import make_engine, migrate
+
+        migrate(url)
+        return cls(make_engine(url), retention, owns_engine=True, **kwargs)
 
     def close(self) -> None:
-        self._conn.close()
+        if self._owns_engine:
+            self.engine.dispose()
 
     # ------------------------------------------------------------------ writing
     def add_many(self, letters: Iterable[DeadLetter]) -> int:
         """Store letters in one transaction (committed on return), pruning in it; returns how many."""
-        rows = [
-            (d.topic, d.payload, d.reason, d.message, d.received_at_ms, hashlib.sha256(d.payload).digest())
-            for d in letters
-        ]
+        keep = self.payload_max_bytes
+        rows: dict[bytes, dict[str, Any]] = {}
+        again: Counter[bytes] = Counter()
+        n = 0
+        for d in letters:
+            n += 1
+            digest = d.sha256
+            ident = hashlib.sha256(b"%s\0%s\0%s" % (d.source.encode(), d.topic.encode(), digest)).digest()
+            if ident in rows:
+                again[ident] += 1
+                continue
+            rows[ident] = {
+                "source": d.source,
+                "topic": d.topic,
+                "payload": d.payload[:keep],
+                "payload_bytes": d.size,
+                "payload_sha256": digest,
+                "identity": ident,
+                "reason": d.reason,
+                "message": d.message,
+                "received_at_ms": d.received_at_ms,
+                "deliveries": 1,
+            }
         if not rows:
             return 0
-
-        def insert() -> dict[str, int]:
-            c = self._conn
-            before = c.execute("SELECT COALESCE(MAX(id), 0) FROM dead_letters").fetchone()[0]
-            c.executemany(
-                "INSERT INTO dead_letters (topic, payload, reason, message, received_at_ms, digest)"
-                " VALUES (?,?,?,?,?,?) ON CONFLICT (topic, digest) DO UPDATE SET deliveries = deliveries + 1",
-                rows,
-            )
-            # AUTOINCREMENT ids only grow, so the new letters are exactly those above the old maximum
-            (added,) = c.execute("SELECT COUNT(*) FROM dead_letters WHERE id > ?", (before,)).fetchone()
-            self._set_rows((self._rows() or 0) + added)
-            return self._prune(self._now_ms())
-
-        with self._lock:
-            pruned = self._write(insert)
+        now_ms = self._now_ms()
+        with self.engine.begin() as c:
+            count = self._lock(c)
+            idents = list(rows)
+            for i in range(0, len(idents), _IN_CHUNK):
+                chunk = idents[i : i + _IN_CHUNK]
+                for (ident,) in c.execute(sa.select(_letters.c.identity).where(_letters.c.identity.in_(chunk))):
+                    again[bytes(ident)] += 1
+                    del rows[bytes(ident)]
+            if rows:
+                c.execute(sa.insert(_letters), list(rows.values()))
+            if again:
+                c.execute(
+                    sa.update(_letters)
+                    .where(_letters.c.identity == sa.bindparam("ident"))
+                    .values(deliveries=_letters.c.deliveries + sa.bindparam("more")),
+                    [{"ident": k, "more": v} for k, v in again.items()],
+                )
+            pruned = self._prune(c, now_ms, count + len(rows))
         self._report(pruned)
-        return len(rows)
+        return n
+
+    def add_suppressed(self, by_reason: Mapping[str, int], by_device: Mapping[str, int], now_ms: int) -> None:
+        """Count letters of flooding devices that were not stored: per reason, and per device (with times)."""
+        if not by_reason and not by_device:
+            return
+        with self.engine.begin() as c:
+            self._lock(c)
+            self._tally(c, SUPPRESSED, by_reason)
+            for device, n in by_device.items():
+                done = c.execute(
+                    sa.update(_floods)
+                    .where(_floods.c.device == device)
+                    .values(last_ms=now_ms, suppressed=_floods.c.suppressed + n)
+                ).rowcount
+                if not done:
+                    c.execute(
+                        sa.insert(_floods).values(device=device, first_ms=now_ms, last_ms=now_ms, suppressed=n)
+                    )
 
     def prune(self, now_ms: int | None = None) -> dict[str, int]:
         """Apply the retention now (also done by every insert); returns ``{reason: letters removed}``."""
         now_ms = self._now_ms() if now_ms is None else now_ms
-        with self._lock:
-            pruned = self._write(lambda: self._prune(now_ms)) if self._due(now_ms) else {}
+        with self.engine.connect() as c:
+            due = self._due(c, now_ms)
+        if not due:
+            return {}
+        with self.engine.begin() as c:
+            pruned = self._prune(c, now_ms, self._lock(c))
         self._report(pruned)
         return pruned
 
     # ------------------------------------------------------------------ reading
-    def list(self, reason: str | None = None, limit: int = 100) -> list[DeadLetter]:
-        """Newest first, optionally only one reason."""
-        q = "SELECT topic, payload, reason, message, received_at_ms, id FROM dead_letters"
-        args: tuple[object, ...] = ()
+    def list(self, reason: str | None = None, limit: int = 100, source: str | None = None) -> list[DeadLetter]:
+        """Newest first, optionally only one reason and/or one source."""
+        t = _letters
+        q = sa.select(
+            t.c.topic,
+            t.c.payload,
+            t.c.reason,
+            t.c.message,
+            t.c.received_at_ms,
+            t.c.id,
+            t.c.source,
+            t.c.payload_bytes,
+            t.c.payload_sha256,
+            t.c.deliveries,
+        )
         if reason:
-            q += " WHERE reason = ?"
-            args = (reason,)
-        q += " ORDER BY id DESC LIMIT ?"
-        with self._lock:
-            rows = self._conn.execute(q, (*args, limit)).fetchall()
-        return [DeadLetter(r[0], bytes(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+            q = q.where(t.c.reason == reason)
+        if source:
+            q = q.where(t.c.source == source)
+        with self.engine.connect() as c:
+            rows = c.execute(q.order_by(t.c.id.desc()).limit(limit)).all()
+        return [
+            DeadLetter(r[0], bytes(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], bytes(r[8]), r[9]) for r in rows
+        ]
 
     def counts(self) -> dict[str, int]:
-        """Dead letters per reason, ever stored: those kept plus those retention removed."""
+        """Dead letters per reason, ever refused: those kept, those retention removed, those suppressed."""
         total = Counter(self.kept_counts())
         total.update(self.pruned_counts())
+        total.update(self.suppressed_counts())
         return dict(total)
 
     def kept_counts(self) -> dict[str, int]:
         """Dead letters per reason still in the table (what :meth:`list` can show)."""
-        with self._lock:
-            rows = self._conn.execute("SELECT reason, COUNT(*) FROM dead_letters GROUP BY reason").fetchall()
-        return {r: n for r, n in rows}
+        q = sa.select(_letters.c.reason, sa.func.count()).group_by(_letters.c.reason)
+        with self.engine.connect() as c:
+            return {r: int(n) for r, n in c.execute(q)}
 
     def pruned_counts(self) -> dict[str, int]:
         """Dead letters per reason removed by retention."""
-        with self._lock:
-            rows = self._conn.execute("SELECT reason, letters FROM dead_letter_pruned").fetchall()
-        return {r: n for r, n in rows}
+        return self._tallies(PRUNED)
+
+    def suppressed_counts(self) -> dict[str, int]:
+        """Dead letters per reason of flooding devices, counted but never stored."""
+        return self._tallies(SUPPRESSED)
+
+    def floods(self) -> builtins.list[dict[str, Any]]:
+        """Devices whose letters were suppressed: device, first_ms, last_ms, suppressed (newest first)."""
+        q = sa.select(_floods).order_by(_floods.c.last_ms.desc()).limit(1000)
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(q)]
 
     def kept(self) -> int:
         """How many dead letters the table holds."""
-        with self._lock:
-            return self._rows() or 0
+        with self.engine.connect() as c:
+            return int(c.execute(sa.select(_meta.c.value).where(_meta.c.key == "rows")).scalar_one())
 
-    # ------------------------------------------------------------------ inside the lock
-    def _write(self, work: Callable[[], T]) -> T:
-        """Run ``work`` in one write transaction: committed, or rolled back if it raises."""
-        self._conn.execute("BEGIN IMMEDIATE")
+    # ------------------------------------------------------------------ inside a transaction
+    def _ensure_meta(self) -> None:
+        """The ``rows`` meta row (the migration makes it; a table emptied or filled by hand is recounted)."""
+        with self.engine.connect() as c:
+            if c.execute(sa.select(_meta.c.value).where(_meta.c.key == "rows")).first() is not None:
+                return
         try:
-            out = work()
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
-        return out
+            with self.engine.begin() as c:
+                n = c.execute(sa.select(sa.func.count()).select_from(_letters)).scalar_one()
+                c.execute(sa.insert(_meta).values(key="rows", value=n))
+        except sa.exc.IntegrityError:
+            pass  # another process made it first
 
-    def _rows(self) -> int | None:
-        row = self._conn.execute("SELECT value FROM dead_letter_meta WHERE key = 'rows'").fetchone()
-        return None if row is None else int(row[0])
+    def _lock(self, c: sa.Connection) -> int:
+        """Take the writers' lock (the ``rows`` meta row) and return the number of letters kept."""
+        c.execute(sa.update(_meta).where(_meta.c.key == "rows").values(value=_meta.c.value))
+        return int(c.execute(sa.select(_meta.c.value).where(_meta.c.key == "rows")).scalar_one())
 
-    def _set_rows(self, n: int) -> None:
-        self._conn.execute(
-            "INSERT INTO dead_letter_meta (key, value) VALUES ('rows', ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (n,),
-        )
+    def _tallies(self, kind: str) -> dict[str, int]:
+        q = sa.select(_tallies.c.reason, _tallies.c.letters).where(_tallies.c.kind == kind)
+        with self.engine.connect() as c:
+            return {r: int(n) for r, n in c.execute(q)}
 
-    def _recount(self) -> None:
-        self._set_rows(self._conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0])
+    def _tally(self, c: sa.Connection, kind: str, by_reason: Mapping[str, int]) -> None:
+        for reason, n in sorted(by_reason.items()):
+            done = c.execute(
+                sa.update(_tallies)
+                .where(_tallies.c.reason == reason, _tallies.c.kind == kind)
+                .values(letters=_tallies.c.letters + n)
+            ).rowcount
+            if not done:
+                c.execute(sa.insert(_tallies).values(reason=reason, kind=kind, letters=n))
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
 
-    def _due(self, now_ms: int) -> bool:
+    def _due(self, c: sa.Connection, now_ms: int) -> bool:
         """Whether :meth:`_prune` would remove anything (two index probes, no write lock)."""
         keep = self.retention
-        if keep.max_rows and (self._rows() or 0) > keep.max_rows:
-            return True
+        if keep.max_rows:
+            rows = c.execute(sa.select(_meta.c.value).where(_meta.c.key == "rows")).scalar_one()
+            if rows > keep.max_rows:
+                return True
         return bool(
             keep.max_age_ms
-            and self._conn.execute(
-                "SELECT 1 FROM dead_letters WHERE received_at_ms < ? LIMIT 1", (now_ms - keep.max_age_ms,)
-            ).fetchone()
+            and c.execute(
+                sa.select(_letters.c.id).where(_letters.c.received_at_ms < now_ms - keep.max_age_ms).limit(1)
+            ).first()
         )
 
-    def _prune(self, now_ms: int) -> dict[str, int]:
-        c, keep = self._conn, self.retention
+    def _prune(self, c: sa.Connection, now_ms: int, rows: int) -> dict[str, int]:
+        t, keep = _letters, self.retention
         removed: Counter[str] = Counter()
         if keep.max_age_ms:
             cutoff = now_ms - keep.max_age_ms
-            # no GROUP BY: SQLite would answer it by scanning the whole reason index
-            old = c.execute("SELECT reason FROM dead_letters WHERE received_at_ms < ?", (cutoff,)).fetchall()
+            old = c.execute(sa.select(t.c.reason).where(t.c.received_at_ms < cutoff)).all()
             if old:
-                c.execute("DELETE FROM dead_letters WHERE received_at_ms < ?", (cutoff,))
+                c.execute(sa.delete(t).where(t.c.received_at_ms < cutoff))
                 removed.update(r for (r,) in old)
-        rows = (self._rows() or 0) - removed.total()
+        rows -= removed.total()
         if keep.max_rows and rows > keep.max_rows:
-            oldest = c.execute(
-                "SELECT id, reason FROM dead_letters ORDER BY id LIMIT ?", (rows - keep.max_rows,)
-            ).fetchall()
-            c.execute("DELETE FROM dead_letters WHERE id <= ?", (oldest[-1][0],))
+            oldest = c.execute(sa.select(t.c.id, t.c.reason).order_by(t.c.id).limit(rows - keep.max_rows)).all()
+            c.execute(sa.delete(t).where(t.c.id <= oldest[-1][0]))
             removed.update(r for _, r in oldest)
             rows = keep.max_rows
-        if removed:
-            self._set_rows(rows)
-            c.executemany(
-                "INSERT INTO dead_letter_pruned (reason, letters) VALUES (?, ?)"
-                " ON CONFLICT (reason) DO UPDATE SET letters = letters + excluded.letters",
-                sorted(removed.items()),
-            )
+        c.execute(sa.update(_meta).where(_meta.c.key == "rows").values(value=rows))
+        self._tally(c, PRUNED, removed)
         return dict(removed)
 
     def _report(self, pruned: dict[str, int]) -> None:

@@ -16,6 +16,7 @@ from facility.contract import (
     MAX_AGE_MS,
     MAX_FUTURE_MS,
     MAX_PAYLOAD_BYTES,
+    MAX_SEQ,
     SCHEMAS,
     Channel,
     ContractError,
@@ -80,7 +81,7 @@ def telemetry_line(info: TopicInfo, payload: bytes, now_ms: int) -> tuple[str, i
     if type(ts) is not int or not now_ms - MAX_AGE_MS <= ts <= now_ms + MAX_FUTURE_MS:
         return None
     seq = body.get("seq")
-    if seq is not None and (type(seq) is not int or seq < 0):
+    if seq is not None and (type(seq) is not int or not 0 <= seq <= MAX_SEQ):
         return None
     values = body.get("values")
     if type(values) is not dict or not values:

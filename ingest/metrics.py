@@ -33,6 +33,17 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.suppressed = Counter(
+            "ingest_dead_letters_suppressed",
+            "dead letters of flooding devices counted but not stored (FACILITY_DEAD_LETTER_DEVICE_RATE_PER_MIN)",
+            ["reason"],
+            registry=r,
+        )
+        self.flooding = Gauge(
+            "ingest_flooding_devices",
+            "devices whose dead letters were suppressed in the last minute (alarm when > 0)",
+            registry=r,
+        )
         self.spool_depth = Gauge("ingest_spool_depth", "points waiting in the local spool", registry=r)
         self.queue_depth = Gauge("ingest_queue_depth", "messages received, not yet processed", registry=r)
         self.connected = Gauge("ingest_mqtt_connected", "1 while connected to the broker", registry=r)
@@ -81,6 +92,10 @@ class Metrics:
     def add_pruned(self, by_reason: dict[str, int]) -> None:
         for reason, n in by_reason.items():
             self.pruned.labels(reason).inc(n)
+
+    def add_suppressed(self, by_reason: dict[str, int]) -> None:
+        for reason, n in by_reason.items():
+            self.suppressed.labels(reason).inc(n)
 
     def set_depths(self, spool: int, queue: int) -> None:
         self.n_spool, self.n_queue = spool, queue

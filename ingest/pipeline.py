@@ -1,19 +1,19 @@
-"""From received MQTT messages to line protocol and dead letters (pure), and writing with split-on-reject."""
+"""From received MQTT messages to line protocol and dead letters (pure); writing is in :mod:`ingest.refusals`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from facility.contract import ContractError, decode
 from facility.mqtt import EdgeMessage
 from ingest.deadletters import DeadLetter
 from ingest.fastpath import telemetry_line, topic_info
-from ingest.influx import InfluxRejected
 from ingest.lineprotocol import to_line
+from ingest.refusals import write_splitting
 
 #: one MQTT message as it came off the wire (the MQTT layer's edge type)
 Received = EdgeMessage
+__all__ = ["Prepared", "Received", "prepare", "write_splitting"]
 
 
 @dataclass
@@ -61,31 +61,3 @@ def prepare(batch: list[Received]) -> Prepared:
             device = item.topic.rsplit("/", 1)[0]
             seqs.append((device, m.seq, m.ts_ms))
     return out
-
-
-class LineWriter(Protocol):
-    def write(self, lines: list[str], precision: str = "ms") -> None: ...
-
-
-def write_splitting(influx: LineWriter, lines: list[str]) -> list[tuple[int, str]]:
-    """Write ``lines``; if InfluxDB rejects the batch (e.g. 400 partial write), split it in halves until
-    every rejected line is found. Re-writing accepted lines is harmless (same identity, same values).
-
-    Returns (index, InfluxDB's message) of each rejected line. InfluxUnavailable propagates.
-    """
-    rejected: list[tuple[int, str]] = []
-    stack = [(0, len(lines))]
-    while stack:
-        lo, hi = stack.pop()
-        if lo >= hi:
-            continue
-        try:
-            influx.write(lines[lo:hi])
-        except InfluxRejected as exc:
-            if hi - lo == 1:
-                rejected.append((lo, exc.body.strip()[:500] or str(exc)))
-            else:
-                mid = (lo + hi) // 2
-                stack += [(mid, hi), (lo, mid)]
-    rejected.sort()
-    return rejected

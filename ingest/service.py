@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from facility.settings import Settings
 from ingest.accounting import SeqTracker
-from ingest.deadletters import DAY_MS, DeadLetter, DeadLetterStore, Retention
+from ingest.deadletters import DAY_MS, DeadLetter, DeadLetterStore, Retention, device_of
+from ingest.floodgate import Floodgate
 from ingest.influx import InfluxClient, InfluxError, InfluxRejected, InfluxUnavailable
 from ingest.metrics import Metrics
 from ingest.mqtt import ingest_consumer
-from ingest.pipeline import Prepared, Received, prepare, write_splitting
-from ingest.spool import Spool
+from ingest.pipeline import Prepared, Received, prepare
+from ingest.refusals import Refusals, write_checked
+from ingest.spool import Source, Spool
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +41,20 @@ def ingest_dir(settings: Settings) -> Path:
     return settings.var_dir / "ingest"
 
 
-def dead_letter_path(settings: Settings) -> Path:
-    return ingest_dir(settings) / "dead_letters.db"
-
-
 def dead_letter_retention(settings: Settings) -> Retention:
     return Retention(
         max_rows=settings.dead_letter_max_rows,
         max_age_ms=round(settings.dead_letter_max_age_days * DAY_MS),
+    )
+
+
+def dead_letter_store(settings: Settings, **kwargs: Any) -> DeadLetterStore:
+    """The dead letters in the relational store (``settings.sqlalchemy_url``, migrated on open)."""
+    return DeadLetterStore.open(
+        settings.sqlalchemy_url,
+        dead_letter_retention(settings),
+        payload_max_bytes=settings.dead_letter_payload_max_bytes,
+        **kwargs,
     )
 
 
@@ -94,9 +104,9 @@ class Ingester:
         self.influx = influx_client(settings)
         self._writer = DatabaseEnsuringWriter(self.influx)
         self.metrics = Metrics(self.client_id)
-        self.dead_letters = DeadLetterStore(
-            dead_letter_path(settings), dead_letter_retention(settings), on_prune=self.metrics.add_pruned
-        )
+        self.dead_letters = dead_letter_store(settings, on_prune=self.metrics.add_pruned)
+        self.floodgate = Floodgate(settings.dead_letter_device_rate_per_min, settings.dead_letter_device_burst)
+        self.refusals = Refusals()
         self.spool = Spool(spool_path(settings, self.client_id), settings.spool_max_rows)
         self.tracker = SeqTracker()
         self._changed_devices: set[str] = set()
@@ -200,10 +210,7 @@ class Ingester:
 
     def _handle(self, batch: list[Received]) -> None:
         prep = prepare(batch)
-        if prep.dead:
-            self.dead_letters.add_many(prep.dead)
-            for d in prep.dead:
-                self.metrics.add_dead(d.reason)
+        self._dead(prep.dead)
         while not self._store(prep, batch):
             if self._stop.wait(0.5):
                 return  # shutting down: not acked, the broker will deliver these again
@@ -215,6 +222,27 @@ class Ingester:
         self._account(prep)
         self.metrics.set_depths(self.spool.depth, len(self.queue))
 
+    def _dead(self, letters: list[DeadLetter]) -> None:
+        """Store dead letters (committed on return); a flooding device's are counted, not stored."""
+        if not letters:
+            return
+        keep: list[DeadLetter] = []
+        by_reason: Counter[str] = Counter()
+        by_device: Counter[str] = Counter()
+        gate = self.floodgate
+        for d in letters:
+            self.metrics.add_dead(d.reason)
+            device = device_of(d.topic)
+            if gate.admit(device, d.received_at_ms):
+                keep.append(d)
+            else:
+                by_reason[d.reason] += 1
+                by_device[device] += 1
+        self.dead_letters.add_many(keep)
+        if by_reason:
+            self.dead_letters.add_suppressed(by_reason, by_device, int(time.time() * 1000))
+            self.metrics.add_suppressed(by_reason)
+
     def _store(self, prep: Prepared, batch: list[Received]) -> bool:
         """True once the batch's lines are durable (InfluxDB or spool)."""
         lines = prep.lines
@@ -222,7 +250,7 @@ class Ingester:
             return True
         if self.spool.depth == 0 and time.monotonic() >= self._retry_at:
             try:
-                rejected = write_splitting(self._writer, lines)
+                rejected = write_checked(self._writer, lines, self.refusals)
             except InfluxUnavailable as exc:
                 self._influx_down(exc)
             else:
@@ -233,7 +261,7 @@ class Ingester:
                 self._observe_lag(prep)
                 return True
         if self.spool.has_room(len(lines)):
-            self.spool.append(lines)
+            self.spool.append(lines, [(batch[o].topic, batch[o].payload) for o in prep.owners])
             self.metrics.add_stored(len(lines))
             return True
         now = time.monotonic()
@@ -247,7 +275,7 @@ class Ingester:
             )
         return False
 
-    def _reject(self, rejected: list[tuple[int, str]], sources: list[tuple[str, bytes]]) -> None:
+    def _reject(self, rejected: list[tuple[int, str]], sources: list[Source]) -> None:
         """Lines InfluxDB refused become dead letters (one per source message)."""
         if not rejected:
             return
@@ -259,8 +287,7 @@ class Ingester:
                 continue
             seen.add(src)
             letters.append(DeadLetter(src[0], src[1], "rejected_by_store", why, now_ms))
-        self.dead_letters.add_many(letters)
-        self.metrics.add_dead("rejected_by_store", len(letters))
+        self._dead(letters)
         log.warning("InfluxDB refused %d line(s); kept as dead letters: %s", len(rejected), rejected[0][1])
 
     def _drain_spool(self, budget_s: float) -> None:
@@ -269,14 +296,16 @@ class Ingester:
             head = self.spool.head()
             if head is None:
                 return
-            batch_id, lines = head
+            batch_id, lines, sources = head
             try:
-                rejected = write_splitting(self._writer, lines)
+                rejected = write_checked(self._writer, lines, self.refusals)
             except InfluxUnavailable as exc:
                 self._influx_down(exc)
                 return
             self._influx_ok()
-            self._reject(rejected, [("(spool)", lines[i].encode()) for i, _ in rejected])
+            # a batch spooled before sources were kept: the line itself is all we have
+            src = sources or [("(spool)", line.encode()) for line in lines]
+            self._reject(rejected, [src[i] for i, _ in rejected])
             self.spool.pop(batch_id)
             self.metrics.set_depths(self.spool.depth, len(self.queue))
             if not self.spool.depth:
@@ -319,9 +348,10 @@ class Ingester:
         changed, self._changed_devices = self._changed_devices, set()
         self.metrics.update_seq(self.tracker, changed)
         self.metrics.update_rate(now)
+        self.metrics.flooding.set(len(self.floodgate.flooding(int(time.time() * 1000))))
         try:
             self.dead_letters.prune()  # the age limit, even while no new dead letter arrives
-        except sqlite3.Error as exc:
+        except sa.exc.SQLAlchemyError as exc:
             log.warning("dead-letter retention not applied this round: %s", exc)
         if self.spool.depth or time.monotonic() < self._retry_at:
             return

@@ -1,52 +1,69 @@
-"""Read-side of ingest for the API: dead letters and the workers' latest ``ingest_stats``."""
+"""Read-side of ingest for the API: dead letters (relational store) and the workers' latest ``ingest_stats``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+import threading
+from typing import Any
 
 from facility.settings import Settings
 from ingest.deadletters import DeadLetter, DeadLetterStore
 from ingest.influx import InfluxClient, InfluxError
-from ingest.service import dead_letter_path
 
-T = TypeVar("T")
-
-
-def _read_dead_letters(settings: Settings, read: Callable[[DeadLetterStore], T], empty: T) -> T:
-    path = dead_letter_path(settings)
-    if not path.exists():
-        return empty
-    store = DeadLetterStore(path)
-    try:
-        return read(store)
-    finally:
-        store.close()
+_STORES: dict[str, DeadLetterStore] = {}
+_LOCK = threading.Lock()
 
 
-def dead_letters(settings: Settings, reason: str | None = None, limit: int = 100) -> list[DeadLetter]:
-    return _read_dead_letters(settings, lambda s: s.list(reason=reason, limit=limit), [])
+def reader(settings: Settings) -> DeadLetterStore:
+    """A read-only view of the dead letters at ``settings.sqlalchemy_url`` (one per URL and process)."""
+    url = settings.sqlalchemy_url
+    with _LOCK:
+        store = _STORES.get(url)
+        if store is None:
+            store = _STORES[url] = DeadLetterStore.open(url)
+        return store
+
+
+def close_readers() -> None:
+    """Dispose of the readers' engines (tests, shutdown)."""
+    with _LOCK:
+        for store in _STORES.values():
+            store.close()
+        _STORES.clear()
+
+
+def dead_letters(
+    settings: Settings, reason: str | None = None, limit: int = 100, source: str | None = None
+) -> list[DeadLetter]:
+    return reader(settings).list(reason=reason, limit=limit, source=source)
 
 
 def dead_letter_counts(settings: Settings) -> dict[str, int]:
-    """Every dead letter ever stored, per reason (retention's removals included)."""
-    return _read_dead_letters(settings, DeadLetterStore.counts, {})
+    """Every dead letter ever refused, per reason (retention's removals and suppressed letters included)."""
+    return reader(settings).counts()
 
 
 def dead_letter_pruned_counts(settings: Settings) -> dict[str, int]:
     """Dead letters removed by retention, per reason."""
-    return _read_dead_letters(settings, DeadLetterStore.pruned_counts, {})
+    return reader(settings).pruned_counts()
+
+
+def dead_letter_suppressed_counts(settings: Settings) -> dict[str, int]:
+    """Dead letters of flooding devices, counted but never stored, per reason."""
+    return reader(settings).suppressed_counts()
+
+
+def floods(settings: Settings) -> list[dict[str, Any]]:
+    """Devices whose dead letters went over the per-device rate (newest first)."""
+    return reader(settings).floods()
 
 
 def worker_stats(influx: InfluxClient) -> list[dict[str, Any]]:
-    """The newest ``ingest_stats`` row of each worker (empty if InfluxDB has none or is down)."""
+    """The newest ``ingest_stats`` point of each worker, with the time it was written (empty if none)."""
     try:
         series = influx.query(
-            "SELECT last(received) AS received, last(stored) AS stored, last(dead_letters) AS dead_letters,"
-            " last(spool_depth) AS spool_depth, last(queue_depth) AS queue_depth, last(gaps) AS gaps,"
-            " last(pending_gaps) AS pending_gaps, last(duplicates) AS duplicates, last(resets) AS resets,"
-            " last(lag_ms) AS lag_ms, last(rate) AS rate FROM ingest_stats"
-            " WHERE time > now() - 1h AND asset = '' GROUP BY worker"
+            "SELECT received, stored, dead_letters, spool_depth, queue_depth, gaps, pending_gaps, duplicates,"
+            " resets, lag_ms, rate FROM ingest_stats WHERE time > now() - 1h AND asset = ''"
+            " GROUP BY worker ORDER BY time DESC LIMIT 1"
         )
     except InfluxError:
         return []

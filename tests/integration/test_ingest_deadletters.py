@@ -1,16 +1,17 @@
-"""Dead-letter retention on the real SQLite file: at most N letters (the newest, content intact), none older
+"""Dead-letter retention in the relational store (SQLite and PostgreSQL): at most N letters (the newest, content intact), none older
 than the age limit (injected clock), pruned letters still counted per reason; and the ingester wires it to
 its settings and to the Prometheus counter, against the real broker and InfluxDB."""
 
 from __future__ import annotations
 
-import sqlite3
+import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -20,9 +21,10 @@ from facility.services.ports import free_port
 from facility.settings import Settings
 from ingest.deadletters import DAY_MS, DeadLetter, DeadLetterStore, Retention
 from ingest.influx import InfluxClient
-from ingest.service import Ingester, dead_letter_path
+from ingest.service import Ingester, dead_letter_store
 from ingest.testkit import make_messages, publish
-from tests.support import wait_until
+from maintenance.tokens import Role
+from tests.support import make_token, wait_until
 
 pytestmark = pytest.mark.integration
 REASONS = ("bad_json", "too_large", "not_finite")
@@ -48,27 +50,30 @@ def content(letters: list[DeadLetter]) -> list[tuple[str, bytes, str, str, int]]
     return [(d.topic, d.payload, d.reason, d.message, d.received_at_ms) for d in letters]
 
 
-def table_rows(path: Path) -> int:
-    with sqlite3.connect(path) as c:
-        return int(c.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0])
+def table_rows(store: DeadLetterStore) -> int:
+    with store.engine.connect() as c:
+        return int(c.execute(sa.text("SELECT COUNT(*) FROM dead_letters")).scalar_one())
 
 
-def test_over_the_row_limit_the_newest_n_stay_intact_and_all_stay_counted(tmp_path: Path) -> None:
-    path = tmp_path / "dl.db"
+def test_over_the_row_limit_the_newest_n_stay_intact_and_all_stay_counted(db_url: str) -> None:
     heard: list[dict[str, int]] = []
-    store = DeadLetterStore(path, Retention(max_rows=50), clock=Clock(NOW_MS), on_prune=heard.append)
+    store = DeadLetterStore.open(db_url, Retention(max_rows=50), clock=Clock(NOW_MS), on_prune=heard.append)
     sent: list[DeadLetter] = []
+    deliveries: Counter[str] = Counter()
     i = 0
     for size in (7, 1, 30, 41, 2, 39):
         batch = [letter(n) for n in range(i, i + size)]
         i += size
         redelivered = sent[-3:]  # still kept: counted as deliveries, no new row (the ids skip ahead)
         store.add_many([*batch, *redelivered])
+        deliveries.update(d.message for d in [*batch, *redelivered])
         sent += batch
-        assert store.kept() == table_rows(path) == min(len(sent), 50)
+        assert store.kept() == table_rows(store) == min(len(sent), 50)
     assert len(sent) == 120
     newest_first = list(reversed(sent[-50:]))
     assert content(store.list(limit=1000)) == content(newest_first)
+    assert [d.deliveries for d in store.list(limit=1000)] == [deliveries[d.message] for d in newest_first]
+    assert max(deliveries.values()) == 3
     assert content(store.list(reason="too_large", limit=1000)) == content(
         [d for d in newest_first if d.reason == "too_large"]
     )
@@ -77,14 +82,14 @@ def test_over_the_row_limit_the_newest_n_stay_intact_and_all_stay_counted(tmp_pa
     assert store.pruned_counts() == removed
     assert sum((Counter(h) for h in heard), Counter()) == Counter(removed)
     store.close()
-    again = DeadLetterStore(path)  # a reader (the API): the same view, nothing pruned by opening
+    again = DeadLetterStore.open(db_url)  # a reader (the API): the same view, nothing pruned by opening
     assert (again.kept(), again.counts(), again.pruned_counts()) == (50, {r: 40 for r in REASONS}, removed)
     again.close()
 
 
-def test_letters_older_than_the_limit_go_on_insert_and_on_prune(tmp_path: Path) -> None:
+def test_letters_older_than_the_limit_go_on_insert_and_on_prune(db_url: str) -> None:
     clock = Clock(NOW_MS)
-    store = DeadLetterStore(tmp_path / "dl.db", Retention(max_age_ms=30 * DAY_MS), clock=clock)
+    store = DeadLetterStore.open(db_url, Retention(max_age_ms=30 * DAY_MS), clock=clock)
     ages_days = [40, 31, 30, 29, 1, 0]
     store.add_many([letter(i, NOW_MS - d * DAY_MS) for i, d in enumerate(ages_days)])
     # inserting prunes at once: older than 30 days goes, exactly 30 days old stays
@@ -101,34 +106,33 @@ def test_letters_older_than_the_limit_go_on_insert_and_on_prune(tmp_path: Path) 
     store.close()
 
 
-def test_a_file_from_before_retention_and_two_workers_sharing_it(tmp_path: Path) -> None:
-    path = tmp_path / "dl.db"
-    with sqlite3.connect(path) as c:  # the table as it was, filled, with no row count kept
-        c.executescript(
-            "CREATE TABLE dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL,"
-            " payload BLOB NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL, received_at_ms INTEGER NOT NULL,"
-            " digest BLOB NOT NULL, deliveries INTEGER NOT NULL DEFAULT 1);"
-            "CREATE UNIQUE INDEX dead_letters_identity ON dead_letters (topic, digest);"
-        )
-        c.executemany(
-            "INSERT INTO dead_letters (topic, payload, reason, message, received_at_ms, digest)"
-            " VALUES (?,?,?,?,?,?)",
-            [
-                (d.topic, d.payload, d.reason, d.message, d.received_at_ms, bytes([i]))
-                for i, d in enumerate(letter(n) for n in range(30))
-            ],
-        )
+def test_two_writers_share_the_store_and_big_payloads_keep_only_their_start(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
     keep = Retention(max_rows=20)
-    a = DeadLetterStore(path, keep, clock=Clock(NOW_MS))
-    b = DeadLetterStore(path, keep, clock=Clock(NOW_MS))
-    assert a.kept() == 30  # counted once when opened; pruned at the next insert
-    sent = [letter(n) for n in range(30)]
-    for n in range(30, 45):
-        (a if n % 2 else b).add_many([letter(n)])
-        sent.append(letter(n))
-        assert table_rows(path) == a.kept() == b.kept() == 20
-    assert content(b.list(limit=100)) == content(list(reversed(sent[-20:])))
+    a = DeadLetterStore.open(url, keep, clock=Clock(NOW_MS), payload_max_bytes=16)
+    b = DeadLetterStore.open(url, keep, clock=Clock(NOW_MS), payload_max_bytes=16)
+    sent = [letter(n) for n in range(45)]
+    for n, d in enumerate(sent):
+        (a if n % 2 else b).add_many([d])
+        assert table_rows(a) == a.kept() == b.kept() == min(n + 1, 20)
+    kept = b.list(limit=100)
+    assert [(d.topic, d.reason, d.message) for d in kept] == [
+        (d.topic, d.reason, d.message) for d in reversed(sent[-20:])
+    ]
+    assert [d.payload for d in kept] == [d.payload[:16] for d in reversed(sent[-20:])]
+    assert [(d.size, d.sha256) for d in kept] == [
+        (len(d.payload), hashlib.sha256(d.payload).digest()) for d in reversed(sent[-20:])
+    ]
     assert a.counts() == dict(Counter(d.reason for d in sent))
+    # a flooding device: counted per reason and per device, never stored
+    a.add_suppressed({"bad_json": 3}, {"facility/e/b/elevator/a1": 3}, NOW_MS)
+    b.add_suppressed({"bad_json": 2, "too_large": 1}, {"facility/e/b/elevator/a1": 3}, NOW_MS + 5)
+    assert a.suppressed_counts() == {"bad_json": 5, "too_large": 1}
+    assert a.floods() == [
+        {"device": "facility/e/b/elevator/a1", "first_ms": NOW_MS, "last_ms": NOW_MS + 5, "suppressed": 6}
+    ]
+    assert b.counts() == dict(Counter(d.reason for d in sent) + Counter(bad_json=5, too_large=1))
+    assert a.kept() == 20
     a.close()
     b.close()
 
@@ -180,14 +184,16 @@ def test_the_ingester_keeps_its_setting_and_counts_what_it_pruned(
         r: ing.metrics.registry.get_sample_value("ingest_dead_letters_pruned_total", {"reason": r}) or 0
         for r in expected
     }
-    store = DeadLetterStore(dead_letter_path(settings))
-    assert store.kept() == table_rows(dead_letter_path(settings)) == 10
+    store = dead_letter_store(settings)
+    assert store.kept() == table_rows(store) == 10
     assert store.counts() == dict(expected)  # all 30 still counted
     assert store.pruned_counts() == {r: n for r, n in pruned.items() if n} and sum(pruned.values()) == 20
-    kept = {(d.id, d.topic, len(d.payload)) for d in store.list(limit=1000)}
+    kept = {(d.id, d.topic, d.size) for d in store.list(limit=1000)}
+    assert {len(d.payload) for d in store.list(limit=1000)} <= {4096} | {d.size for d in store.list(limit=1000)}
     store.close()
     ctx = AppContext(settings, InfluxClient(influx.url, influx.database))
     with TestClient(create_app(ctx=ctx)) as client:
+        client.headers["Authorization"] = f"Bearer {make_token(settings, Role.ENGINEER)}"
         listed = client.get("/api/v1/dead-letters", params={"limit": 1000}).json()
         stats = client.get("/api/v1/ingest/stats").json()
     ctx.close()

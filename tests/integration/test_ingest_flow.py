@@ -17,11 +17,11 @@ from facility.services.influxd import InfluxServer
 from facility.services.mosquitto import MosquittoServer
 from facility.services.ports import free_port
 from facility.settings import Settings
-from ingest.deadletters import DeadLetterStore
 from ingest.influx import InfluxClient
-from ingest.service import Ingester, dead_letter_path
+from ingest.service import Ingester, dead_letter_store
 from ingest.testkit import fleet, make_messages, publish, stored_points, wait_for_points
-from tests.support import wait_until
+from maintenance.tokens import Role
+from tests.support import make_token, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,7 @@ def test_mix_with_5_percent_malformed(
     finally:
         ing.stop()
     assert Counter(points) == Counter(valid)  # every valid message stored exactly once, values equal
-    store = DeadLetterStore(dead_letter_path(settings))
+    store = dead_letter_store(settings)
     expected = Counter(m.reason for m in msgs if m.reason)
     assert sum(expected.values()) == 100
     assert store.counts() == dict(expected)
@@ -151,6 +151,7 @@ def test_api_lists_dead_letters_and_stats(
         ing.stop()
     ctx = AppContext(settings, InfluxClient(influx.url, influx.database))
     with TestClient(create_app(ctx=ctx)) as client:
+        client.headers["Authorization"] = f"Bearer {make_token(settings, Role.ENGINEER)}"
         bad = client.get("/api/v1/dead-letters", params={"reason": "bad_json"}).json()
         assert sorted(d["payload"] for d in bad) == sorted(
             m.payload.decode() for m in msgs if m.reason == "bad_json"
@@ -175,7 +176,7 @@ def test_two_workers_share_the_stream_without_loss_or_doubles(
         w.start()
     try:
         assert wait_until(lambda: all(w.mqtt.connected for w in workers))
-        assert all(w.mqtt.filter == "$share/t-share/facility/+/+/+/+/+" for w in workers)
+        assert all(w.mqtt.filters == ("$share/t-share/facility/+/+/+/+/#",) for w in workers)
         publish(mosquitto_server.host, mosquitto_server.port, msgs, client_id="share-pub")
         assert wait_until(lambda: sum(w.metrics.n_acked for w in workers) >= len(msgs))
         time.sleep(0.3)
@@ -186,7 +187,7 @@ def test_two_workers_share_the_stream_without_loss_or_doubles(
     assert sum(received) == len(msgs)  # each message went to exactly one worker
     assert min(received) > 0  # and both did work
     assert Counter(stored_points(influx)) == Counter(m.key for m in msgs if m.key is not None)
-    store = DeadLetterStore(dead_letter_path(settings))
+    store = dead_letter_store(settings)
     assert store.counts() == dict(Counter(m.reason for m in msgs if m.reason))
     store.close()
 
@@ -214,7 +215,7 @@ def test_lines_influx_refuses_are_split_out_as_dead_letters(
     assert len(bad) == 40
     stored = [p for p in stored_points(influx) if p[1] != "x"]
     assert Counter(stored) == Counter(good)
-    store = DeadLetterStore(dead_letter_path(settings))
+    store = dead_letter_store(settings)
     letters = store.list(reason="rejected_by_store", limit=1000)
     store.close()
     assert sorted((d.topic, d.payload) for d in letters) == sorted((m.topic, m.payload) for m in bad)
@@ -246,6 +247,6 @@ def test_a_batch_that_fails_is_retried_not_acknowledged_unstored(
         ing.stop()
     assert len(failures) == 2
     assert Counter(stored_points(influx)) == Counter(m.key for m in msgs if m.key)
-    store = DeadLetterStore(dead_letter_path(settings))
+    store = dead_letter_store(settings)
     assert store.counts() == dict(Counter(m.reason for m in msgs if m.reason))
     store.close()

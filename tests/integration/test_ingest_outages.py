@@ -20,9 +20,8 @@ from facility.services.influxd import InfluxServer
 from facility.services.mosquitto import MosquittoServer
 from facility.services.ports import free_port
 from facility.settings import Settings
-from ingest.deadletters import DeadLetterStore
 from ingest.influx import InfluxClient
-from ingest.service import Ingester, dead_letter_path
+from ingest.service import Ingester, dead_letter_store
 from ingest.testkit import Outgoing, make_messages, publish, stored_points, wait_for_points
 
 pytestmark = pytest.mark.integration
@@ -84,7 +83,7 @@ def assert_exactly_once(client: InfluxClient, msgs: list[Outgoing]) -> None:
 
 
 def assert_dead_letters(settings: Settings, msgs: list[Outgoing]) -> None:
-    store = DeadLetterStore(dead_letter_path(settings))
+    store = dead_letter_store(settings)
     try:
         assert store.counts() == dict(Counter(m.reason for m in msgs if m.reason))
     finally:
@@ -180,7 +179,7 @@ def test_kill9_ingester_and_restart_loses_nothing(
 
 
 def _dead_total(settings: Settings) -> int:
-    store = DeadLetterStore(dead_letter_path(settings))
+    store = dead_letter_store(settings)
     try:
         return sum(store.counts().values())
     finally:
