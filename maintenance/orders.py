@@ -15,6 +15,7 @@ from maintenance.assignment import choose_crew
 from maintenance.crews import crew_profiles
 from maintenance.domain import (
     CREW_LOAD_STATES,
+    OPEN_STATES,
     OrderState,
     OrderType,
     Priority,
@@ -22,6 +23,7 @@ from maintenance.domain import (
     state_after_order,
 )
 from maintenance.models import Asset, Crew, Order, Transition
+from maintenance.order_records import OrderNote
 from maintenance.outbox import crew_topic, enqueue, order_payload
 from maintenance.sla import OrderClock
 
@@ -213,4 +215,137 @@ def follow_up(session: Session, order: Order, at: dt.datetime, note: str, rating
     except StaleDataError:
         raise ConcurrentUpdate(
             f"order {order_id} was changed by someone else meanwhile: reload it and retry"
+        ) from None
+
+
+# --- the engineer's actions on an order (issue 16): each is one transition and/or a timeline note --------
+
+
+def add_note(
+    session: Session, order: Order, actor: str, at: dt.datetime, text: str, kind: str = "note"
+) -> None:
+    """A line in the order's timeline (typed by someone, or what a reschedule/decline/photo did)."""
+    session.add(OrderNote(order_id=order.id, kind=kind, actor=actor, at=at, text=text))
+    session.flush()
+
+
+def suggest_crew(session: Session, order: Order, at: dt.datetime) -> str | None:
+    """The crew automatic assignment would choose now (skill, estate, on duty, load), or None."""
+    choice = choose_crew(
+        crew_profiles(session), AssetKind(order.asset.kind), order.asset.estate_id, crew_loads(session), at
+    )
+    return choice.id if choice else None
+
+
+def _proposal(order: Order, what: str) -> None:
+    if OrderState(order.state) is not OrderState.CREATED:
+        raise NotYet(
+            f"order {order.id} is {order.state!r}: only a proposal waiting in 'created' can be {what}"
+        )
+
+
+def _needs_reason(reason: str, what: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ValueError(f"{what} needs a reason: send a non-empty 'reason'")
+    return reason
+
+
+def approve(
+    session: Session,
+    order: Order,
+    actor: str,
+    at: dt.datetime,
+    crew_id: str | None = None,
+    scheduled_for: dt.datetime | None = None,
+    expected_version: int | None = None,
+) -> Transition:
+    """Approve a proposal (an order waiting in ``created``): assign it to ``crew_id`` or the suggested crew,
+    at ``scheduled_for`` or the proposed time. ValueError when no crew fits and none is named."""
+    _proposal(order, "approved")
+    crew_id = crew_id or suggest_crew(session, order, at)
+    if crew_id is None:
+        raise ValueError("no active crew has this asset's skill and estate: name one in 'crew_id'")
+    if scheduled_for is not None and scheduled_for != order.scheduled_for:
+        order.scheduled_for = scheduled_for.astimezone(dt.UTC)
+    return transition(session, order, OrderState.ASSIGNED, actor, at, "approved", crew_id, expected_version)
+
+
+def decline(
+    session: Session,
+    order: Order,
+    actor: str,
+    at: dt.datetime,
+    reason: str,
+    expected_version: int | None = None,
+) -> Transition:
+    """Decline a proposal: it is cancelled with the engineer's reason (kept in the timeline)."""
+    _proposal(order, "declined")
+    why = _needs_reason(reason, "declining a proposal")
+    return transition(
+        session, order, OrderState.CANCELLED, actor, at, f"declined: {why}", None, expected_version
+    )
+
+
+def cancel(
+    session: Session,
+    order: Order,
+    actor: str,
+    at: dt.datetime,
+    reason: str,
+    expected_version: int | None = None,
+) -> Transition:
+    """Cancel an open order with a reason."""
+    why = _needs_reason(reason, "cancelling an order")
+    return transition(session, order, OrderState.CANCELLED, actor, at, why, None, expected_version)
+
+
+def reassign(
+    session: Session,
+    order: Order,
+    actor: str,
+    at: dt.datetime,
+    crew_id: str,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Transition:
+    """Give the order to another crew (it goes back to ``assigned``: the new crew acknowledges it)."""
+    if not crew_id:
+        raise ValueError("reassigning needs a crew: send 'crew_id'")
+    if crew_id == order.crew_id and OrderState(order.state) is OrderState.ASSIGNED:
+        raise ValueError(f"order {order.id} is already assigned to crew {crew_id!r}")
+    return transition(
+        session, order, OrderState.ASSIGNED, actor, at, note or "reassigned", crew_id, expected_version
+    )
+
+
+def reschedule(
+    session: Session,
+    order: Order,
+    actor: str,
+    at: dt.datetime,
+    scheduled_for: dt.datetime,
+    note: str = "",
+    expected_version: int | None = None,
+) -> None:
+    """Move an open order's planned time; the change is a line in its timeline."""
+    if OrderState(order.state) not in OPEN_STATES:
+        raise NotYet(f"order {order.id} is {order.state!r}: only an open order can be rescheduled")
+    if expected_version is not None and expected_version != order.version:
+        raise ConcurrentUpdate(
+            f"order {order.id} is at version {order.version}, not {expected_version}: reload it and retry"
+        )
+    before = order.scheduled_for
+    order.scheduled_for = scheduled_for = scheduled_for.astimezone(dt.UTC)
+    stamp = "—" if before is None else before.isoformat()
+    add_note(session, order, actor, at, f"{stamp} → {scheduled_for.isoformat()} {note}".strip(), "reschedule")
+    if order.crew_id is not None:
+        enqueue(
+            session, crew_topic(order.crew_id), order_payload(order, "rescheduled", at), at, order.crew_id
+        )
+    try:
+        session.flush()
+    except StaleDataError:
+        raise ConcurrentUpdate(
+            f"order {order.id} was changed by someone else meanwhile: reload it and retry"
         ) from None

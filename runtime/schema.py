@@ -9,6 +9,7 @@ from __future__ import annotations
 import ingest.store_models
 import maintenance.alarms.models
 import maintenance.models
+import maintenance.order_records
 import maintenance.people
 import runtime.jobstore
 from maintenance.models import Base
@@ -20,6 +21,7 @@ MODULES = (
     ingest.store_models,
     maintenance.alarms.models,
     maintenance.models,
+    maintenance.order_records,
     maintenance.people,
     runtime.jobstore,
 )

@@ -8,20 +8,32 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 
 from api.auth import OPERATORS, READERS, Principal, Role, ensure_crew_access, require_role
 from api.deps import ClockDep, ContextDep, SessionDep
+from facility.contract import AssetKind
 from maintenance import escalation
-from maintenance.domain import InvalidTransition, OrderState, OrderType, Priority, allowed_transitions
+from maintenance.assignment import choose_crew
+from maintenance.crews import crew_profiles
+from maintenance.domain import (
+    CrewProfile,
+    InvalidTransition,
+    OrderState,
+    OrderType,
+    Priority,
+    allowed_transitions,
+)
 from maintenance.models import Escalation, Order
+from maintenance.order_list import OrderFilter, OrderSort, find_orders
 from maintenance.orders import (
     ConcurrentUpdate,
     NotFound,
     NotYet,
     auto_assign,
     create_order,
+    crew_loads,
     follow_up,
     get_order,
     order_clock,
@@ -92,6 +104,14 @@ class SlaOut(BaseModel):
 class OrderOut(BaseModel):
     id: int
     asset_id: str
+    #: where the asset is (for lists and the crew's card)
+    kind: str = ""
+    estate_id: str = ""
+    building: str = ""
+    floor: int | None = None
+    location: str = ""
+    #: for a proposal (``created``): the crew automatic assignment would choose now
+    suggested_crew: str | None = None
     type: str
     priority: str
     state: str
@@ -146,11 +166,20 @@ def get_targets(ctx: ContextDep) -> SlaTargets:
 TargetsDep = Annotated[SlaTargets, Depends(get_targets)]
 
 
-def order_out(order: Order, now: dt.datetime, targets: SlaTargets) -> OrderOut:
+def order_out(
+    order: Order, now: dt.datetime, targets: SlaTargets, suggested_crew: str | None = None
+) -> OrderOut:
     s = sla_status(order_clock(order), now, targets)
+    asset = order.asset
     return OrderOut(
         id=order.id,
         asset_id=order.asset_id,
+        kind=asset.kind,
+        estate_id=asset.estate_id,
+        building=asset.building.code if asset.building is not None else "",
+        floor=getattr(asset, "floor", None),
+        location=asset.location or "",
+        suggested_crew=suggested_crew,
         type=order.type,
         priority=order.priority,
         state=order.state,
@@ -192,28 +221,68 @@ def _load(session: SessionDep, order_id: int, who: Principal) -> Order:
     return order
 
 
+def order_filter(
+    who: Readers,
+    state: Annotated[list[OrderState] | None, Query(description="one or more states")] = None,
+    estate: Annotated[list[str] | None, Query(description="estate ids")] = None,
+    kind: Annotated[list[AssetKind] | None, Query(description="asset kinds")] = None,
+    type: Annotated[list[OrderType] | None, Query(description="order types")] = None,
+    priority: Annotated[list[Priority] | None, Query(description="priorities")] = None,
+    crew_id: Annotated[list[str] | None, Query(description="crew ids")] = None,
+    asset_id: str | None = None,
+    q: Annotated[str, Query(max_length=200, description="words in the title, asset id or location")] = "",
+    sort: OrderSort = OrderSort.NEWEST,
+    limit: int = Query(200, ge=1, le=2000),
+    offset: int = Query(0, ge=0, le=1_000_000),
+) -> OrderFilter:
+    """The list's filters from the query string; a crew member only ever sees their own crew's orders."""
+    return OrderFilter(
+        estates=tuple(estate or ()),
+        kinds=tuple(kind or ()),
+        types=tuple(type or ()),
+        states=tuple(state or ()),
+        priorities=tuple(priority or ()),
+        crews=tuple(crew_id or ()),
+        asset_id=asset_id,
+        text=q,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+        only_crew=(who.crew_id or "") if who.role is Role.CREW else None,
+    )
+
+
+FilterDep = Annotated[OrderFilter, Depends(order_filter)]
+
+
+class _Suggestions:
+    """Suggested crews of proposals, with the crews and their loads read once per request."""
+
+    def __init__(self, session: SessionDep, now: dt.datetime) -> None:
+        self.session, self.now = session, now
+        self.profiles: list[CrewProfile] | None = None
+        self.loads: dict[str, int] = {}
+
+    def __call__(self, order: Order) -> str | None:
+        if order.state != OrderState.CREATED.value:
+            return None
+        if self.profiles is None:
+            self.profiles, self.loads = crew_profiles(self.session), crew_loads(self.session)
+        kind = AssetKind(order.asset.kind)
+        choice = choose_crew(self.profiles, kind, order.asset.estate_id, self.loads, self.now)
+        return choice.id if choice else None
+
+
 @router.get("/orders", response_model=list[OrderOut])
 def list_orders(
-    session: SessionDep,
-    who: Readers,
-    clock: ClockDep,
-    targets: TargetsDep,
-    state: OrderState | None = None,
-    asset_id: str | None = None,
-    crew_id: str | None = None,
-    limit: int = Query(200, ge=1, le=2000),
+    session: SessionDep, clock: ClockDep, targets: TargetsDep, filters: FilterDep, response: Response
 ) -> list[OrderOut]:
-    q = sa.select(Order).order_by(Order.id.desc()).limit(limit)
-    if who.role is Role.CREW:
-        q = q.where(Order.crew_id == who.crew_id)
-    if state is not None:
-        q = q.where(Order.state == state.value)
-    if asset_id is not None:
-        q = q.where(Order.asset_id == asset_id)
-    if crew_id is not None:
-        q = q.where(Order.crew_id == crew_id)
+    """Orders matching the filters, one page (``limit``/``offset``); ``X-Total-Count`` says how many match."""
+    orders, total = find_orders(session, filters)
+    response.headers["X-Total-Count"] = str(total)
     now = clock()
-    return [order_out(o, now, targets) for o in session.scalars(q)]
+    suggest = _Suggestions(session, now)
+    return [order_out(o, now, targets, suggest(o)) for o in orders]
 
 
 @router.post("/orders", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
@@ -242,12 +311,14 @@ def create(
             auto_assign(session, order, who.actor, now)
     except NotFound as exc:
         raise unprocessable(exc.field, str(exc)) from None
-    return order_out(order, now, targets)
+    return order_out(order, now, targets, _Suggestions(session, now)(order))
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut)
 def read(order_id: int, session: SessionDep, who: Readers, clock: ClockDep, targets: TargetsDep) -> OrderOut:
-    return order_out(_load(session, order_id, who), clock(), targets)
+    now = clock()
+    order = _load(session, order_id, who)
+    return order_out(order, now, targets, _Suggestions(session, now)(order))
 
 
 @router.post("/orders/{order_id}/transitions", response_model=OrderOut, responses={409: {}})

@@ -96,6 +96,16 @@ ROUTES = [
     ("POST", "/api/v1/orders/{order}/transitions", OPS | {"crew"}, {"to": "acknowledged"}),
     ("POST", "/api/v1/orders/{order}/assign", OPS, {"crew_id": "lift-a"}),
     ("POST", "/api/v1/orders/{order}/follow-up", OPS, {"note": "resident happy", "rating": 5}),
+    # G (issue 16): before POST /crews adds a second lift crew, so new orders still go to the token's crew
+    ("GET", "/api/v1/orders.csv", READ | {"crew"}, None),
+    ("POST", "/api/v1/orders/{order}/approve", OPS, {"crew_id": "lift-a"}),
+    ("POST", "/api/v1/orders/{order}/decline", OPS, {"reason": "not needed"}),
+    ("POST", "/api/v1/orders/{order}/cancel", OPS, {"reason": "duplicate"}),
+    ("POST", "/api/v1/orders/{order}/reschedule", OPS, {"scheduled_for": "2026-12-01T02:00:00Z"}),
+    ("POST", "/api/v1/orders/{order}/reassign", OPS, {"crew_id": "lift-a"}),
+    ("GET", "/api/v1/orders/{order}/card", READ | {"crew"}, None),
+    ("POST", "/api/v1/orders/{order}/notes", OPS | {"crew"}, {"text": "on my way"}),
+    ("PUT", "/api/v1/orders/{order}/checklist", OPS | {"crew"}, {"item": "check.elevator.1", "done": True}),
     ("GET", "/api/v1/escalations", READ, None),
     ("POST", "/api/v1/sla/check", OPS, None),
     ("GET", "/api/v1/crews", READ, None),
@@ -130,7 +140,19 @@ ROUTES = [
     ("POST", "/api/v1/registry/import", {"admin"}, None),
     ("GET", "/api/v1/assets/{asset}/timeline", ALL, None),
 ]
-MY_MODULES = {"api.routes.orders", "api.routes.crews", "api.routes.registry", "api.routes.calendar"}
+MY_MODULES = {
+    "api.routes.orders",
+    "api.routes.crews",
+    "api.routes.registry",
+    "api.routes.calendar",
+    "api.routes.order_actions",
+    "api.routes.order_card",
+}
+#: routes checked by their own tests (a raw body, or a path naming another resource)
+OWN_TESTS = {
+    ("POST", "/api/v1/orders/{order_id}/photos"),
+    ("GET", "/api/v1/orders/{order_id}/photos/{photo_id}"),
+}
 
 
 def fill(path: str, order_id: int) -> str:
@@ -156,7 +178,7 @@ def test_route_table_covers_every_route_of_these_modules() -> None:
             p = p.replace(k, v)
         return p
 
-    assert mine == {(m, canon(p)) for m, p, _, _ in ROUTES}
+    assert mine - OWN_TESTS == {(m, canon(p)) for m, p, _, _ in ROUTES}
 
 
 @pytest.mark.parametrize(
