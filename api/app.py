@@ -1,19 +1,79 @@
-"""The FastAPI application: every module in ``api/routes`` that defines ``router`` is mounted."""
+"""The FastAPI application: every module in ``api/routes`` that defines ``router`` is mounted.
+
+Every router is mounted with ``Depends(authenticated)`` (api/auth.py): a route cannot forget to ask who is
+calling. The only exceptions are the routers named in ``PUBLIC`` below, each with the reason it may be
+public; tests/security/test_route_auth.py walks ``app.routes`` and fails for any other route without it.
+"""
 
 from __future__ import annotations
 
 import importlib
+import inspect
+import logging
 import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import quote
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import api.routes
+from api.auth import authenticated
 from api.context import AppContext
 from facility.settings import Settings
 
 API_PREFIX = "/api/v1"
+log = logging.getLogger(__name__)
+
+#: "module.router attribute" → why anyone may call its routes without signing in
+PUBLIC: dict[str, str] = {
+    "health.router": "liveness for load balancers and compose; says only whether broker and InfluxDB answer",
+    "pages.router": "HTML shells and static files; their data comes from /api/v1 with the caller's session",
+    "docs.router": "/docs, /redoc and the OpenAPI schema: the API's shape, no data",
+    "session.public_router": "the sign-in page and the login call itself",
+}
+#: the router attributes a route module may define (``public_router`` is public only when listed above)
+ROUTER_ATTRS = ("router", "public_router")
+
+
+def _summary(doc: str) -> str:
+    """The first sentence of a docstring's first paragraph, at most about 100 characters."""
+    text = " ".join(doc.strip().split("\n\n")[0].split())
+    sentence = text.split(". ")[0].rstrip(".")
+    return sentence if len(sentence) <= 100 else sentence[:99].rsplit(" ", 1)[0] + " …"
+
+
+def _summaries(router: APIRouter) -> None:
+    """A route without ``summary=`` gets the first sentence of its endpoint's docstring as its summary."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and not route.summary:
+            doc = inspect.getdoc(route.endpoint)
+            if doc:
+                route.summary = _summary(doc)
+
+
+async def _to_login(request: Request, exc: StarletteHTTPException) -> Response:
+    """A person opening a page without a session is sent to /login (and back afterwards); APIs get 401."""
+    if (
+        exc.status_code == 401
+        and request.method == "GET"
+        and not request.url.path.startswith(API_PREFIX + "/")
+        and "text/html" in request.headers.get("accept", "")
+    ):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    return await http_exception_handler(request, exc)
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    """The relational store (tokens, sessions, orders) cannot be reached: 503, without its address."""
+    log.error("the relational store cannot be used: %s", type(exc).__name__)
+    return JSONResponse({"detail": "the database cannot be reached: retry later"}, status_code=503)
 
 
 def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:
@@ -30,15 +90,28 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app = FastAPI(
         title="Facility monitoring and predictive maintenance",
         version="0.1.0",
-        docs_url="/docs",
-        openapi_url=f"{API_PREFIX}/openapi.json",
+        # served by api/routes/docs.py from local files (no CDN): /docs, /redoc, /openapi.json
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
         lifespan=lifespan,
     )
     app.state.ctx = context
+    app.add_exception_handler(StarletteHTTPException, _to_login)  # type: ignore[arg-type]
+    app.add_exception_handler(OperationalError, _store_unavailable)
+    #: ids of the routes (as their routers define them) that anyone may call
+    app.state.public_routes = set()
     for info in sorted(pkgutil.iter_modules(api.routes.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"api.routes.{info.name}")
-        router = getattr(module, "router", None)
-        if router is not None:
-            prefix = "" if getattr(module, "UNPREFIXED", False) else API_PREFIX
-            app.include_router(router, prefix=prefix)
+        prefix = "" if getattr(module, "UNPREFIXED", False) else API_PREFIX
+        for attr in ROUTER_ATTRS:
+            router = getattr(module, attr, None)
+            if router is None:
+                continue
+            _summaries(router)
+            if f"{info.name}.{attr}" in PUBLIC:
+                app.include_router(router, prefix=prefix)
+                app.state.public_routes.update(id(r) for r in router.routes)
+            else:
+                app.include_router(router, prefix=prefix, dependencies=[Depends(authenticated)])
     return app
