@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     dead_letter_device_burst: int = 100
     listener_retry_max_s: float = 30.0
 
+    # --- broker accounts (added by B, issue 11): the dynamic-security admin account `facility devices` uses;
+    # without a password it is read from the local stack's <var_dir>/services/mosquitto/credentials.json
+    mqtt_admin_username: str = "admin"
+    mqtt_admin_password: str | None = None
+
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'facility.db').resolve()}"

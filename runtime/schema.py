@@ -6,6 +6,7 @@ Tables live next to the capability that owns them; each module that defines tabl
 
 from __future__ import annotations
 
+import ingest.account_store
 import ingest.store_models
 import maintenance.alarms.models
 import maintenance.models
@@ -18,6 +19,7 @@ __all__ = ["Base", "metadata"]
 
 # one import per module that defines tables (keep sorted)
 MODULES = (
+    ingest.account_store,
     ingest.store_models,
     maintenance.alarms.models,
     maintenance.models,

@@ -16,6 +16,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from facility.contract import AssetKind, AssetRef, Channel, encode_reading
+from facility.services.dynsec import DynsecBroker
 from facility.services.mosquitto import MosquittoServer
 from facility.services.ports import free_port
 from facility.settings import Settings
@@ -23,6 +24,7 @@ from ingest.influx import InfluxClient
 from ingest.security import DeviceRegistry, verify_password
 from ingest.service import Ingester
 from ingest.testkit import stored_points, wait_for_points
+from tests.security.test_broker import Peer
 
 pytestmark = pytest.mark.integration
 
@@ -168,3 +170,81 @@ def test_tls_listener_refuses_an_unknown_ca(
     c.tls_set_context(ssl.create_default_context())  # system CAs only: our test CA is unknown
     with pytest.raises(ssl.SSLCertVerificationError):
         c.connect("127.0.0.1", server.tls_port)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------- `facility devices` on a dynsec broker
+
+
+def test_devices_cli_acts_on_the_running_broker(
+    dynsec_broker: DynsecBroker,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from facility.fleet import parse_fleet
+    from ingest.account_store import records
+    from maintenance.db import Database
+    from maintenance.registry import load_fleet
+    from runtime.cli import main
+
+    db_url = f"sqlite:///{tmp_path / 'store.db'}"
+    for k, v in {
+        "FACILITY_VAR_DIR": str(tmp_path / "var"),
+        "FACILITY_MQTT_PORT": str(dynsec_broker.port),
+        "FACILITY_MQTT_ADMIN_PASSWORD": dynsec_broker.admin[1],
+        "FACILITY_DATABASE_URL": db_url,
+    }.items():
+        monkeypatch.setenv(k, v)
+    fleet = parse_fleet(
+        {"estates": [{"id": "cli-e", "name": "CLI", "group": "old", "company": "pc-x", "company_name": "X",
+                      "installed": "2020-01-01",
+                      "buildings": [{"id": "b1", "floors": 5, "counts": {"elevator": 2, "water_pump": 1}}]}]}
+    )  # fmt: skip
+    db = Database.open(db_url)
+    with db.transaction() as s:
+        load_fleet(s, fleet)
+    names = sorted(a.ref.asset for a in fleet.assets)
+    out = tmp_path / "new.csv"
+
+    assert main(["devices", "sync", "--out", str(out)]) == 0
+    assert (
+        capsys.readouterr().out
+        == f"3 registry assets: 3 accounts created, 0 already there, 0 revoked; passwords in {out}\n"
+    )
+    rows = dict(line.split(",") for line in out.read_text().splitlines()[1:])
+    assert sorted(rows) == names and oct(out.stat().st_mode & 0o777) == "0o600"
+    assert main(["devices", "sync"]) == 0
+    assert capsys.readouterr().out == "3 registry assets: 0 accounts created, 3 already there, 0 revoked\n"
+
+    first, second = names[0], names[1]
+    online = Peer(dynsec_broker, (first, rows[first]), first)
+    online.c.reconnect_delay_set(60, 60)
+    assert online.connack == 0
+    assert main(["devices", "revoke", first]) == 0
+    assert online.wait(lambda: online.disconnects == [152], timeout_s=5.0)  # disconnected by the broker
+    assert Peer(dynsec_broker, (first, rows[first]), first).connack == 135
+
+    capsys.readouterr()
+    assert main(["devices", "rotate", second]) == 0
+    new_pw = capsys.readouterr().out.splitlines()[1].removeprefix("password: ")
+    assert Peer(dynsec_broker, (second, rows[second]), second).connack == 135
+    assert Peer(dynsec_broker, (second, new_pw), second).connack == 0
+
+    with db.transaction() as s:
+        got = {
+            r.username: (r.role, r.asset_id, r.client_id, r.active, r.rotated_at is not None)
+            for r in records(s, True)
+        }
+    assert got == {
+        first: ("device", first, first, False, False),
+        second: ("device", second, second, True, True),
+        names[2]: ("device", names[2], names[2], True, False),
+    }
+    assert main(["devices", "list", "--all"]) == 0
+    listed = {line.split()[0]: line.split()[2] for line in capsys.readouterr().out.splitlines()}
+    assert {n: listed[n] for n in names} == {first: "revoked", second: "active", names[2]: "active"}
+    assert main(["devices", "add", "cli-e/b1/toaster/t1"]) == 2
+    assert "unknown kind 'toaster'" in capsys.readouterr().err
+    assert main(["devices", "add", "cli-e/b1/elevator/facility-ingest"]) == 2
+    assert "reserved for services" in capsys.readouterr().err
+    db.dispose()
