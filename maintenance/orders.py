@@ -192,6 +192,9 @@ def order_clock(order: Order) -> OrderClock:
         acknowledged_at=first_at(order.transitions, OrderState.ACKNOWLEDGED),
         resolved_at=first_at(order.transitions, OrderState.RESOLVED),
         complex=order.complex,
+        # planned work (issue 12, maintenance/sla.py): its window, and its approval (the first assignment)
+        window_end=order.window_end,
+        approved_at=first_at(order.transitions, OrderState.ASSIGNED) if order.window_end else None,
     )
 
 

@@ -1,7 +1,8 @@
 """Preventive orders from the planner's proposals (predict.planner.PlannedOrder).
 
-An order proposed by the planner is created with its reasons and its scheduled time. By default it waits in
-``created`` for an engineer to approve it (approving = assigning it to a crew, ``POST /orders/{id}/assign``);
+An order proposed by the planner is created with its reasons and its scheduled window (``scheduled_for`` →
+``window_end``: planned work, whose SLA is "done within its window" with no response clock until approved,
+maintenance/sla.py). By default it waits in ``created`` for an engineer to approve it (approving = assigning it to a crew, ``POST /orders/{id}/assign``);
 when the planner was set to auto-approve, it is assigned to the planned crew at once. An asset that already
 has an open preventive or inspection order gets no second one.
 """
@@ -21,6 +22,8 @@ from maintenance.orders import create_order, transition
 
 PLANNER_ACTOR = "planner"
 PLANNED_TYPES = (OrderType.PREVENTIVE.value, OrderType.INSPECTION.value)
+#: a proposal's window when the planner gave no due time
+DEFAULT_WINDOW = dt.timedelta(days=7)
 
 
 class Proposal(Protocol):
@@ -48,6 +51,8 @@ class Proposal(Protocol):
     def reasons(self) -> tuple[str, ...]: ...
     @property
     def requires_approval(self) -> bool: ...
+    @property
+    def due(self) -> dt.datetime | None: ...
 
 
 def open_planned_assets(session: Session) -> set[str]:
@@ -55,6 +60,12 @@ def open_planned_assets(session: Session) -> set[str]:
     q = sa.select(Order.asset_id).where(
         Order.type.in_(PLANNED_TYPES), Order.state.in_([s.value for s in OPEN_STATES])
     )
+    return set(session.scalars(q))
+
+
+def open_order_assets(session: Session) -> set[str]:
+    """Assets with any open order (corrective, report, preventive or inspection): the planner proposes none."""
+    q = sa.select(Order.asset_id).where(Order.state.in_([s.value for s in OPEN_STATES]))
     return set(session.scalars(q))
 
 
@@ -92,6 +103,8 @@ def create_preventive_orders(session: Session, proposals: Sequence[Proposal], no
             at=now,
             scheduled_for=p.start,
         )
+        order.window_end = p.due or p.start + DEFAULT_WINDOW
+        session.flush()
         if not p.requires_approval:
             transition(
                 session, order, OrderState.ASSIGNED, PLANNER_ACTOR, now, "auto-approved", crew_id=p.crew

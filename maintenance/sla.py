@@ -1,7 +1,10 @@
 """SLA clocks: response (acknowledged) and resolution targets, and a pure status of one order.
 
 Both clocks start when the order opens (``opened_at``: the fault's device timestamp for automatic orders,
-the report time otherwise). Response time = first acknowledgement − opened; resolution time = first
+the report time otherwise) — except for **planned work** (an order with a scheduled window, ``window_end``: the
+planner's preventive proposals). Planned work has no response clock until an engineer approves it
+(``approved_at``, its first assignment); then it must be acknowledged within ``[planned] respond_hours`` of the
+approval. Its resolution is due at the end of its window: "done within its window". Response time = first acknowledgement − opened; resolution time = first
 resolution − opened. A clock is *breached* when it stopped after its due time, or is still running at
 ``now`` past its due time — so breaches are seen while they happen, not only afterwards.
 """
@@ -46,6 +49,8 @@ class SlaRule:
 class SlaTargets:
     default: SlaTarget
     rules: tuple[SlaRule, ...] = ()
+    #: planned work: acknowledge within this long after approval (``[planned] respond_hours``)
+    planned_respond: dt.timedelta = dt.timedelta(hours=24)
 
     def for_(self, kind: AssetKind, priority: Priority) -> SlaTarget:
         matching = [
@@ -82,12 +87,15 @@ def parse_targets(data: dict[str, Any], source: str = "sla") -> SlaTargets:
             )
             for r in data.get("rule", [])
         )
+        planned = dt.timedelta(hours=float(data.get("planned", {}).get("respond_hours", 24)))
+        if planned <= dt.timedelta(0):
+            raise ValueError("[planned] respond_hours must be positive")
     except (KeyError, ValueError, TypeError) as exc:
         raise ValueError(
             f"{source}: bad SLA targets ({exc!r}); [default] needs respond_minutes, resolve_hours and "
             "complex_resolve_hours, and each [[rule]] a valid kind and/or priority"
         ) from None
-    return SlaTargets(default, rules)
+    return SlaTargets(default, rules, planned)
 
 
 def load_targets(path: Path | None = None) -> SlaTargets:
@@ -111,6 +119,10 @@ class OrderClock:
     acknowledged_at: dt.datetime | None = None
     resolved_at: dt.datetime | None = None
     complex: bool = False
+    #: planned work: the end of its scheduled window (None: not planned work)
+    window_end: dt.datetime | None = None
+    #: planned work: when an engineer approved it (its first assignment)
+    approved_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +141,31 @@ class SlaStatus:
         return self.response_breached or self.resolution_breached
 
 
+def _planned_status(order: OrderClock, now: dt.datetime, targets: SlaTargets) -> SlaStatus:
+    """Planned work: response from approval, resolution by the end of the window (module docstring)."""
+    assert order.window_end is not None
+    due = order.window_end
+    ack, done = order.acknowledged_at, order.resolved_at
+    if (
+        order.approved_at is None
+    ):  # awaiting approval: no response clock; its due is shown as the window's end
+        respond_due, response_breached = due, False
+    else:
+        respond_due = order.approved_at + targets.planned_respond
+        response_breached = (ack if ack is not None else now) > respond_due
+    return SlaStatus(
+        respond_due,
+        due,
+        None if ack is None else (ack - order.opened_at).total_seconds() / 60,
+        None if done is None else (done - order.opened_at).total_seconds() / 3600,
+        response_breached,
+        (done if done is not None else now) > due,
+    )
+
+
 def sla_status(order: OrderClock, now: dt.datetime, targets: SlaTargets) -> SlaStatus:
+    if order.window_end is not None:
+        return _planned_status(order, now, targets)
     target = targets.for_(order.kind, order.priority)
     respond_due = order.opened_at + target.respond
     resolve_due = order.opened_at + (target.complex_resolve if order.complex else target.resolve)

@@ -17,7 +17,7 @@ from predict.backtest import run_backtest
 from predict.data import DataError, SurvivalData, load_lifetimes, load_series, series_table
 from predict.features import WindowSpec
 from predict.models import FitFailed
-from predict.registry import ModelRegistry
+from predict.registry import ModelRegistry, model_summary
 
 if TYPE_CHECKING:
     from maintenance.db import Database
@@ -222,42 +222,64 @@ def _train_telemetry(args: argparse.Namespace) -> int:
     return 0
 
 
+def _crews_arg(text: str | None) -> list[Any] | None:
+    from predict.planner import CrewSpec
+
+    if text is None:
+        return None
+    crews = []
+    for item in text.split(","):
+        name, _, cap = item.partition("=")
+        if not name or not cap.isdigit():
+            raise UserError(f"--crews item {item!r} is not NAME=ORDERS_PER_DAY, e.g. crew-a=3")
+        crews.append(CrewSpec(name, capacity=int(cap)))
+    return crews
+
+
 def _plan(args: argparse.Namespace) -> int:
     """Forecast the fleet from live telemetry and print the preventive orders the planner would create."""
     from dataclasses import asdict
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from predict.planner import PlannerSettings, plan_work_orders, threshold_from_backtest
-    from predict.repairs import repair_source
+    from predict.jobs import kind_thresholds, store_crews
+    from predict.planner import PlannerSettings, plan_work_orders
+    from predict.repairs import down_source, repair_source
     from predict.service import ForecastService, NoModel
 
     now = dt.datetime.fromisoformat(args.at) if args.at else dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         raise UserError(f"--at {args.at!r} has no time zone: add one, e.g. {args.at}+08:00")
-    crews: dict[str, int] = {}
-    for item in args.crews.split(","):
-        name, _, cap = item.partition("=")
-        if not name or not cap.isdigit():
-            raise UserError(f"--crews item {item!r} is not NAME=ORDERS_PER_DAY, e.g. crew-a=3")
-        crews[name] = int(cap)
+    crews = _crews_arg(args.crews)
     settings = Settings()
     store = _store(settings, args)
+    if crews is None and store is None:
+        raise UserError(
+            "no work-order store to read the crews from: pass --crews NAME=ORDERS_PER_DAY,... (e.g. crew-1=3)"
+        )
     client = _influx(settings)
     try:
-        repairs = repair_source(store) if store is not None else None
-        service = ForecastService(settings, client, repairs=repairs)
-        forecasts = service.ranking(now)
-        thresholds = {}
-        for kind in {f.kind for f in forecasts}:
-            meta = service.registry.current(kind)
-            p = (meta.threshold or {}).get("probability") if meta else None
-            if p:
-                thresholds[kind] = threshold_from_backtest(float(p))
-        cfg = PlannerSettings(
-            risk_threshold=args.threshold, kind_thresholds=thresholds, auto_approve=args.auto_approve
+        if crews is None and store is not None:
+            crews = store_crews(store)
+            if not crews:
+                raise UserError(
+                    "the store has no active crews: add some (facility registry import) or pass --crews"
+                )
+        service = ForecastService(
+            settings,
+            client,
+            repairs=repair_source(store) if store is not None else None,
+            write_features=False,
+            down=down_source(store) if store is not None else None,
         )
-        orders = plan_work_orders(forecasts, args.open or [], crews, now, cfg)
+        report = service.ranking_report(now)
+        cfg = PlannerSettings(
+            risk_threshold=args.threshold,
+            kind_thresholds=kind_thresholds(service.registry, {f.kind for f in report.forecasts}),
+            auto_approve=args.auto_approve,
+        )
+        estates = {a.id: a.ref.estate for a in service.fleet.assets}
+        orders = plan_work_orders(report.forecasts, args.open or [], crews or [], now, cfg, estates=estates)
     except NoModel as exc:
         raise UserError(str(exc)) from None
     except SQLAlchemyError as exc:
@@ -266,25 +288,37 @@ def _plan(args: argparse.Namespace) -> int:
         client.close()
         if store is not None:
             store.dispose()
+    if report.down:
+        reasons = ", ".join(f"{d.asset} ({d.reason})" for d in report.down)
+        print(f"left out, down: {len(report.down)}: {reasons}", file=sys.stderr)
     print(json.dumps([asdict(o) for o in orders], default=str))
     return 0
 
 
 def _models(args: argparse.Namespace) -> int:
     registry = ModelRegistry(Settings().var_dir / "models")
-    out = []
+    out: list[dict[str, Any]] = []
     for kind in registry.kinds():
         current = registry.current(kind)
-        out.append(
-            {
-                "kind": kind,
-                "version": current.version if current else None,
-                "model": current.model if current else None,
-                "versions": len(registry.versions(kind)),
-            }
+        row: dict[str, Any] = model_summary(current) if current else {"kind": kind, "version": None}
+        out.append(row | {"versions": len(registry.versions(kind))})
+    if args.json:
+        json.dump(out, sys.stdout)
+        print()
+        return 0
+    for row in out:
+        if row.get("version") is None:
+            print(f"{row['kind']}: no current version")
+            continue
+        brier, km = row["held_out_brier_30d"], row["kaplan_meier_brier_30d"]
+        figures = (
+            f"held-out Brier 30 d {brier} vs Kaplan-Meier {km}"
+            if brier is not None
+            else "no held-out figures"
         )
-    json.dump(out, sys.stdout)
-    print()
+        print(f"{row['kind']}: {row['version']} serves {row['served']} ({figures})")
+        for r in row["reliability"]:
+            print(f"    predicted {r['predicted']:.3f}  observed {r['observed']:.3f}  (n={r['n']})")
     return 0
 
 
@@ -345,7 +379,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="forecast the fleet from live telemetry and print the preventive orders the planner proposes",
     )
     pl.add_argument("--at", help="plan as of this ISO time with zone (default now)")
-    pl.add_argument("--crews", default="crew-a=3", help="NAME=ORDERS_PER_DAY,... (default crew-a=3)")
+    pl.add_argument(
+        "--crews",
+        help="NAME=ORDERS_PER_DAY,... crews that may take any kind anywhere (default: the store's crews, with "
+        "their skills, estates and working hours)",
+    )
     pl.add_argument(
         "--threshold", type=float, default=0.9, help="risk threshold for kinds without a backtest one"
     )
@@ -354,5 +392,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     _no_orders_arg(pl)
     pl.set_defaults(func=_plan)
 
-    m = sub.add_parser("models", help="list registered survival models")
+    m = sub.add_parser(
+        "models",
+        help="the model served per kind: held-out Brier score at 30 d vs Kaplan-Meier, reliability table",
+    )
+    m.add_argument("--json", action="store_true", help="print one JSON array")
     m.set_defaults(func=_models)

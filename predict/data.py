@@ -42,6 +42,8 @@ class SurvivalData:
     event: np.ndarray
     groups: np.ndarray
     ignored: tuple[str, ...] = ()
+    #: (duration, failed) of every lifetime that began at a repair — the renewal curve's data (may be empty)
+    renewals: tuple[tuple[float, bool], ...] = ()
 
     @property
     def y(self) -> np.ndarray:

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from predict.calibration import P_FLOOR, renewed_survival
+from predict.explain import describe
 from predict.models import SurvivalModel
 
 HORIZONS_DAYS = (7, 30, 90)
@@ -34,6 +36,9 @@ class Driver:
     name: str
     value: float
     contribution: float
+    #: the driver in words with units, Chinese and English (:func:`predict.explain.describe`)
+    text: str = ""
+    text_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,9 @@ class ForecastSettings:
     drivers: int = 3
     #: explain (compute drivers for) only the riskiest N assets; None = all
     explain_top: int | None = 200
+    #: assets repaired less than this many days ago (``since_repair``) get the model's renewal curve, when it
+    #: has one (:mod:`predict.calibration`); the feature window (None: never)
+    renewal_days: float | None = None
 
     def grid(self) -> np.ndarray:
         grid = np.linspace(0.0, self.curve_days, self.curve_points)
@@ -156,6 +164,13 @@ def forecast_assets(
     grid = cfg.grid()
     X = X.reset_index(drop=True)
     surv = conditional_survival(model, X, grid, mode, np.array([a.age_days for a in assets]))
+    renewal = getattr(model, "renewal_", None)
+    renewed = np.zeros(len(X), dtype=bool)
+    if renewal is not None and cfg.renewal_days is not None and "since_repair" in X.columns:
+        since = X["since_repair"].to_numpy(dtype=float)
+        renewed = np.isfinite(since) & (since < cfg.renewal_days)
+        if renewed.any():
+            surv[renewed] = renewed_survival(renewal, np.maximum(since[renewed], 0.0), grid)
     p_cols = {h: int(np.searchsorted(grid, h)) for h in cfg.horizons}
     risk_col = int(np.searchsorted(grid, cfg.risk_horizon))
     crit = np.array([a.criticality for a in assets], dtype=float)
@@ -163,6 +178,7 @@ def forecast_assets(
     order = np.argsort(-risk, kind="stable")
     explain = order if cfg.explain_top is None else order[: cfg.explain_top]
     drivers: dict[int, tuple[Driver, ...]] = {}
+    window = cfg.renewal_days or 14.0
     if cfg.drivers > 0 and explain.size:
         contrib = model.contributions(X.iloc[explain])
         if contrib.shape[1]:
@@ -170,17 +186,41 @@ def forecast_assets(
             names = list(contrib.columns)
             raw = X[names].to_numpy(dtype=float)[explain]
             for j, i in enumerate(explain):
+                if renewed[i]:
+                    continue
+                row = X.iloc[int(i)].to_dict()
+                kind = assets[int(i)].kind
                 top = np.argsort(-np.abs(values[j]))[: cfg.drivers]
                 drivers[int(i)] = tuple(
-                    Driver(names[k], float(raw[j, k]), round(float(values[j, k]), 4))
+                    Driver(
+                        names[k],
+                        float(raw[j, k]),
+                        round(float(values[j, k]), 4),
+                        describe(kind, names[k], row, window, "zh"),
+                        describe(kind, names[k], row, window, "en"),
+                    )
                     for k in top
                     if values[j, k] != 0
                 )
+        for i in np.flatnonzero(renewed):
+            d = float(X["since_repair"].iloc[int(i)])
+            drivers[int(i)] = (
+                Driver(
+                    "since_repair",
+                    d,
+                    0.0,
+                    f"{d:.1f} 天前维修过：按同类设备修后的故障曲线预测",
+                    f"repaired {d:.1f} days ago: forecast from the kind's post-repair survival",
+                ),
+            )
     out = []
     lo, hi = cfg.window
     curve_days = tuple(float(g) for g in grid)
-    rounded = np.round(surv, 6)
-    p_fail = np.round(1.0 - surv[:, list(p_cols.values())], 6)
+    # a forecast is never certain: probabilities stay inside [P_FLOOR, 1 − P_FLOOR] (the curve at u = 0 is 1)
+    shown = np.clip(surv, P_FLOOR, 1.0 - P_FLOOR)
+    shown[:, grid <= 0] = 1.0
+    rounded = np.round(shown, 6)
+    p_fail = np.round(np.clip(1.0 - surv[:, list(p_cols.values())], P_FLOOR, 1.0 - P_FLOOR), 6)
     q_lo, q_hi = _quantiles(grid, surv, lo), _quantiles(grid, surv, hi)
     for i in order:
         a = assets[i]

@@ -148,15 +148,19 @@ def lifetimes_from_records(
     end: float,
     assets: Iterable[str],
     same_repair: float = SAME_REPAIR_DAYS,
+    starts: Mapping[str, float] | None = None,
 ) -> list[Lifetime]:
-    """Lifetimes per the module docstring's conventions, for every asset in ``assets``."""
-    by_asset: dict[str, list[MaintenanceRecord]] = {a: [] for a in assets}
+    """Lifetimes per the module docstring's conventions, for every asset in ``assets``. ``starts``: where each
+    asset's observation begins (its first reading) when later than ``start`` — a lifetime cannot start before
+    there is data about it, whatever span was asked for."""
+    first = {a: max(start, (starts or {}).get(a, start)) for a in assets}
+    by_asset: dict[str, list[MaintenanceRecord]] = {a: [] for a in first}
     for r in records:
-        if r.asset in by_asset and start <= r.t <= end:
+        if r.asset in by_asset and first[r.asset] <= r.t <= end:
             by_asset[r.asset].append(r)
     out: list[Lifetime] = []
     for asset, recs in by_asset.items():
-        up, since = True, start
+        up, since = True, first[asset]
         for r in sorted(recs, key=lambda r: (r.t, r.type != "failure")):
             if r.type == "failure" and up:
                 if r.t > since:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from facility.contract import EVENTS_MEASUREMENT, AssetKind
+from facility.contract import EVENTS_MEASUREMENT, SCHEMAS, AssetKind
 from ingest.influx import InfluxClient
 from predict.data import SurvivalData
 from predict.features import DAY_MS, WindowSpec
@@ -44,6 +44,18 @@ def assets_of_kind(client: InfluxClient, kind: AssetKind) -> list[str]:
     return sorted(str(v[1]) for s in series for v in s.values)
 
 
+def first_readings(client: InfluxClient, kind: AssetKind, start_ms: int, end_ms: int) -> dict[str, float]:
+    """Each asset's first reading in ``[start_ms, end_ms)`` (days): where its observation begins. Read from the
+    kind's first required field (every valid reading carries it)."""
+    schema = SCHEMAS[kind]
+    field = (schema.required or (schema.fields[0].name,))[0]
+    q = (
+        f'SELECT first("{field}") FROM "{kind.value}" WHERE time >= {start_ms}ms AND time < {end_ms}ms '
+        'GROUP BY "asset"'
+    )
+    return {s.tags["asset"]: float(s.values[0][0]) / DAY_MS for s in client.query(q) if s.values}
+
+
 def training_data_influx(
     client: InfluxClient,
     kind: AssetKind,
@@ -61,10 +73,22 @@ def training_data_influx(
             f"no {kind.value} telemetry in InfluxDB database {client.database!r}: ingest some first"
         )
     records = maintenance_records(client, kind, start_ms, end_ms) + list(extra)
-    lives = lifetimes_from_records(records, start_ms / DAY_MS, end_ms / DAY_MS, ids)
+    # observation starts at each asset's first reading: a lifetime from --days back with no telemetry in its
+    # windows would be a training row of gaps with an outcome
+    observed = first_readings(client, kind, start_ms, end_ms)
+    ids = [a for a in ids if a in observed]
+    if not ids:
+        raise ValueError(f"no {kind.value} telemetry between the training start and end: ingest some first")
+    lives = lifetimes_from_records(records, start_ms / DAY_MS, end_ms / DAY_MS, ids, starts=observed)
+    renewals = tuple(
+        (life.end - life.start, bool(life.event))
+        for life in lives
+        if life.start > observed[life.asset] + 1e-9
+    )
     rows, time, event, groups = [], [], [], []
     step_ms = round(step_days * DAY_MS)
-    first = -(-(start_ms + round(spec.window * DAY_MS)) // clock_ms) * clock_ms  # ceil to the clock
+    begin = round(min(observed.values()) * DAY_MS)
+    first = -(-(begin + round(spec.window * DAY_MS)) // clock_ms) * clock_ms  # ceil to the clock
     for t_ms in range(first, end_ms, step_ms):
         t = t_ms / DAY_MS
         active = {life.asset: life for life in lives if life.start + spec.window <= t < life.end}
@@ -78,4 +102,10 @@ def training_data_influx(
             groups.append(asset)
     if not rows:
         raise ValueError("no landmark rows: the history is shorter than one feature window after each repair")
-    return SurvivalData(pd.DataFrame(rows), np.array(time), np.array(event), np.array(groups, dtype=object))
+    return SurvivalData(
+        pd.DataFrame(rows),
+        np.array(time),
+        np.array(event),
+        np.array(groups, dtype=object),
+        renewals=renewals,
+    )

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from facility.contract import AssetKind
+from facility.fleet import Fleet
+from facility.settings import Settings
 from ingest.influx import InfluxClient
+from predict.down import DownAsset, last_evidence
 from predict.features import DAY_MS, spec_for_kind
-from predict.influx_training import training_data_influx
+from predict.forecast import Forecast
+from predict.influx_training import first_readings, training_data_influx
+from predict.planner import CrewSpec, PlannedOrder, PlannerSettings, plan_work_orders, threshold_from_backtest
 from predict.registry import ModelRegistry, ModelVersion
-from predict.repairs import RepairLog
+from predict.repairs import RepairLog, down_source, repair_source
+from predict.service import ForecastService
 from predict.train import train_model
+
+if TYPE_CHECKING:
+    from maintenance.db import Database
+
+#: preventive jobs a crew can take a day (crews in the store carry no capacity of their own)
+CREW_CAPACITY_PER_DAY = 3
 
 
 def train_from_telemetry(
@@ -41,6 +56,8 @@ def train_from_telemetry(
     spec = spec_for_kind(kind, window, buckets)
     extra = repairs(kind, start_ms, end_ms) if repairs is not None else []
     data = training_data_influx(client, kind, start_ms, end_ms, spec, step, extra=extra)
+    observed = first_readings(client, kind, start_ms, end_ms)
+    first_ms = round(min(observed.values()) * DAY_MS) if observed else start_ms
     return train_model(
         data,
         kind.value,
@@ -49,7 +66,8 @@ def train_from_telemetry(
         horizon=horizon,
         splits=splits,
         data_range={
-            "first": dt.datetime.fromtimestamp(start_ms / 1000, dt.UTC).isoformat(),
+            # where observation starts (the first reading), not where --days reaches back to
+            "first": dt.datetime.fromtimestamp(first_ms / 1000, dt.UTC).isoformat(),
             "last": now.isoformat(),
         },
         features_spec={
@@ -62,3 +80,103 @@ def train_from_telemetry(
         },
         seed=seed,
     )
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """What one forecast → plan round did."""
+
+    forecasts: list[Forecast]
+    #: assets left out because they are down (open fault, offline, under maintenance)
+    down: list[DownAsset]
+    planned: list[PlannedOrder]
+    #: ids of the preventive orders created (empty when ``create=False``)
+    created: list[int] = field(default_factory=list)
+
+
+def kind_thresholds(registry: ModelRegistry, kinds: Iterable[str]) -> dict[str, float]:
+    """Each kind's planner threshold: its model's backtest probability threshold × the typical criticality."""
+    out = {}
+    for kind in kinds:
+        meta = registry.current(kind)
+        p = (meta.threshold or {}).get("probability") if meta else None
+        if p:
+            out[kind] = threshold_from_backtest(float(p))
+    return out
+
+
+def store_crews(db: Database, capacity: int = CREW_CAPACITY_PER_DAY) -> list[CrewSpec]:
+    """The active crews of the store (the registry's crews): skills, estates, hours and time zone."""
+    from maintenance.crews import crew_profiles
+
+    with db.transaction() as s:
+        profiles = crew_profiles(s)
+    return [
+        CrewSpec(
+            p.id,
+            frozenset(k.value for k in p.skills),
+            frozenset(p.estates),
+            p.hours,
+            p.timezone,
+            capacity,
+        )
+        for p in profiles
+        if p.active
+    ]
+
+
+def _day(t: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(t * DAY_MS / 1000, dt.UTC)
+
+
+def run_forecast_and_plan(
+    settings: Settings,
+    db: Database,
+    influx: InfluxClient,
+    now: dt.datetime,
+    *,
+    fleet: Fleet | None = None,
+    create: bool = True,
+    auto_approve: bool = False,
+    capacity: int = CREW_CAPACITY_PER_DAY,
+    planner: PlannerSettings | None = None,
+) -> PlanResult:
+    """The worker's forecast job: forecast every asset that is up (storing the hour's window features —
+    the API never writes them), and let the planner propose preventive orders (awaiting an engineer's
+    approval unless ``auto_approve``) for those whose risk passes their kind's threshold, by crews with the
+    kind's skill in the asset's estate; no proposal for an asset with an open order or in its cool-down after
+    a visit (unless an alarm or fault arrived since). ``create=False`` plans without writing orders; ``planner``
+overrides the planner's settings (the kinds' model thresholds are added to its ``kind_thresholds``)."""
+    from maintenance.preventive import create_preventive_orders, open_order_assets
+
+    service = ForecastService(
+        settings, influx, fleet, repairs=repair_source(db), write_features=True, down=down_source(db)
+    )
+    try:
+        report = service.ranking_report(now)
+        kinds = {f.kind for f in report.forecasts}
+        now_ms = int(now.timestamp() * 1000)
+        visits: dict[str, dt.datetime] = {}
+        evidence: dict[str, dt.datetime] = {}
+        for kind in sorted(kinds):
+            k = AssetKind(kind)
+            visits |= {a: _day(t) for a, t in service.last_repairs(k, now_ms).items()}
+            evidence |= {a: _day(t / DAY_MS) for a, t in last_evidence(influx, k, now_ms).items()}
+        estates = {a.id: a.ref.estate for a in service.fleet.assets}
+        thresholds = kind_thresholds(service.registry, kinds)
+    finally:
+        service.close()
+    base = planner or PlannerSettings()
+    cfg = replace(
+        base,
+        kind_thresholds=thresholds | dict(base.kind_thresholds),
+        auto_approve=auto_approve or base.auto_approve,
+    )
+    crews = store_crews(db, capacity)
+    with db.transaction() as s:
+        blocked = open_order_assets(s)
+        planned = plan_work_orders(
+            report.forecasts, blocked, crews, now, cfg, estates=estates, last_visits=visits, evidence=evidence
+        )
+        created = create_preventive_orders(s, planned, now) if create else []
+    return PlanResult(report.forecasts, report.down, planned, created)

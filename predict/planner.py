@@ -5,15 +5,20 @@ Rules, in order:
 1. An asset is a candidate when its ``risk`` (= P(failure within the risk horizon) × criticality) reaches
    ``settings.risk_threshold``. The threshold comes from backtests (:func:`threshold_from_backtest`), not a
    guess: flooding crews with false alarms is how such planners fail.
-2. No duplicate: an asset with an open order (any type) gets none, and each asset at most one.
+2. No duplicate: an asset with an open order (any type) gets none, and each asset at most one. No proposal
+   within the kind's cool-down after a visit (``last_visits``; ``cooldown_days``, default one feature window:
+   the forecast of a freshly repaired asset is the renewal curve, not news) unless new evidence — an alarm or a
+   fault (``evidence``) — arrived after the visit.
 3. Candidates are served earliest deadline first (deadline = failure window start − ``lead_hours``; no
-   window: the planning horizon), ties by higher risk, each in the earliest free slot of any crew. A slot is
-   ``job_hours`` long inside working hours (local time ``tz``) on working days, starts no earlier than
-   ``now``, and a crew has at most ``crews_capacity[crew]`` slots a day. Earliest-deadline-first on unit
+   window: the planning horizon), ties by higher risk, each in the earliest free slot of a crew that may
+   take it: one with the kind's skill, covering the asset's estate (``estates``; a crew listing no estates
+   covers all), inside that crew's working hours (its own time zone) on working days, at most its daily
+   capacity. A slot is ``job_hours`` long and starts no earlier than ``now``. Earliest-deadline-first on unit
    jobs meets every deadline that can be met.
 4. An order whose earliest free slot ends after its deadline is still planned (``late=True``) with the
    reason saying so; a candidate with no free slot within ``horizon_days`` is not planned.
-5. Every order carries its reasons and needs an engineer's approval unless ``auto_approve`` is set.
+5. Every order carries its reasons, a scheduled window (``start`` → ``due``: done by the deadline, at most
+   ``window_days`` after the slot) and needs an engineer's approval unless ``auto_approve`` is set.
 """
 
 from __future__ import annotations
@@ -47,6 +52,14 @@ class PlannerSettings:
     horizon_days: int = 30
     auto_approve: bool = False
     tz: str = "Asia/Shanghai"
+    #: days after a visit in which an asset gets no new proposal without new evidence (per kind, else default)
+    cooldown_days: Mapping[str, float] = field(default_factory=dict)
+    default_cooldown_days: float = 14.0
+    #: the scheduled window of a proposal is at most this long after its slot starts
+    window_days: float = 7.0
+
+    def cooldown(self, kind: str) -> dt.timedelta:
+        return dt.timedelta(days=float(self.cooldown_days.get(kind, self.default_cooldown_days)))
 
     def threshold(self, kind: str) -> float:
         return float(self.kind_thresholds.get(kind, self.risk_threshold))
@@ -85,6 +98,29 @@ class PlannedOrder:
     requires_approval: bool
     late: bool = False
     order_type: str = "preventive"
+    #: the end of the scheduled window: the work is due by then (its SLA, maintenance/sla.py)
+    due: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class CrewSpec:
+    """A crew as the planner sees it: skills (asset kinds; empty = any), estates (empty = all), working hours
+    in its time zone (end < start: a night shift) and preventive jobs it can take a day."""
+
+    id: str
+    skills: frozenset[str] = frozenset()
+    estates: frozenset[str] = frozenset()
+    hours: tuple[int, int] | None = None
+    tz: str | None = None
+    capacity: int = 3
+
+    def __post_init__(self) -> None:
+        if self.capacity < 0:
+            raise ValueError(f"crew {self.id}: capacity must be >= 0 orders a day, got {self.capacity}")
+
+    def may_take(self, kind: str, estate: str | None) -> bool:
+        skilled = not self.skills or kind in self.skills
+        return skilled and (not self.estates or estate is None or estate in self.estates)
 
 
 def threshold_from_backtest(probability: float, reference_criticality: int = REFERENCE_CRITICALITY) -> float:
@@ -94,28 +130,64 @@ def threshold_from_backtest(probability: float, reference_criticality: int = REF
     return probability * reference_criticality
 
 
-def _slots(
-    now: dt.datetime, crews: Mapping[str, int], cfg: PlannerSettings
-) -> Iterator[tuple[str, dt.datetime, dt.datetime]]:
-    """Every (crew, start, end) slot from ``now`` to the horizon, in time order (crews by name on ties)."""
-    tz = ZoneInfo(cfg.tz)
+def _ranges(hours: tuple[int, int]) -> list[tuple[int, int]]:
+    start, end = hours
+    return [(start, end)] if start < end else [(0, end), (start, 24)]
+
+
+def _crew_slots(
+    now: dt.datetime, crew: CrewSpec, cfg: PlannerSettings
+) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+    """The crew's (start, end) slots from ``now`` to the horizon, in time order."""
+    tz = ZoneInfo(crew.tz or cfg.tz)
     local_now = now.astimezone(tz)
-    per_day = int((cfg.work_hours[1] - cfg.work_hours[0]) // cfg.job_hours)
     step = dt.timedelta(hours=cfg.job_hours)
     for d in range(cfg.horizon_days + 1):
         day = local_now.date() + dt.timedelta(days=d)
         if day.weekday() not in cfg.work_days:
             continue
-        first = dt.datetime.combine(day, dt.time(cfg.work_hours[0]), tzinfo=tz)
-        used: dict[str, int] = dict.fromkeys(crews, 0)
-        for k in range(per_day):
-            start = first + k * step
-            for crew in sorted(crews):
-                if used[crew] >= min(crews[crew], per_day):
-                    continue
-                used[crew] += 1  # a slot of the day counts whether taken now or skipped as past
+        used = 0
+        for lo, hi in _ranges(crew.hours or cfg.work_hours):
+            first = dt.datetime.combine(day, dt.time(lo), tzinfo=tz)
+            for k in range(int((hi - lo) // cfg.job_hours)):
+                if used >= crew.capacity:
+                    break
+                used += 1  # a slot of the day counts whether taken now or skipped as past
+                start = first + k * step
                 if start >= local_now:
-                    yield crew, start.astimezone(dt.UTC), (start + step).astimezone(dt.UTC)
+                    yield start.astimezone(dt.UTC), (start + step).astimezone(dt.UTC)
+
+
+class _Crews:
+    """Each crew's next free slot; a job takes the earliest among the crews that may take it."""
+
+    def __init__(self, crews: Sequence[CrewSpec], now: dt.datetime, cfg: PlannerSettings) -> None:
+        self.crews = sorted(crews, key=lambda c: c.id)
+        self.slots = {c.id: _crew_slots(now, c, cfg) for c in self.crews}
+        self.head: dict[str, tuple[dt.datetime, dt.datetime] | None] = {
+            c.id: next(self.slots[c.id], None) for c in self.crews
+        }
+
+    def take(self, kind: str, estate: str | None) -> tuple[str, dt.datetime, dt.datetime] | None:
+        best: tuple[dt.datetime, str] | None = None
+        for c in self.crews:
+            head = self.head[c.id]
+            if head is not None and c.may_take(kind, estate) and (best is None or head[0] < best[0]):
+                best = (head[0], c.id)
+        if best is None:
+            return None
+        crew = best[1]
+        start, end = self.head[crew]  # type: ignore[misc]
+        self.head[crew] = next(self.slots[crew], None)
+        return crew, start, end
+
+
+def crews_from_capacity(crews_capacity: Mapping[str, int]) -> list[CrewSpec]:
+    """Crews given as ``{name: jobs a day}``: any skill, every estate, the planner's working hours."""
+    bad = {c: n for c, n in crews_capacity.items() if n < 0}
+    if bad:
+        raise ValueError(f"crew capacities must be >= 0 orders a day, got {bad}")
+    return [CrewSpec(name, capacity=n) for name, n in crews_capacity.items()]
 
 
 def _open_assets(open_orders: Iterable[str | HasAssetId | Any]) -> set[str]:
@@ -135,7 +207,7 @@ def _reasons(f: Forecast, cfg: PlannerSettings) -> list[str]:
         end = f"{f.window_end:%Y-%m-%d}" if f.window_end else "beyond the forecast horizon"
         out.append(f"predicted failure window {f.window_start:%Y-%m-%d} – {end} (20%–80% of failures)")
     if f.drivers:
-        listed = ", ".join(f"{d.name} ({d.contribution:+.2f})" for d in f.drivers)
+        listed = "; ".join(d.text_en or f"{d.name} ({d.contribution:+.2f})" for d in f.drivers)
         out.append(f"drivers: {listed}")
     return out
 
@@ -143,21 +215,38 @@ def _reasons(f: Forecast, cfg: PlannerSettings) -> list[str]:
 def plan_work_orders(
     forecasts: Sequence[Forecast],
     open_orders: Iterable[str | HasAssetId | Any],
-    crews_capacity: Mapping[str, int],
+    crews_capacity: Mapping[str, int] | Sequence[CrewSpec],
     now: dt.datetime,
     settings: PlannerSettings | None = None,
+    *,
+    estates: Mapping[str, str] | None = None,
+    last_visits: Mapping[str, dt.datetime] | None = None,
+    evidence: Mapping[str, dt.datetime] | None = None,
 ) -> list[PlannedOrder]:
-    """Preventive orders for at-risk assets (see the module docstring), in schedule order."""
+    """Preventive orders for at-risk assets (see the module docstring), in schedule order.
+
+    ``crews_capacity``: :class:`CrewSpec` s, or ``{crew: jobs a day}`` (any skill, every estate); ``estates``:
+    each asset's estate; ``last_visits``: each asset's last repair or visit; ``evidence``: each asset's last
+    alarm or fault."""
     cfg = settings or PlannerSettings()
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC): pass dt.datetime.now(dt.UTC)")
-    bad = {c: n for c, n in crews_capacity.items() if n < 0}
-    if bad:
-        raise ValueError(f"crew capacities must be >= 0 orders a day, got {bad}")
+    crews = (
+        crews_from_capacity(crews_capacity) if isinstance(crews_capacity, Mapping) else list(crews_capacity)
+    )
     blocked = _open_assets(open_orders)
+    visits, news, where = last_visits or {}, evidence or {}, estates or {}
+
+    def cooling(f: Forecast) -> bool:
+        visit = visits.get(f.asset)
+        if visit is None or now - visit >= cfg.cooldown(f.kind):
+            return False
+        seen = news.get(f.asset)
+        return seen is None or seen <= visit  # new evidence since the visit lifts the cool-down
+
     best: dict[str, Forecast] = {}
     for f in forecasts:
-        eligible = f.risk >= cfg.threshold(f.kind) and f.asset not in blocked
+        eligible = f.risk >= cfg.threshold(f.kind) and f.asset not in blocked and not cooling(f)
         if eligible and (f.asset not in best or f.risk > best[f.asset].risk):
             best[f.asset] = f
     horizon_end = now + dt.timedelta(days=cfg.horizon_days)
@@ -167,17 +256,18 @@ def plan_work_orders(
         return (f.window_start - lead) if f.window_start is not None else horizon_end
 
     queue = sorted(best.values(), key=lambda f: (deadline(f), -f.risk, f.asset))
-    slots = _slots(now, crews_capacity, cfg)
+    pool = _Crews(crews, now, cfg)
     planned = []
     for f in queue:
-        slot = next(slots, None)
+        slot = pool.take(f.kind, where.get(f.asset))
         if slot is None:
-            break
+            continue  # no crew that may take it has a free slot within the horizon
         crew, start, end = slot
         late = end > deadline(f)
         reasons = _reasons(f, cfg)
         if late:
             reasons.append("late: the earliest free slot ends after the predicted window opens")
+        due = max(end, min(deadline(f), start + dt.timedelta(days=cfg.window_days)))
         planned.append(
             PlannedOrder(
                 asset=f.asset,
@@ -193,6 +283,7 @@ def plan_work_orders(
                 reasons=tuple(reasons),
                 requires_approval=not cfg.auto_approve,
                 late=late,
+                due=due,
             )
         )
-    return planned
+    return sorted(planned, key=lambda o: (o.start, o.crew, o.asset))

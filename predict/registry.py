@@ -105,3 +105,23 @@ class ModelRegistry:
 def new_version(now: dt.datetime) -> str:
     """A sortable version name from the training time, e.g. ``v20261123T142501``."""
     return "v" + now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S")
+
+
+def model_summary(meta: ModelVersion) -> dict[str, Any]:
+    """What `facility models` and GET /api/v1/models show of a version: what is served, its held-out Brier
+    score at 30 d beside the Kaplan–Meier constant's, and the reliability table."""
+    held = (meta.metrics or {}).get("held_out", {})
+    return {
+        "kind": meta.kind,
+        "version": meta.version,
+        "model": meta.model,
+        "served": held.get("served", meta.model),
+        "shrinkage_weight": held.get("weight"),
+        "held_out_brier_30d": held.get("brier"),
+        "kaplan_meier_brier_30d": held.get("brier_km"),
+        "beats_kaplan_meier": (
+            held["brier"] < held["brier_km"] if "brier" in held and "brier_km" in held else None
+        ),
+        "held_out_rows": held.get("rows"),
+        "reliability": held.get("reliability", []),
+    }

@@ -36,6 +36,7 @@ from predict.features import DAY_MS
 from predict.history import MaintenanceRecord
 
 if TYPE_CHECKING:
+    from predict.down import DownAsset, DownSource
     from predict.service import RepairSource
 
 #: ``(kind, start_ms, end_ms) -> repair records`` of that kind in ``[start_ms, end_ms)``
@@ -77,6 +78,34 @@ def repair_source(db: Database) -> RepairSource:
         return {asset: days(at) for asset, at in found.items()}
 
     return last
+
+
+#: the store's asset states that take an asset out of the ranking, and the reason each is listed under
+DOWN_STATES = {"faulted": "open_fault", "offline": "offline", "under_maintenance": "under_maintenance"}
+
+
+def down_source(db: Database) -> DownSource:
+    """``(kind, now) -> {asset: DownAsset}``: assets whose state in the store's timeline is faulted, offline or
+    under maintenance at ``now``."""
+    from maintenance.models import Asset, AssetStateRow
+    from predict.down import DownAsset
+
+    def down(kind: AssetKind, now: dt.datetime) -> dict[str, DownAsset]:
+        q = (
+            sa.select(AssetStateRow.asset_id, AssetStateRow.state, AssetStateRow.start_at)
+            .join(Asset, Asset.id == AssetStateRow.asset_id)
+            .where(
+                Asset.kind == kind.value,
+                AssetStateRow.state.in_(list(DOWN_STATES)),
+                AssetStateRow.start_at <= now,
+                sa.or_(AssetStateRow.end_at.is_(None), AssetStateRow.end_at > now),
+            )
+        )
+        with db.transaction() as s:
+            rows = list(s.execute(q))
+        return {a: DownAsset(a, kind.value, DOWN_STATES[state], at) for a, state, at in rows}
+
+    return down
 
 
 def configured_store(settings: Settings) -> Database | None:

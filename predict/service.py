@@ -28,14 +28,17 @@ import datetime as dt
 import math
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from facility.contract import EVENTS_MEASUREMENT, AssetKind
-from facility.fleet import AssetSpec, Fleet, load_fleet
+from facility.fleet import AssetSpec, Fleet
 from facility.settings import Settings
 from ingest.influx import InfluxClient
+from maintenance.registry import store_fleet
+from predict.down import DownAsset, DownSource, down_from_influx
 from predict.feature_store import FeatureStore, feature_clock, spec_key
 from predict.features import DAY_MS, WindowSpec, kind_fields, spec_for_kind
 from predict.forecast import AssetInput, Forecast, ForecastSettings, forecast_assets
@@ -70,6 +73,13 @@ RepairSource = Callable[[AssetKind, int], Mapping[str, float]]
 PREVIOUS_STEP_GRACE_MS = 10 * 60_000
 
 
+@dataclass(frozen=True)
+class Ranking:
+    forecasts: list[Forecast]
+    #: assets left out of the ranking because they are down (open fault, offline, under maintenance)
+    down: list[DownAsset] = field(default_factory=list)
+
+
 class ForecastService:
     def __init__(
         self,
@@ -77,10 +87,19 @@ class ForecastService:
         influx: InfluxClient,
         fleet: Fleet | None = None,
         repairs: RepairSource | None = None,
+        *,
+        write_features: bool = True,
+        down: DownSource | None = None,
     ) -> None:
+        """``write_features=False`` (the API): never write to InfluxDB — window features the feature store does
+        not hold are computed and kept in memory only; the worker's forecast job (``write_features=True``,
+        :func:`predict.jobs.run_forecast_and_plan`) and the refresh job store them. ``down``: the store's
+        state timeline (assets faulted, offline or under maintenance), added to InfluxDB's open faults."""
         self.settings = settings
+        self.write_features = write_features
+        self.down_source = down
         self.influx = influx
-        self.fleet = fleet or load_fleet(Path(settings.fleet_file))
+        self.fleet = fleet or store_fleet(settings)
         self.repairs = repairs
         self.registry = ModelRegistry(Path(settings.var_dir) / "models")
         self._models: dict[str, tuple[SurvivalModel, ModelVersion]] = {}
@@ -149,12 +168,17 @@ class ForecastService:
                 return feats | previous  # not remembered: the next call looks for this step's rows again
         if missing:
             computed, counts = self.windows.window(kind, t_ms, spec, missing, fields)
-            self.store.write(kind, spec, t_ms, computed, counts, fields)
+            if self.write_features:
+                self.store.write(kind, spec, t_ms, computed, counts, fields)
             feats |= computed
         if memo is not None and memo[0] == t_ms:
             feats = memo[1] | feats
         self._memo[key] = (t_ms, feats)
         return feats
+
+    def last_repairs(self, kind: AssetKind, now_ms: int) -> dict[str, float]:
+        """Each asset's last repair before ``now_ms`` (days): recovery event or resolved order."""
+        return self._last_repair(kind, now_ms)
 
     def _last_repair(self, kind: AssetKind, now_ms: int) -> dict[str, float]:
         out = self._last_recovery(kind, now_ms)
@@ -203,7 +227,9 @@ class ForecastService:
             X = self.covariates(kind, specs, now, meta)
             assets_in = [AssetInput(a.id, kind.value, a.criticality) for a in specs]
             mode = str(meta.features_spec.get("mode", "landmark"))
-            return forecast_assets(model, meta.version, X, assets_in, now, mode=mode, settings=settings)
+            # for one feature window after a repair, the kind's renewal curve (predict.calibration)
+            cfg = replace(settings or ForecastSettings(), renewal_days=self.spec(kind, meta).window)
+            return forecast_assets(model, meta.version, X, assets_in, now, mode=mode, settings=cfg)
 
         with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
             out = [f for part in pool.map(one_kind, groups) for f in part]
@@ -216,15 +242,34 @@ class ForecastService:
             raise KeyError(f"unknown asset {asset_id!r}: it is not in the fleet file") from None
         return self.forecasts([spec], now)[0]
 
-    def ranking(self, now: dt.datetime, kind: AssetKind | None = None) -> list[Forecast]:
+    def down(self, kinds: set[AssetKind], now: dt.datetime) -> dict[str, DownAsset]:
+        """Assets down at ``now`` (:mod:`predict.down`): InfluxDB's open faults and offline status, and the
+        store's timeline when there is one (the store wins: it also knows who is under maintenance)."""
+        now_ms = _ms(now)
+        out: dict[str, DownAsset] = {}
+        for kind in sorted(kinds, key=lambda k: k.value):
+            out |= down_from_influx(self.influx, kind, now_ms)
+            if self.down_source is not None:
+                out |= self.down_source(kind, now)
+        return out
+
+    def ranking_report(self, now: dt.datetime, kind: AssetKind | None = None) -> Ranking:
+        """The assets that are up, riskiest first, and the ones left out because they are down."""
         assets = [a for a in self.fleet.assets if kind is None or a.kind is kind]
-        kinds = {a.kind for a in assets}
-        usable = [a for a in assets if a.kind in kinds and self.registry.current(a.kind.value) is not None]
+        usable = [a for a in assets if self.registry.current(a.kind.value) is not None]
         if not usable:
             raise NoModel(
                 "no trained model for any asset kind: run `facility train-telemetry --kind KIND` first"
             )
-        return self.forecasts(usable, now, ForecastSettings(explain_top=50))
+        down = self.down({a.kind for a in usable}, now)
+        up = [a for a in usable if a.id not in down]
+        left_out = sorted((down[a.id] for a in usable if a.id in down), key=lambda d: (d.reason, d.asset))
+        forecasts = self.forecasts(up, now, ForecastSettings(explain_top=50)) if up else []
+        return Ranking(forecasts, left_out)
+
+    def ranking(self, now: dt.datetime, kind: AssetKind | None = None) -> list[Forecast]:
+        """:meth:`ranking_report`'s forecasts: down assets are not in it."""
+        return self.ranking_report(now, kind).forecasts
 
     def close(self) -> None:
         self._models.clear()

@@ -1,18 +1,20 @@
-"""Failure forecasts: per asset, and the fleet ranked by risk."""
+"""Failure forecasts: per asset, and the fleet ranked by risk (down assets listed apart). GET routes never
+write: window features missing from the feature store are computed in memory (the worker stores them)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import ContextDep, get_database
 from facility.contract import AssetKind
+from predict.down import DownAsset, summary
 from predict.forecast import Forecast
-from predict.repairs import repair_source
+from predict.repairs import down_source, repair_source
 from predict.service import ForecastService, NoModel
 
 router = APIRouter(tags=["forecasts"])
@@ -23,6 +25,17 @@ class DriverPublic(BaseModel):
     name: str
     value: float | None
     contribution: float
+    #: the driver in words with units: zh-CN, and English
+    text: str = ""
+    text_en: str = ""
+
+
+class DownPublic(BaseModel):
+    asset: str
+    kind: str
+    #: open_fault | offline | under_maintenance
+    reason: str
+    since: dt.datetime | None
 
 
 class ForecastPublic(BaseModel):
@@ -41,6 +54,8 @@ class ForecastPublic(BaseModel):
     drivers: list[DriverPublic]
     curve_days: list[float] | None = None
     survival: list[float] | None = None
+    #: why the asset is down now (open_fault, offline, under_maintenance): it is then not in the ranking
+    down: str | None = None
 
 
 def _public(f: Forecast, curve: bool) -> ForecastPublic:
@@ -59,7 +74,11 @@ def _public(f: Forecast, curve: bool) -> ForecastPublic:
         risk_horizon_days=f.risk_horizon_days,
         drivers=[
             DriverPublic(
-                name=d.name, value=d.value if d.value == d.value else None, contribution=d.contribution
+                name=d.name,
+                value=d.value if d.value == d.value else None,
+                contribution=d.contribution,
+                text=d.text,
+                text_en=d.text_en,
             )
             for d in f.drivers
         ],
@@ -69,12 +88,20 @@ def _public(f: Forecast, curve: bool) -> ForecastPublic:
 
 
 def service(ctx: ContextDep) -> ForecastService:
-    """The app's forecast service; ``since_repair`` counts from the work-order store's resolved orders too."""
+    """The app's forecast service: read-only (``write_features=False``); ``since_repair`` counts from the
+    work-order store's resolved orders too, and the store's state timeline says who is down."""
     svc = ctx.extras.get("predict")
     if not isinstance(svc, ForecastService):
-        svc = ForecastService(ctx.settings, ctx.influx, repairs=repair_source(get_database(ctx)))
+        db = get_database(ctx)
+        svc = ForecastService(
+            ctx.settings, ctx.influx, repairs=repair_source(db), write_features=False, down=down_source(db)
+        )
         ctx.extras["predict"] = svc
     return svc
+
+
+def _down_public(d: DownAsset) -> DownPublic:
+    return DownPublic(asset=d.asset, kind=d.kind, reason=d.reason, since=d.since)
 
 
 def _store_down(exc: SQLAlchemyError) -> HTTPException:
@@ -88,7 +115,10 @@ def _store_down(exc: SQLAlchemyError) -> HTTPException:
 def asset_forecast(asset_id: str, ctx: ContextDep, at: dt.datetime | None = None) -> ForecastPublic:
     now = at or dt.datetime.now(dt.UTC)
     try:
-        return _public(service(ctx).forecast(asset_id, now), curve=True)
+        svc = service(ctx)
+        f = svc.forecast(asset_id, now)
+        down = svc.down({AssetKind(f.kind)}, now).get(asset_id)
+        return _public(f, curve=True).model_copy(update={"down": down.reason if down else None})
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from None
     except NoModel as exc:
@@ -100,14 +130,35 @@ def asset_forecast(asset_id: str, ctx: ContextDep, at: dt.datetime | None = None
 @router.get("/forecasts/ranking", response_model=list[ForecastPublic])
 def ranking(
     ctx: ContextDep,
+    response: Response,
     kind: AssetKind | None = None,
     limit: int = Query(20, ge=1, le=1000),
     at: dt.datetime | None = None,
 ) -> list[ForecastPublic]:
+    """The assets that are up, riskiest first. Down assets are left out: the headers ``X-Left-Out`` (how many)
+    and ``X-Left-Out-Reasons`` (``open_fault=3,offline=1``) say so, and ``/forecasts/down`` lists them."""
     now = at or dt.datetime.now(dt.UTC)
     try:
-        return [_public(f, curve=False) for f in service(ctx).ranking(now, kind)[:limit]]
+        report = service(ctx).ranking_report(now, kind)
     except NoModel as exc:
         raise HTTPException(409, str(exc)) from None
     except SQLAlchemyError as exc:
         raise _store_down(exc) from None
+    response.headers["X-Left-Out"] = str(len(report.down))
+    response.headers["X-Left-Out-Reasons"] = ",".join(f"{k}={v}" for k, v in summary(report.down).items())
+    return [_public(f, curve=False) for f in report.forecasts[:limit]]
+
+
+@router.get("/forecasts/down", response_model=list[DownPublic])
+def down_assets(
+    ctx: ContextDep, kind: AssetKind | None = None, at: dt.datetime | None = None
+) -> list[DownPublic]:
+    """Assets down now (open fault, offline, under maintenance): not ranked and not planned."""
+    now = at or dt.datetime.now(dt.UTC)
+    svc = service(ctx)
+    kinds = {kind} if kind is not None else {a.kind for a in svc.fleet.assets}
+    try:
+        found = svc.down(kinds, now)
+    except SQLAlchemyError as exc:
+        raise _store_down(exc) from None
+    return [_down_public(d) for d in sorted(found.values(), key=lambda d: (d.reason, d.asset))]

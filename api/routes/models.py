@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from api.auth import ALL_ROLES, require_role
 from api.deps import ContextDep
 from facility.contract import AssetKind
-from predict.registry import ModelRegistry
+from predict.registry import ModelRegistry, model_summary
 
 router = APIRouter(tags=["forecasts"], dependencies=[Depends(require_role(*ALL_ROLES))])
 
@@ -28,6 +28,16 @@ class ModelOut(BaseModel):
     data: dict[str, Any]
     features_spec: dict[str, Any]
     threshold: dict[str, Any]
+    #: what is served: the model, or "kaplan_meier" when the model did not beat it on held-out rows
+    served: str = ""
+    #: the weight of the model in the served curve (the rest is Kaplan-Meier's)
+    shrinkage_weight: float | None = None
+    #: held-out (out-of-fold) Brier score of P(failure within 30 d), and the Kaplan-Meier constant's
+    held_out_brier_30d: float | None = None
+    kaplan_meier_brier_30d: float | None = None
+    beats_kaplan_meier: bool | None = None
+    #: rows sorted by predicted probability in ten equal groups: mean predicted vs observed
+    reliability: list[dict[str, float]] = []
 
 
 @router.get("/models", response_model=list[ModelOut])
@@ -40,6 +50,7 @@ def current_models(ctx: ContextDep) -> list[ModelOut]:
         meta = registry.current(kind.value)
         if meta is None:
             continue
+        summary = model_summary(meta)
         out.append(
             ModelOut(
                 kind=meta.kind,
@@ -52,6 +63,12 @@ def current_models(ctx: ContextDep) -> list[ModelOut]:
                 data=meta.data,
                 features_spec=meta.features_spec,
                 threshold=meta.threshold,
+                served=summary["served"],
+                shrinkage_weight=summary["shrinkage_weight"],
+                held_out_brier_30d=summary["held_out_brier_30d"],
+                kaplan_meier_brier_30d=summary["kaplan_meier_brier_30d"],
+                beats_kaplan_meier=summary["beats_kaplan_meier"],
+                reliability=summary["reliability"],
             )
         )
     return out
