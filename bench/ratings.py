@@ -34,6 +34,7 @@ from evaluation.ratings import Ratings
 from evaluation.reports.data import company_report
 from evaluation.scheme import load_scheme
 from evaluation.scoring import score_month
+from evaluation.testing import store_db
 
 KINDS = ("elevator", "fire_alarm", "water_pump", "smart_bin")
 
@@ -79,12 +80,12 @@ def main() -> None:
     scores = score_month(ds, p, load_scheme(), as_of)
     score_s = time.perf_counter() - t
     with tempfile.TemporaryDirectory() as tmp:
-        ledger = Ledger(Path(tmp) / "ledger.sqlite")
+        ledger = Ledger(store_db(Path(tmp)))
         ratings = Ratings(_Fixed(ds), load_scheme(), ledger)
         t = time.perf_counter()
         report = company_report(ratings, "pc0", p, as_of)  # the month, a 6-month trend, quarter to date
         report_s = time.perf_counter() - t
-        ledger.close()
+        ledger.db.dispose()
     print(json.dumps({
         "bench": "evaluation", "assets": args.assets, "intervals": len(ds.intervals), "orders": len(ds.orders),
         "metrics_all_assets_s": round(metrics_s, 3), "score_month_all_entities_s": round(score_s, 3),

@@ -150,12 +150,13 @@ def rating_publish(args: argparse.Namespace) -> int:
 
 def ledger_verify(args: argparse.Namespace) -> int:
     from evaluation.ledger import Ledger
+    from maintenance.db import Database
 
-    ledger = Ledger.in_var(Settings().var_dir)
+    db = Database.open(Settings().sqlalchemy_url)
     try:
-        v = ledger.verify(head=args.head)
+        v = Ledger(db).verify(head=args.head)
     finally:
-        ledger.close()
+        db.dispose()
     for p in v.problems:
         print(f"entry {p.seq}: {p.reason}" if not p.reason.startswith("entry") else p.reason, file=sys.stderr)
     print(f"ledger {'OK' if v.ok else 'TAMPERED'}: {v.entries} entries, head {v.head}")
@@ -165,22 +166,25 @@ def ledger_verify(args: argparse.Namespace) -> int:
 def external_import(args: argparse.Namespace) -> int:
     from evaluation.external import ExternalError, parse_csv
     from evaluation.external_store import ExternalStore
-    from facility.fleet import FleetError, load_fleet
+    from facility.fleet import FleetError
+    from maintenance.registry import store_fleet
 
     settings = Settings()
     try:
         text = Path(args.csv).read_text(encoding="utf-8-sig")
-        estates = [e.id for e in load_fleet(settings.fleet_file).estates]
+        estates = [e.id for e in store_fleet(settings).estates]
         values = parse_csv(text, known_estates=estates)
     except FileNotFoundError:
         raise UserError(f"CSV file {args.csv} does not exist") from None
     except (ExternalError, FleetError) as exc:
         raise UserError(f"{args.csv}: {exc}") from None
-    store = ExternalStore.in_var(settings.var_dir)
+    from maintenance.db import Database
+
+    db = Database.open(settings.sqlalchemy_url)
     try:
-        n = store.put(values)
+        n = ExternalStore(db).put(values)
     finally:
-        store.close()
+        db.dispose()
     print(f"external indicators: {n} values imported")
     return 0
 

@@ -1,4 +1,4 @@
-"""Imported external indicators, kept in their own SQLite file under ``var_dir``.
+"""Imported external indicators in the relational store (table ``external_indicators``, migration 0010).
 
 A value per (estate, month, indicator): importing the same key again replaces it (the import is the
 correction; published ratings keep what they used in the ledger)."""
@@ -6,47 +6,50 @@ correction; published ratings keep what they used in the ledger)."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
 
 from evaluation.inputs import ExternalValue
+from evaluation.tables import ExternalRow
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS external (
-    estate TEXT NOT NULL, month TEXT NOT NULL, indicator TEXT NOT NULL,
-    value REAL NOT NULL, count INTEGER NOT NULL DEFAULT 0, source TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (estate, month, indicator)
-)
-"""
+if TYPE_CHECKING:
+    from maintenance.db import Database
 
 
 class ExternalStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()  # one connection shared by the API's worker threads
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        self._db.execute(_SCHEMA)
-        self._db.commit()
-
-    @classmethod
-    def in_var(cls, var_dir: Path) -> ExternalStore:
-        return cls(var_dir / "evaluation" / "external.sqlite")
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def close(self) -> None:
-        self._db.close()
+        """The database belongs to whoever opened it."""
 
     def put(self, values: Sequence[ExternalValue]) -> int:
-        with self._lock, self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO external VALUES (?, ?, ?, ?, ?, ?)",
-                [(v.estate, v.month, v.indicator, v.value, v.count, v.source) for v in values],
-            )
+        with self.db.transaction() as s:
+            for v in values:
+                s.merge(ExternalRow(estate=v.estate, month=v.month, indicator=v.indicator, value=v.value,
+                                    count=v.count, source=v.source))  # fmt: skip
         return len(values)
 
     def values(self, months: Iterable[str] | None = None) -> list[ExternalValue]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM external ORDER BY month, estate, indicator").fetchall()
-        wanted = set(months) if months is not None else None
-        return [ExternalValue(*r) for r in rows if wanted is None or r[1] in wanted]
+        q = sa.select(ExternalRow).order_by(ExternalRow.month, ExternalRow.estate, ExternalRow.indicator)
+        if months is not None:
+            q = q.where(ExternalRow.month.in_(list(months)))
+        with self.db.transaction() as s:
+            rows = s.scalars(q).all()
+            return [ExternalValue(r.estate, r.month, r.indicator, r.value, r.count, r.source) for r in rows]
+
+    def adopt(self, legacy: Path) -> int:
+        """Copy the values of the SQLite file used before 0010 into an empty table; returns how many."""
+        if not legacy.is_file() or self.values():
+            return 0
+        con = sqlite3.connect(legacy)
+        try:
+            rows = con.execute(
+                "SELECT estate, month, indicator, value, count, source FROM external"
+            ).fetchall()
+        finally:
+            con.close()
+        return self.put([ExternalValue(*r) for r in rows])

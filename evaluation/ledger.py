@@ -1,7 +1,7 @@
-"""The tamper-evident publication ledger: an append-only SHA-256 hash chain in its own SQLite file.
+"""The tamper-evident publication ledger: an append-only SHA-256 hash chain in the relational store.
 
 Pure core: :func:`canonical`, :func:`make_entry`, :func:`verify_entries`. Storage: :class:`Ledger`
-(``sqlite3``, one file under ``Settings.var_dir``). Formulas: docs/evaluation.md, "Ledger".
+(table ``rating_ledger``, migration 0010). Formulas: docs/evaluation.md, "Ledger".
 """
 
 from __future__ import annotations
@@ -10,11 +10,19 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from evaluation.tables import LedgerRow
+
+if TYPE_CHECKING:
+    from maintenance.db import Database
 
 GENESIS = "0" * 64
 KINDS = ("monthly", "quarterly", "correction")
@@ -133,45 +141,28 @@ def verify_entries(entries: Sequence[Entry], head: str | None = None) -> Verific
     return Verification(len(entries), last, tuple(problems))
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS ledger (
-    pos INTEGER PRIMARY KEY AUTOINCREMENT,
-    seq INTEGER NOT NULL,
-    period TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    content TEXT NOT NULL,
-    content_sha256 TEXT NOT NULL,
-    prev_sha256 TEXT NOT NULL,
-    entry_sha256 TEXT NOT NULL,
-    published_at TEXT NOT NULL,
-    corrects INTEGER
-)
-"""
-_COLS = "seq, period, kind, content, content_sha256, prev_sha256, entry_sha256, published_at, corrects"
+_COLS = ("seq", "period", "kind", "content", "content_sha256", "prev_sha256", "entry_sha256", "published_at",
+         "corrects")  # fmt: skip
 
 
 class Ledger:
-    """Append-only storage. Rows are read back in insertion order (``pos``), which verification checks."""
+    """Append-only storage in the relational store (table ``rating_ledger``, ``evaluation/tables.py``).
+    Rows are read back in insertion order (``pos``), which verification checks."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.RLock()  # one connection shared by the API's worker threads
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
-
-    @classmethod
-    def in_var(cls, var_dir: Path) -> Ledger:
-        return cls(var_dir / "evaluation" / "ledger.sqlite")
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def close(self) -> None:
-        self._db.close()
+        """The database belongs to whoever opened it."""
 
     def entries(self) -> list[Entry]:
-        with self._lock:
-            rows = self._db.execute(f"SELECT {_COLS} FROM ledger ORDER BY pos").fetchall()
-        return [Entry(*row) for row in rows]
+        with self.db.transaction() as s:
+            return self._entries(s)
+
+    @staticmethod
+    def _entries(s: Session) -> list[Entry]:
+        rows = s.scalars(sa.select(LedgerRow).order_by(LedgerRow.pos)).all()
+        return [Entry(*(getattr(r, c) for c in _COLS)) for r in rows]
 
     def get(self, seq: int) -> Entry:
         for e in self.entries():
@@ -181,9 +172,10 @@ class Ledger:
 
     def find(self, period: str, kind: str) -> list[Entry]:
         """Published entries for a period and kind, corrections of them included, oldest first."""
-        out = [e for e in self.entries() if e.period == period and e.kind == kind]
+        entries = self.entries()
+        out = [e for e in entries if e.period == period and e.kind == kind]
         seqs = {e.seq for e in out}
-        out += [e for e in self.entries() if e.kind == "correction" and e.corrects in seqs]
+        out += [e for e in entries if e.kind == "correction" and e.corrects in seqs]
         return out
 
     def latest(self, period: str, kind: str) -> Entry | None:
@@ -193,44 +185,71 @@ class Ledger:
     def append(
         self, period: str, kind: str, content: Any, published_at: dt.datetime, corrects: int | None = None
     ) -> Entry:
-        """Publish. A period and kind is published once; a change is a ``correction`` naming the entry."""
-        with self._lock:
-            return self._append(period, kind, content, published_at, corrects)
+        """Publish. A period and kind is published once, unless every entry so far is provisional (a final
+        publication then supersedes them as a new entry); a change is a ``correction`` naming the entry."""
+        try:
+            with self.db.transaction() as s:
+                return self._append(s, period, kind, content, published_at, corrects)
+        except IntegrityError:
+            raise LedgerError(
+                "another publication was appended at the same moment; look at the ledger and publish again"
+            ) from None
 
     def _append(
-        self, period: str, kind: str, content: Any, published_at: dt.datetime, corrects: int | None
+        self,
+        s: Session,
+        period: str,
+        kind: str,
+        content: Any,
+        published_at: dt.datetime,
+        corrects: int | None,
     ) -> Entry:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            entries = self.entries()
-            check = verify_entries(entries)
-            if not check.ok:
-                raise LedgerError(
-                    f"the ledger fails verification ({check.problems[0].reason}); nothing is appended to a tampered "
-                    "ledger: investigate with `facility ledger verify`"
-                )
-            if kind == "correction":
-                if corrects is None or not any(e.seq == corrects for e in entries):
-                    raise LedgerError(f"a correction must reference an existing entry (corrects={corrects})")
-            elif any(e.period == period and e.kind == kind for e in entries):
-                first = next(e for e in entries if e.period == period and e.kind == kind)
-                raise LedgerError(
-                    f"{kind} results for {period} are already published (entry {first.seq}); published results are "
-                    f"immutable: publish a correction referencing entry {first.seq} instead"
-                )
-            entry = make_entry(
-                entries[-1] if entries else None, period, kind, content, published_at, corrects
+        entries = self._entries(s)
+        check = verify_entries(entries)
+        if not check.ok:
+            raise LedgerError(
+                f"the ledger fails verification ({check.problems[0].reason}); nothing is appended to a tampered "
+                "ledger: investigate with `facility ledger verify`"
             )
-            self._db.execute(
-                f"INSERT INTO ledger ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (entry.seq, entry.period, entry.kind, entry.content, entry.content_sha256, entry.prev_sha256,
-                 entry.entry_sha256, entry.published_at, entry.corrects),
-            )  # fmt: skip
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+        if kind == "correction":
+            if corrects is None or not any(e.seq == corrects for e in entries):
+                raise LedgerError(f"a correction must reference an existing entry (corrects={corrects})")
+        else:
+            same = [e for e in entries if e.period == period and e.kind == kind]
+            final = [e for e in same if not is_provisional(e)]
+            if final or (same and is_provisional_content(content)):
+                first = (final or same)[0]
+                raise LedgerError(
+                    f"{kind} results for {period} are already published (entry {first.seq}); published results "
+                    f"are immutable: publish a correction referencing entry {first.seq} instead"
+                )
+        entry = make_entry(entries[-1] if entries else None, period, kind, content, published_at, corrects)
+        s.add(LedgerRow(**{c: getattr(entry, c) for c in _COLS}))
+        s.flush()
         return entry
 
     def verify(self, head: str | None = None) -> Verification:
         return verify_entries(self.entries(), head)
+
+    def adopt(self, legacy: Path) -> int:
+        """Copy the entries of a ledger kept in its own SQLite file (before 0010) into an empty table, hashes
+        unchanged; returns how many (0 when there is no such file or the table has entries already)."""
+        if not legacy.is_file() or self.entries():
+            return 0
+        con = sqlite3.connect(legacy)
+        try:
+            rows = con.execute(f"SELECT {', '.join(_COLS)} FROM ledger ORDER BY pos").fetchall()
+        finally:
+            con.close()
+        with self.db.transaction() as s:
+            s.add_all(LedgerRow(**dict(zip(_COLS, r, strict=True))) for r in rows)
+        return len(rows)
+
+
+def is_provisional_content(content: Any) -> bool:
+    return isinstance(content, dict) and bool(content.get("provisional"))
+
+
+def is_provisional(e: Entry) -> bool:
+    """An entry published with ``--provisional`` (the period had not ended or its data were incomplete)."""
+    return '"provisional":true' in e.content and is_provisional_content(e.data())

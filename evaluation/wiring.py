@@ -10,8 +10,9 @@ from evaluation.ledger import Ledger
 from evaluation.ratings import Ratings
 from evaluation.scheme import load_scheme
 from evaluation.source import Source, StoreSource
-from facility.fleet import Fleet, load_fleet
+from facility.fleet import Fleet
 from facility.settings import Settings
+from maintenance.registry import store_fleet
 
 
 @dataclass
@@ -25,12 +26,19 @@ class Evaluation:
     owned: list[Any]
 
     def close(self) -> None:
-        self.ledger.close()
-        self.external.close()
         for thing in self.owned:
             closer = getattr(thing, "close", None) or getattr(thing, "dispose", None)
             if callable(closer):
                 closer()
+
+
+def _adopt_side_files(settings: Settings, ledger: Ledger, external: ExternalStore) -> None:
+    """Before migration 0010 the ledger and the external indicators were SQLite files under ``var_dir``:
+    their rows move into the store once (when its tables are still empty), hashes unchanged."""
+    side = settings.var_dir / "evaluation"
+    for store, name in ((ledger, "ledger.sqlite"), (external, "external.sqlite")):
+        if store.adopt(side / name):
+            (side / name).rename(side / f"{name}.adopted")
 
 
 def build(
@@ -42,17 +50,18 @@ def build(
     fleet: Fleet | None = None,
     source: Source | None = None,
 ) -> Evaluation:
-    """``db`` / ``influx``: reuse open ones (the API's); otherwise opened here and closed by ``close()``."""
+    """``db`` / ``influx``: reuse open ones (the API's); otherwise opened here and closed by ``close()``.
+    The ledger and the external indicators live in ``db`` (the relational store) whatever the source."""
     owned: list[Any] = []
-    ledger = Ledger.in_var(settings.var_dir)
-    external = ExternalStore.in_var(settings.var_dir)
-    if source is None:
-        fleet = fleet or load_fleet(settings.fleet_file)
-        if db is None:
-            from maintenance.db import Database
+    if db is None:
+        from maintenance.db import Database
 
-            db = Database.open(settings.sqlalchemy_url)
-            owned.append(db)
+        db = Database.open(settings.sqlalchemy_url)
+        owned.append(db)
+    ledger, external = Ledger(db), ExternalStore(db)
+    _adopt_side_files(settings, ledger, external)
+    if source is None:
+        fleet = fleet or store_fleet(settings)
         if influx is None and events:
             from ingest.influx import InfluxClient
 

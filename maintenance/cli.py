@@ -200,3 +200,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--interval", type=float, default=None, help="seconds between SLA checks (settings)")
     p.set_defaults(func=run_service)
+
+    from maintenance.people_cli import register as register_people  # added by F: people who sign in
+
+    register_people(sub)

@@ -6,6 +6,7 @@ Tables live next to the capability that owns them; each module that defines tabl
 
 from __future__ import annotations
 
+import evaluation.tables
 import ingest.account_store
 import ingest.store_models
 import maintenance.alarms.models
@@ -19,6 +20,7 @@ __all__ = ["Base", "metadata"]
 
 # one import per module that defines tables (keep sorted)
 MODULES = (
+    evaluation.tables,
     ingest.account_store,
     ingest.store_models,
     maintenance.alarms.models,

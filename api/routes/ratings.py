@@ -48,7 +48,7 @@ def get_evaluation(ctx: ContextDep) -> Evaluation:
             ev = ctx.extras.get("evaluation")
             if ev is None:
                 source = ctx.extras.get("evaluation_source")
-                db = None if source is not None else get_database(ctx)
+                db = get_database(ctx)  # the ledger, external indicators and objections live there
                 fleet = None if source is not None else ctx.fleet()
                 ev = ctx.extras["evaluation"] = build(
                     ctx.settings, db=db, influx=ctx.influx, fleet=fleet, source=source

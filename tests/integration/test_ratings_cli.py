@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from evaluation.testing import reading_lines
-from facility.cli import main
 from facility.contract import AssetKind, AssetRef, Event, EventType
 from ingest.influx import InfluxClient
 from ingest.lineprotocol import event_line
@@ -18,6 +17,7 @@ from maintenance.domain import OrderState
 from maintenance.handler import handle_event
 from maintenance.models import Order
 from maintenance.orders import transition
+from runtime.cli import main
 from tests.maint_helpers import FLEET_YAML, seed, small_fleet
 
 pytestmark = pytest.mark.integration
@@ -86,8 +86,8 @@ def test_compute_publish_verify_report(env, capsys) -> None:
         == 0
     )
     assert pdf.read_bytes().startswith(b"%PDF-")
-    db = sqlite3.connect(env / "evaluation" / "ledger.sqlite")
-    db.execute("DELETE FROM ledger")
+    db = sqlite3.connect(env / "store.db")  # the ledger lives in the relational store
+    db.execute("DELETE FROM rating_ledger")
     db.commit()
     db.close()
     assert main(["ledger", "verify", "--head", head]) == 1

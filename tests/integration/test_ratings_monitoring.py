@@ -58,7 +58,7 @@ def test_monitoring_starts_and_coverage_from_the_stores(tmp_path, influx: Influx
     influx.write([status_line(Status(ref("lvyuan-b1-el2", AssetKind.ELEVATOR), ms(t(21)), True))])
     fa = ref("lvyuan-b1-fa1", AssetKind.FIRE_ALARM)
     influx.write([event_line(Event(fa, ms(t(26)), EventType.ALARM, "fire_alarm", 1))])
-    external = ExternalStore(tmp_path / "external.sqlite")
+    external = ExternalStore(db)
     try:
         ds = StoreSource(fleet, db, influx, external).dataset(OCT, AS_OF)
         since = {a.asset_id: a.monitored_since for a in ds.assets}

@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from evaluation.ledger import GENESIS, Ledger, LedgerError, canonical, make_entry, sha256
+from evaluation.testing import store_db
 
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 COLS = "seq, period, kind, content, content_sha256, prev_sha256, entry_sha256, published_at, corrects"
@@ -16,17 +17,21 @@ COLS = "seq, period, kind, content, content_sha256, prev_sha256, entry_sha256, p
 
 @pytest.fixture
 def ledger(tmp_path):
-    led = Ledger(tmp_path / "ledger.sqlite")
+    led = Ledger(store_db(tmp_path))
     led.append("2026-08", "monthly", {"scores": {"pc-a": 91.5}}, T0)
     led.append("2026-09", "monthly", {"scores": {"pc-a": 88.25}}, T0 + dt.timedelta(days=30))
     led.append("2026-10", "monthly", {"scores": {"pc-a": 79.0, "名": "绿苑"}}, T0 + dt.timedelta(days=60))
     led.append("2026Q3", "quarterly", {"colours": {"pc-a": "blue"}}, T0 + dt.timedelta(days=61))
     yield led
-    led.close()
+    led.db.dispose()
+
+
+def _path(ledger):
+    return ledger.db.engine.url.database
 
 
 def sql(ledger, q, *args):
-    db = sqlite3.connect(ledger.path)
+    db = sqlite3.connect(_path(ledger))
     db.execute(q, args)
     db.commit()
     db.close()
@@ -48,7 +53,7 @@ def test_chain_links_and_hashes(ledger):
 
 
 def test_altered_content_is_detected(ledger):
-    sql(ledger, "UPDATE ledger SET content = ? WHERE seq = 2", '{"scores":{"pc-a":98.25}}')
+    sql(ledger, "UPDATE rating_ledger SET content = ? WHERE seq = 2", '{"scores":{"pc-a":98.25}}')
     v = ledger.verify()
     assert not v.ok
     assert [p.seq for p in v.problems] == [2]
@@ -57,7 +62,7 @@ def test_altered_content_is_detected(ledger):
 
 def test_altered_content_with_recomputed_content_hash_is_detected(ledger):
     body = '{"scores":{"pc-a":98.25}}'
-    sql(ledger, "UPDATE ledger SET content = ?, content_sha256 = ? WHERE seq = 2", body, sha256(body))
+    sql(ledger, "UPDATE rating_ledger SET content = ?, content_sha256 = ? WHERE seq = 2", body, sha256(body))
     v = ledger.verify()
     assert [(p.seq, "header was altered" in p.reason) for p in v.problems] == [(2, True)]
 
@@ -65,7 +70,7 @@ def test_altered_content_with_recomputed_content_hash_is_detected(ledger):
 def test_rewriting_a_whole_entry_breaks_the_next_link(ledger):
     es = ledger.entries()
     forged = make_entry(es[0], "2026-09", "monthly", {"scores": {"pc-a": 99}}, T0)
-    sql(ledger, "UPDATE ledger SET content = ?, content_sha256 = ?, entry_sha256 = ?, published_at = ? WHERE seq = 2",
+    sql(ledger, "UPDATE rating_ledger SET content = ?, content_sha256 = ?, entry_sha256 = ?, published_at = ? WHERE seq = 2",
         forged.content, forged.content_sha256, forged.entry_sha256, forged.published_at)  # fmt: skip
     v = ledger.verify()
     assert [p.seq for p in v.problems] == [3]
@@ -73,7 +78,7 @@ def test_rewriting_a_whole_entry_breaks_the_next_link(ledger):
 
 
 def test_removed_entry_is_detected(ledger):
-    sql(ledger, "DELETE FROM ledger WHERE seq = 2")
+    sql(ledger, "DELETE FROM rating_ledger WHERE seq = 2")
     v = ledger.verify()
     assert not v.ok
     assert {p.seq for p in v.problems} == {3}
@@ -82,18 +87,21 @@ def test_removed_entry_is_detected(ledger):
 
 def test_removed_last_entry_is_detected_against_the_published_head(ledger):
     head = ledger.entries()[-1].entry_sha256
-    sql(ledger, "DELETE FROM ledger WHERE seq = 4")
+    sql(ledger, "DELETE FROM rating_ledger WHERE seq = 4")
     assert ledger.verify().ok  # a shorter chain is self-consistent ...
     v = ledger.verify(head=head)  # ... but not with the head published earlier
     assert not v.ok and "not in the ledger" in v.problems[0].reason
 
 
 def test_reordered_entries_are_detected(ledger):
-    db = sqlite3.connect(ledger.path)
-    rows = {r[0]: r[1:] for r in db.execute(f"SELECT pos, {COLS} FROM ledger")}
+    db = sqlite3.connect(_path(ledger))
+    rows = {r[0]: r[1:] for r in db.execute(f"SELECT pos, {COLS} FROM rating_ledger")}
     placeholders = ", ".join(f"{c.strip()} = ?" for c in COLS.split(","))
-    db.execute(f"UPDATE ledger SET {placeholders} WHERE pos = 2", rows[3])
-    db.execute(f"UPDATE ledger SET {placeholders} WHERE pos = 3", rows[2])
+    db.execute(
+        "UPDATE rating_ledger SET seq = -1 WHERE pos = 3"
+    )  # seq is unique: move it out of the way first
+    db.execute(f"UPDATE rating_ledger SET {placeholders} WHERE pos = 2", rows[3])
+    db.execute(f"UPDATE rating_ledger SET {placeholders} WHERE pos = 3", rows[2])
     db.commit()
     db.close()
     v = ledger.verify()
@@ -103,9 +111,9 @@ def test_reordered_entries_are_detected(ledger):
 
 
 def test_renumbered_reorder_is_detected(ledger):
-    sql(ledger, "UPDATE ledger SET seq = 5 WHERE seq = 2")
-    sql(ledger, "UPDATE ledger SET seq = 2 WHERE seq = 3")
-    sql(ledger, "UPDATE ledger SET seq = 3 WHERE seq = 5")
+    sql(ledger, "UPDATE rating_ledger SET seq = 5 WHERE seq = 2")
+    sql(ledger, "UPDATE rating_ledger SET seq = 2 WHERE seq = 3")
+    sql(ledger, "UPDATE rating_ledger SET seq = 3 WHERE seq = 5")
     v = ledger.verify()
     assert not v.ok and any("header was altered" in p.reason for p in v.problems)
 
@@ -122,7 +130,7 @@ def test_published_results_are_immutable_and_corrections_reference_them(ledger):
 
 
 def test_nothing_is_appended_to_a_tampered_ledger(ledger):
-    sql(ledger, "UPDATE ledger SET content = ? WHERE seq = 1", '{"scores":{"pc-a":99}}')
+    sql(ledger, "UPDATE rating_ledger SET content = ? WHERE seq = 1", '{"scores":{"pc-a":99}}')
     with pytest.raises(LedgerError, match=r"fails verification \(entry 1: content was altered"):
         ledger.append("2026-11", "monthly", {"scores": {}}, T0)
     assert len(ledger.entries()) == 4

@@ -15,7 +15,7 @@ from evaluation.periods import parse_period
 from evaluation.ratings import Ratings
 from evaluation.scheme import load_scheme
 from evaluation.source import intervals_from_maintenance, orders_from_maintenance
-from evaluation.testing import AS_OF, small_fleet, t
+from evaluation.testing import AS_OF, small_fleet, store_db, t
 from maintenance import queries as mq
 
 UTC = dt.UTC
@@ -33,7 +33,7 @@ class FleetSource:
 
 @pytest.fixture
 def ratings(tmp_path):
-    led = Ledger(tmp_path / "ledger.sqlite")
+    led = Ledger(store_db(tmp_path))
     yield Ratings(FleetSource(small_fleet()), load_scheme(), led)
     led.close()
 
@@ -95,7 +95,7 @@ def test_external_csv_import_and_store(tmp_path):
         ("east", "resident_satisfaction", 0.88, 120),
         ("west", "hotline_handled_rate", 0.9, 0),
     ]
-    store = ExternalStore(tmp_path / "x.sqlite")
+    store = ExternalStore(store_db(tmp_path))
     store.put(vals)
     store.put([dataclasses.replace(vals[0], value=0.5)])  # same key: replaced
     assert sorted((v.estate, v.value) for v in store.values(["2026-10"])) == [("east", 0.5), ("west", 0.9)]

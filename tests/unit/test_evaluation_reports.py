@@ -17,7 +17,7 @@ from evaluation.reports.data import company_report
 from evaluation.reports.html import render_html, trend_svg
 from evaluation.reports.pdf import latin, render_pdf
 from evaluation.scheme import load_scheme
-from evaluation.testing import AS_OF, small_fleet
+from evaluation.testing import AS_OF, small_fleet, store_db
 
 OCT = parse_period("2026-10")
 EAST = 20 + 10 / 3 + 10 / 3 + 5 / 3 + 15 + 2.5  # pc-a's score, worked out in test_evaluation_scoring
@@ -30,7 +30,7 @@ class Source:
 
 @pytest.fixture(scope="module")
 def ratings(tmp_path_factory):
-    led = Ledger(tmp_path_factory.mktemp("ledger") / "l.sqlite")
+    led = Ledger(store_db(tmp_path_factory.mktemp("ledger")))
     yield Ratings(Source(), load_scheme(), led)
     led.close()
 
@@ -134,7 +134,7 @@ def test_trend_svg_marks_missing_months():
 
 
 def test_trends_of_a_later_month_read_the_published_month(tmp_path):
-    led = Ledger(tmp_path / "l.sqlite")
+    led = Ledger(store_db(tmp_path))
     r = Ratings(Source(), load_scheme(), led)
     r.publish(OCT, AS_OF, AS_OF)
     rep = company_report(r, "pc-a", parse_period("2026-11"), AS_OF, trend_months=2)
