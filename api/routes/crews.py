@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field, HttpUrl
 
 from api.auth import OPERATORS, READERS, Principal, Role, ensure_crew_access, require_role
-from api.deps import SessionDep
+from api.deps import ContextDep, SessionDep
+from api.routes.channels import check_destination
 from facility.contract import AssetKind
 from maintenance.domain import zone
 from maintenance.models import Crew, CrewMember, Estate
@@ -128,12 +129,14 @@ def list_crews(session: SessionDep, who: Overseers) -> list[CrewOut]:
 
 
 @router.post("/crews", response_model=CrewOut, status_code=status.HTTP_201_CREATED)
-def create_crew(body: CrewCreate, session: SessionDep, who: Operators) -> CrewOut:
+def create_crew(body: CrewCreate, session: SessionDep, ctx: ContextDep, who: Operators) -> CrewOut:
     if session.get(Crew, body.id) is not None:
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"crew {body.id!r} exists: PATCH /crews/{body.id} to change it"
         )
     crew = Crew(id=body.id, hours_start=0, hours_end=24, active=True, timezone="UTC")
+    if body.webhook_url is not None:  # safe destinations (issue 13): 422 for loopback/private/metadata
+        check_destination(str(body.webhook_url), ctx.settings.outgoing_allow, "webhook_url")
     _apply(session, crew, body)
     session.add(crew)
     session.flush()
@@ -154,8 +157,12 @@ def read_crew(crew_id: str, session: SessionDep, who: Readers) -> CrewOut:
 
 
 @router.patch("/crews/{crew_id}", response_model=CrewOut)
-def update_crew(crew_id: str, body: CrewUpdate, session: SessionDep, who: Operators) -> CrewOut:
+def update_crew(
+    crew_id: str, body: CrewUpdate, session: SessionDep, ctx: ContextDep, who: Operators
+) -> CrewOut:
     crew = _get(session, crew_id)
+    if body.webhook_url is not None:  # safe destinations (issue 13): 422 for loopback/private/metadata
+        check_destination(str(body.webhook_url), ctx.settings.outgoing_allow, "webhook_url")
     _apply(session, crew, body)
     session.flush()
     return crew_out(crew)

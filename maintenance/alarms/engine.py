@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 _TELEMETRY_TYPES = (RuleType.THRESHOLD, RuleType.RATE, RuleType.OFFLINE)
 _EVENT_TYPES = (RuleType.EVENT, RuleType.REPETITION, RuleType.OFFLINE)
+#: the live stream hears which assets sent readings at most this often
+FRESHNESS_EVERY_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class AlarmEngine:
         self.states: dict[tuple[str, str], RuleState] = {}
         self.last_seen: dict[str, int] = {}
         self._fresh: dict[str, int] = {}
+        self._fresh_sent_ms = 0
         self._rules: dict[str, _AssetRules | None] = {}
         self._loaded_at = -1e9
         self.lock = threading.Lock()
@@ -134,7 +137,9 @@ class AlarmEngine:
                     self.states[key] = new
                     if sig is not None:
                         signals.append((rule, sig))
-            fresh, self._fresh = self._fresh, {}
+            fresh = {}
+            if now_ms - self._fresh_sent_ms >= FRESHNESS_EVERY_MS:
+                fresh, self._fresh, self._fresh_sent_ms = self._fresh, {}, now_ms
         n = self.apply(signals)
         if fresh:
             with self.db.transaction() as s:
