@@ -1,4 +1,4 @@
-# The application image: ingester, predictor, API and simulators are `facility <command>` in this image.
+# The application image: ingester, maintenance, worker, API and simulators are `facility <command>` in this image.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -10,8 +10,8 @@ WORKDIR /app
 
 # dependencies first (cached while only the code changes)
 COPY pyproject.toml README.md ./
-RUN mkdir -p facility simulators ingest predict maintenance evaluation api dashboards \
-    && for p in facility simulators ingest predict maintenance evaluation api dashboards; do touch $p/__init__.py; done \
+RUN mkdir -p facility simulators ingest predict maintenance evaluation api dashboards runtime \
+    && for p in facility simulators ingest predict maintenance evaluation api dashboards runtime; do touch $p/__init__.py; done \
     && pip install . \
     && pip uninstall -y facility-monitor
 
@@ -23,6 +23,7 @@ COPY maintenance ./maintenance
 COPY evaluation ./evaluation
 COPY api ./api
 COPY dashboards ./dashboards
+COPY runtime ./runtime
 # editable: the code runs from /app, so data next to it (api/static, fleets, migrations, schemes) is found
 RUN pip install --no-deps -e . \
     && useradd --system --uid 10001 --home-dir /app facility \
@@ -34,6 +35,6 @@ ENV FACILITY_MANAGE_SERVICES=false \
     FACILITY_API_HOST=0.0.0.0 \
     FACILITY_VAR_DIR=/app/var
 
-EXPOSE 8000 9108
+EXPOSE 8000 9108 9110
 ENTRYPOINT ["facility"]
 CMD ["api"]

@@ -15,13 +15,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from dashboards import export, rows
-from facility.fleet import Fleet, load_fleet
+from facility.fleet import Fleet
 from facility.settings import Settings
 from ingest.influx import InfluxClient
 from maintenance.db import Database
 from maintenance.models import Order
 from maintenance.orders import order_clock
 from maintenance.queries import state_intervals
+from maintenance.registry import store_fleet
 from maintenance.sla import default_targets, sla_status
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def export_all(
     settings: Settings, db: Database, influx: InfluxClient, now: dt.datetime, fleet: Fleet | None = None
 ) -> dict[str, int | str]:
     """Write every part; returns points written per measurement, or the reason a part was skipped."""
-    fleet = fleet or load_fleet(settings.fleet_file)
+    fleet = fleet or store_fleet(settings)
     parts: dict[str, Callable[[], int]] = {
         "forecasts": lambda: export.export_forecasts(
             influx, rows.forecast_rows(forecasts(settings, influx, fleet, now), fleet), now

@@ -1,58 +1,10 @@
-"""The ``facility`` command. Each capability adds its own sub-commands through ``<package>.cli.register``."""
+"""``UserError``: the error every ``facility`` sub-command raises for a user mistake.
+
+The command itself (``main``, the parser) lives on the top floor, in ``runtime/cli.py``.
+"""
 
 from __future__ import annotations
-
-import argparse
-import importlib
-import sys
-from collections.abc import Sequence
-
-#: packages whose ``cli.register(subparsers)`` adds sub-commands, in help order
-COMMAND_MODULES = (
-    "facility.commands",
-    "simulators.cli",
-    "ingest.cli",
-    "maintenance.cli",
-    "predict.cli",
-    "predict.features_cli",
-    "evaluation.cli",
-    "dashboards.cli",
-    "api.cli",
-)
 
 
 class UserError(Exception):
     """An error the user can fix; printed as one sentence, exit code 2, no traceback."""
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="facility", description="Facility monitoring and predictive maintenance for residential estates."
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        result = args.func(args)
-    except UserError as exc:
-        print(f"facility: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    return int(result or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     dead_letter_max_rows: int = 100_000
     dead_letter_max_age_days: float = 30.0
 
+    # --- worker (added by A, runtime/worker.py): its Prometheus /metrics port (0 = off) and per-job periods in
+    # seconds overriding runtime/jobs.py, e.g. FACILITY_WORKER_INTERVALS='{"forecast-plan": 60}'
+    worker_metrics_port: int = 9110
+    worker_intervals: dict[str, float] = Field(default_factory=dict)
+
     # --- alarms and notifications (added by D, issue 13): hosts or networks outgoing notifications may reach
     # although they are loopback/private (e.g. '["10.1.0.0/16", "sms.intranet"]'); the SMTP server for e-mail;
     # seconds between offline-rule checks and outbox delivery rounds of the maintenance service

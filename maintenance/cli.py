@@ -1,4 +1,4 @@
-"""``facility db upgrade``, ``facility registry import|export``, ``facility tokens create|revoke``,
+"""``facility db upgrade``, ``facility tokens create|revoke``,
 ``facility crews add``, ``facility maintenance`` (the event → order service)."""
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ import logging
 import signal
 import sys
 import threading
-from pathlib import Path
 
 from facility.cli import UserError
 from facility.contract import AssetKind
-from facility.fleet import FleetError, load_fleet
 from facility.settings import Settings
 
 
@@ -34,40 +32,6 @@ def db_upgrade(args: argparse.Namespace) -> int:
     url = args.database or Settings().sqlalchemy_url
     migrate(url, args.revision)
     print(f"database {url.split('@')[-1]} is at {args.revision}")
-    return 0
-
-
-def registry_import(args: argparse.Namespace) -> int:
-    from maintenance.registry import RegistryError, import_csv
-    from maintenance.registry import load_fleet as load_into
-
-    db = _db(args)
-    try:
-        with db.transaction() as s:
-            if args.csv:
-                n = import_csv(s, Path(args.csv).read_text(encoding="utf-8-sig"))
-            else:
-                n = load_into(s, load_fleet(Path(args.fleet or Settings().fleet_file)))
-    except (RegistryError, FleetError, FileNotFoundError) as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        db.dispose()
-    print(f"registry: {n} assets imported")
-    return 0
-
-
-def registry_export(args: argparse.Namespace) -> int:
-    from maintenance.registry import export_csv
-
-    db = _db(args)
-    with db.transaction() as s:
-        text = export_csv(s)
-    db.dispose()
-    if args.csv == "-":
-        sys.stdout.write(text)
-    else:
-        Path(args.csv).write_text(text, encoding="utf-8")
-        print(f"registry written to {args.csv}")
     return 0
 
 
@@ -161,18 +125,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = with_db(db.add_parser("upgrade", help="apply Alembic migrations"))
     p.add_argument("--revision", default="head")
     p.set_defaults(func=db_upgrade)
-
-    reg = sub.add_parser("registry", help="estates, buildings and assets").add_subparsers(
-        dest="reg", required=True
-    )
-    p = with_db(reg.add_parser("import", help="load a CSV (see export) or the fleet file"))
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--csv", help="CSV file with the columns of 'registry export'")
-    src.add_argument("--fleet", help="fleet YAML (default: settings.fleet_file)")
-    p.set_defaults(func=registry_import)
-    p = with_db(reg.add_parser("export", help="write the registry as CSV"))
-    p.add_argument("--csv", required=True, help="file to write, or - for stdout")
-    p.set_defaults(func=registry_export)
 
     tok = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="tok", required=True)
     p = with_db(tok.add_parser("create", help="create a token and print it once"))

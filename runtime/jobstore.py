@@ -112,3 +112,12 @@ def release_all(session: Session, holder: str) -> None:
         .values(holder=None, lease_until=None, outcome="stopped")
         .execution_options(synchronize_session=False)
     )
+
+
+def make_due(session: Session, name: str, now: dt.datetime) -> None:
+    session.execute(
+        sa.update(JobRow)
+        .where(JobRow.name == name)
+        .values(due_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -36,9 +36,15 @@ def _end(text: str) -> int:
     return int(when.timestamp() * 1000)
 
 
-def _fleet(path: Path) -> Fleet:
+def _fleet(path: Path | None, settings: Settings | None = None) -> Fleet:
+    """The fleet YAML given with --fleet, else the registry in the store (the one asset list)."""
+    from maintenance.registry import store_fleet  # the CLI shell reads the registry; the simulators do not
+
     try:
-        return load_fleet(path)
+        fleet = load_fleet(path) if path is not None else store_fleet(settings or Settings())
+        if not fleet.assets:
+            raise UserError("the registry has no assets: run 'facility registry import FILE' or pass --fleet")
+        return fleet
     except FleetError as exc:
         raise UserError(str(exc)) from None
 
@@ -48,7 +54,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from simulators.service import default_step_s, simulate
 
     settings = Settings()
-    fleet = _fleet(args.fleet or settings.fleet_file)
+    fleet = _fleet(args.fleet, settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -87,7 +93,7 @@ def _history(args: argparse.Namespace) -> int:
     from simulators.service import load_history
 
     settings = Settings()
-    fleet = _fleet(args.fleet or settings.fleet_file)
+    fleet = _fleet(args.fleet, settings)
     started = time.monotonic()
     try:
         history = load_history(
@@ -112,7 +118,7 @@ def _history(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="simulate the fleet's devices live onto the MQTT broker")
-    p.add_argument("--fleet", type=Path, help="fleet YAML (default: FACILITY_FLEET_FILE)")
+    p.add_argument("--fleet", type=Path, help="fleet YAML (default: the registry in the store)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument(
         "--speed", type=float, default=1.0, help="simulated seconds per real second (525600: a year/min)"
@@ -138,7 +144,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_simulate)
 
     p = sub.add_parser("history", help="write simulated history for the fleet into InfluxDB")
-    p.add_argument("--fleet", type=Path, help="fleet YAML (default: FACILITY_FLEET_FILE)")
+    p.add_argument("--fleet", type=Path, help="fleet YAML (default: the registry in the store)")
     p.add_argument("--days", type=float, default=180.0)
     p.add_argument("--step-min", type=float, default=15.0, help="minutes between readings")
     p.add_argument("--seed", type=int, default=7)

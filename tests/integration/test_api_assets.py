@@ -16,6 +16,7 @@ from facility.settings import Settings
 from ingest.influx import InfluxClient
 from ingest.lineprotocol import to_lines
 from maintenance.tokens import Role
+from tests.registry_support import import_fleet
 from tests.support import make_token
 
 pytestmark = pytest.mark.integration
@@ -43,6 +44,7 @@ def client(influx: InfluxClient, tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(
         var_dir=tmp_path, fleet_file=fleet, influx_url=influx.url, influx_db=influx.database, mqtt_port=1
     )
+    import_fleet(settings, fleet)
     # one reading a minute for two hours on el1, vibration rising 0.01 mm/s a minute
     readings = [
         Reading(EL1, T0 + i * 60_000, {"motor_current_a": 20.0, "vibration_mm_s": 1.0 + i * 0.01}, i)

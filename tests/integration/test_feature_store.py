@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facility.cli import main as cli_main
 from facility.contract import AssetKind, AssetRef, Event, EventType, Reading
 from facility.settings import Settings
 from ingest.influx import InfluxClient
@@ -32,8 +31,10 @@ from predict.models import CoxPH, SurvivalModel, survival_y
 from predict.refresh import refresh_features, seconds_to_next_step
 from predict.registry import ModelVersion
 from predict.service import ForecastService
+from runtime.cli import main as cli_main
 from tests.integration import test_features_influx as data
 from tests.integration.test_features_influx import ASSETS, same
+from tests.registry_support import import_fleet
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +58,9 @@ def service_args(tmp_path: Path, influx: InfluxClient) -> tuple[Settings, Influx
         "estates:\n  - {id: est, name: E, group: old, company: pc, company_name: P, installed: 2012-01-01,\n"
         "     buildings: [{id: b1, assets: [{id: el-1, kind: elevator}, {id: el-2, kind: elevator}]}]}\n"
     )
-    return Settings(var_dir=tmp_path / "var", fleet_file=fleet), influx
+    settings = Settings(var_dir=tmp_path / "var", fleet_file=fleet)
+    import_fleet(settings, fleet)
+    return settings, influx
 
 
 def service(influx: InfluxClient, tmp_path: Path) -> ForecastService:

@@ -7,6 +7,7 @@ import argparse
 import pytest
 
 import maintenance.cli
+import runtime.registry_cli
 from facility.cli import UserError
 from maintenance.db import Database
 from maintenance.tokens import Role, authenticate
@@ -15,7 +16,9 @@ from tests.conftest import REPO
 
 def run(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="facility")
-    maintenance.cli.register(parser.add_subparsers(required=True))
+    sub = parser.add_subparsers(required=True)
+    maintenance.cli.register(sub)
+    runtime.registry_cli.register(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -7,7 +7,8 @@
    demo crews handled (acknowledged, started and resolved at plausible times);
 5. the same simulators carry on live, publishing over MQTT in real time; orders resolved through the API
    repair the simulated asset (the crews' work is what brings an asset back);
-6. forecasts, preventive orders and ratings are computed from that history, and again every few minutes.
+6. the worker (``facility worker``'s jobs, in a thread) computes forecasts, preventive orders, ratings and
+   the dashboards' export from that history, and again on its schedule.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ import numpy as np
 import sqlalchemy as sa
 
 from facility.contract import Event, EventType, Message
-from facility.fleet import Fleet, load_fleet
+from facility.fleet import Fleet
 from facility.settings import Settings
 from facility.stack import LocalStack, StackError
 from maintenance.db import Database
+from runtime.bootstrap import App
 from simulators.fleetsim import FleetSimulator
 
-log = logging.getLogger("facility.demo")
+log = logging.getLogger("runtime.demo")
 
 #: median time from a failure to its repair in the demo's history (lognormal spread around it): most faults
 #: are fixed within the 24-hour target, some are not
@@ -186,19 +188,23 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
     from ingest.security import broker_files, provision
     from ingest.service import Ingester
     from maintenance.service import MaintenanceService
+    from runtime.bootstrap import bootstrap
+    from runtime.worker import Worker
     from simulators.history import generate_history
     from simulators.live import SimClock, run_live
     from simulators.publisher import MqttPublisher
     from simulators.service import broker_config, load_history
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    fleet = load_fleet(settings.fleet_file)
+    app = bootstrap(settings)
+    fleet = demo_registry(app)
     # anonymous access is off: every device and every service has its own account (fresh passwords)
     creds = provision(settings, [a.ref for a in fleet.assets])
 
     def account(name: str) -> Settings:
         return settings.model_copy(update={"mqtt_username": name, "mqtt_password": creds[name]})
 
+    app.close()  # the demo's processes open their own store connections below
     stack = LocalStack(settings, *broker_files(settings))
     try:
         stack.start()
@@ -278,12 +284,14 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
             )
         if stop.is_set():
             return 0
-        analytics = threading.Thread(
-            target=_analytics_loop, args=(settings, maint.db, stop), name="analytics", daemon=True
-        )
+        # the same jobs as `facility worker`, in a thread of this process
+        worker_app = bootstrap(account("maintenance"), db=maint.db)
+        worker = Worker(worker_app, holder="demo")
+        analytics = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
         analytics.start()
         # training is atomic (a model version appears whole or not at all): a short wait is enough
         cleanups.append(lambda: analytics.join(3))
+        cleanups.append(worker_app.close)
 
         base = f"http://{settings.api_host}:{settings.api_port}"
         print(
@@ -321,92 +329,15 @@ Ctrl-C stops everything.""",
     return 0
 
 
-def _analytics_steps() -> list[Callable[[Settings, Database], None]]:
-    """Models → forecasts → preventive orders, then ratings and the dashboards' export."""
-    from dashboards.snapshot import export_step
+def demo_registry(app: App) -> Fleet:
+    """The registry's fleet; an empty registry (first run) is loaded from ``settings.fleet_file`` first."""
+    from maintenance.registry import import_file, read_fleet
 
-    return [predict_step, export_step]
-
-
-#: a model older than this is retrained from the telemetry in InfluxDB
-RETRAIN_AFTER = dt.timedelta(hours=6)
-#: preventive jobs a crew can take a day
-CREW_CAPACITY_PER_DAY = 3
-
-
-def predict_step(settings: Settings, db: Database) -> None:
-    """(Re)train a survival model per kind when stale, forecast every asset, and let the planner propose
-    preventive orders (awaiting engineer approval) for the assets whose risk passes the kind's threshold."""
-    from facility.contract import AssetKind
-    from ingest.service import influx_client
-    from maintenance.models import Crew
-    from maintenance.preventive import create_preventive_orders, open_planned_assets
-    from predict.jobs import train_from_telemetry
-    from predict.planner import PlannerSettings, plan_work_orders, threshold_from_backtest
-    from predict.registry import ModelRegistry
-    from predict.repairs import order_log, repair_source
-    from predict.service import ForecastService
-
-    now = dt.datetime.now(dt.UTC)
-    registry = ModelRegistry(settings.var_dir / "models")
-    with influx_client(settings) as client:
-        for kind in AssetKind:
-            current = registry.current(kind.value)
-            if current is not None and now - dt.datetime.fromisoformat(current.created) < RETRAIN_AFTER:
-                continue
-            try:
-                meta = train_from_telemetry(
-                    client, registry, kind, now, days=365, splits=0, repairs=order_log(db)
-                )
-                log.info("model for %s: %s (%s)", kind.value, meta.model, meta.version)
-            except Exception as exc:  # the previous model (if any) stays in service
-                log.warning("training %s failed, previous model kept: %s", kind.value, exc)
-        # preventive orders resolved in the store send no recovery event: the store says when they ended
-        service = ForecastService(settings, client, repairs=repair_source(db))
-        try:
-            forecasts = service.ranking(now)
-        finally:
-            service.close()
-        thresholds = {}
-        for kind_name in {f.kind for f in forecasts}:
-            version = registry.current(kind_name)
-            p = (version.threshold or {}).get("probability") if version else None
-            if p:
-                thresholds[kind_name] = threshold_from_backtest(float(p))
-        cfg = PlannerSettings(kind_thresholds=thresholds)
-        with db.transaction() as s:
-            crews = list(s.scalars(sa.select(Crew).where(Crew.active.is_(True))))
-            blocked = open_planned_assets(s)
-            created: list[int] = []
-            for kind_name in sorted({f.kind for f in forecasts}):
-                capacity = {c.id: CREW_CAPACITY_PER_DAY for c in crews if kind_name in c.skills}
-                ours = [f for f in forecasts if f.kind == kind_name]
-                created += create_preventive_orders(
-                    s, plan_work_orders(ours, blocked, capacity, now, cfg), now
-                )
-        log.info("forecasts for %d assets; %d preventive orders proposed", len(forecasts), len(created))
-
-
-#: how often forecasts, preventive orders, ratings and the dashboards' figures are refreshed
-ANALYTICS_EVERY_S = 300.0
-
-
-def _analytics_loop(settings: Settings, db: Database, stop: threading.Event) -> None:
-    """Train (the first round takes a minute or two), forecast, plan, rate and export, every 5 minutes."""
-    while not stop.is_set():
-        _run_analytics(settings, db)
-        if stop.wait(ANALYTICS_EVERY_S):
-            return
-
-
-def _run_analytics(settings: Settings, db: Database) -> None:
-    for step in _analytics_steps():
-        t0 = time.monotonic()
-        try:
-            step(settings, db)
-        except Exception:  # the demo keeps running; the log says what failed
-            log.exception("analytics step %s failed", getattr(step, "__name__", step))
-        else:
-            log.info(
-                "analytics step %s done in %.1f s", getattr(step, "__name__", step), time.monotonic() - t0
-            )
+    with app.db.transaction() as s:
+        fleet = read_fleet(s)
+        if not fleet.assets:
+            path = app.settings.fleet_file
+            n = import_file(s, path.name, path.read_text(encoding="utf-8"))
+            log.info("registry loaded from %s: %d assets", path, n)
+            fleet = read_fleet(s)
+    return fleet

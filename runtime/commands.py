@@ -1,4 +1,4 @@
-"""Core sub-commands: `facility setup`, `facility services` and `facility demo`."""
+"""Core sub-commands: `facility setup`, `facility services`, `facility demo` and `facility worker`."""
 
 from __future__ import annotations
 
@@ -43,11 +43,44 @@ def _services(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from facility.demo import run_demo
+    from runtime.demo import run_demo
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     return run_demo(Settings(), history_days=args.history_days, seed=args.seed)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from runtime.bootstrap import bootstrap
+    from runtime.jobs import by_name
+    from runtime.worker import Worker, serve_metrics
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        jobs = by_name([n for n in (args.jobs or "").split(",") if n])
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    app = bootstrap()
+    worker = Worker(app, jobs, poll_s=args.poll)
+    if args.once:
+        try:
+            failed = worker.run_due_now()
+        finally:
+            worker.close()
+            app.close()
+        return 1 if failed else 0
+    if app.settings.worker_metrics_port:
+        serve_metrics(app, app.settings.worker_metrics_port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        worker.run(stop)
+    except KeyboardInterrupt:
+        worker.close()
+    finally:
+        app.close()
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,3 +95,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--history-days", type=int, default=180, help="days of simulated history to load first")
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=_demo)
+    p = sub.add_parser(
+        "worker",
+        help="run the scheduled jobs (features, retraining, forecast → plan, SLA, ratings, dashboards, outbox)",
+    )
+    p.add_argument("--jobs", help="comma-separated job names (default: all; see GET /api/v1/jobs)")
+    p.add_argument(
+        "--once", action="store_true", help="run the chosen jobs once now and exit (1 if one failed)"
+    )
+    p.add_argument("--poll", type=float, default=2.0, help="seconds between looks for due jobs")
+    p.set_defaults(func=_worker)
