@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 PUBLIC: dict[str, str] = {
     "health.router": "liveness for load balancers and compose; says only whether broker and InfluxDB answer",
     "pages.router": "HTML shells and static files; their data comes from /api/v1 with the caller's session",
+    "alarm_pages.router": "the /alarms HTML shell; its data comes from /api/v1/alarms with the caller's session",
     "docs.router": "/docs, /redoc and the OpenAPI schema: the API's shape, no data",
     "session.public_router": "the sign-in page and the login call itself",
 }

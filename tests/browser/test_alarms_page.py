@@ -1,0 +1,58 @@
+"""The alarm console in Chromium: one alarm with its repeat count, acknowledge and clear from the page, and
+an alarm raised by another process (the alarm engine on its own connection) appearing through the stream."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from facility.contract import AssetKind, AssetRef, Event, EventType
+from maintenance.alarms.engine import AlarmEngine
+
+pytestmark = pytest.mark.browser
+PUMP = AssetRef("jinhu", "t1", AssetKind.WATER_PUMP, "jinhu-t1-wp1")
+LIFT = AssetRef("lvyuan", "b1", AssetKind.ELEVATOR, "lvyuan-b1-el1")
+
+
+def test_acknowledge_and_clear_from_the_alarm_page(site, page) -> None:
+    from playwright.sync_api import expect
+
+    from maintenance.db import Database
+
+    now_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+    hour = 3_600_000
+    engine_db = Database.open(site.db.engine.url.render_as_string(hide_password=False), run_migrations=False)
+    engine = AlarmEngine(engine_db)  # like the maintenance service: its own engine and connections
+    try:
+        engine.handle(
+            [Event(PUMP, now_ms - (5 - i) * hour, EventType.ALARM, "low_pressure") for i in range(5)]
+        )
+        page.goto(f"{site.url}/alarms?token={site.engineer_token}&lang=en")
+        rep = page.locator("tr[data-rule='low_pressure_repeated']")
+        expect(rep).to_have_count(1)
+        expect(rep.locator("td.count")).to_have_text("5")
+        expect(rep.locator("a.order-link")).to_have_text(re.compile(r"^#\d+$"))
+        expect(rep.locator("td.state")).to_have_text("active")
+
+        rep.locator("button[data-action='ack']").click()
+        expect(rep).to_have_attribute("data-state", "acknowledged")
+        rep.locator("button[data-action='clear']").click()
+        # cleared alarms leave the default view ("not cleared"); all states show it as cleared
+        expect(rep).to_have_count(0)
+        page.select_option("#f-state", "cleared")
+        expect(page.locator("tr[data-rule='low_pressure_repeated']")).to_have_attribute(
+            "data-state", "cleared"
+        )
+        page.select_option("#f-state", "open")
+
+        # an entrapment raised elsewhere reaches the open page through GET /api/v1/stream, no reload
+        engine.handle([Event(LIFT, now_ms, EventType.FAULT, "entrapment")])
+        trapped = page.locator("tr[data-rule='entrapment']")
+        expect(trapped).to_have_count(1, timeout=15_000)
+        expect(trapped.locator("[data-value='critical']")).to_have_count(1)
+        assert page.evaluate("document.body.dataset.live") == "stream"
+        assert page.console_errors == []
+    finally:
+        engine_db.dispose()
