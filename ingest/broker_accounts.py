@@ -95,14 +95,15 @@ def client_command(spec: AccountSpec, password: str) -> dict[str, Any]:
 
 
 def batches(commands: Sequence[dict[str, Any]], limit: int = BATCH_BYTES) -> list[list[dict[str, Any]]]:
-    """Commands grouped so that each control message stays under ``limit`` bytes."""
+    """Commands grouped so that each control message (``{"commands": [...]}``, each command with the
+    ``correlationData`` we add) stays under ``limit`` bytes."""
     out: list[list[dict[str, Any]]] = []
     size = limit + 1
     for cmd in commands:
-        n = len(json.dumps(cmd)) + 1
+        n = len(json.dumps(cmd)) + len(', "correlationData": "123456789012"') + 2
         if size + n > limit:
             out.append([])
-            size = 20
+            size = len('{"commands": []}')
         out[-1].append(cmd)
         size += n
     return out

@@ -1,5 +1,7 @@
 """The MQTT adapter of the simulators: paho-mqtt 2.x, QoS 1, retained status with a last will.
 
+Clients are made by the one MQTT layer (:func:`facility.mqtt.create_client`: MQTT 5, TLS, credentials).
+
 One paho client per device by default, so that each device has its own last will (``offline``, retained,
 on its status topic) and, when ``credentials`` is given, its own MQTT username; ``per_device=False`` uses one
 client for the whole fleet (no per-device last will: a clean `close` still publishes every ``offline``).
@@ -21,6 +23,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+import facility.mqtt as mqtt_layer
 from facility.contract import (
     AssetRef,
     Channel,
@@ -92,16 +95,23 @@ class _Connection:
         self._lock = threading.Lock()
         self.published = 0
         self.acked = 0
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
-        if login:
-            c.username_pw_set(*login)
-        if config.tls:
-            c.tls_set(ca_certs=str(config.ca_file) if config.ca_file else None)
+        self.broker = mqtt_layer.BrokerConfig(
+            config.host,
+            config.port,
+            username=login[0] if login else None,
+            password=login[1] if login else None,
+            tls=config.tls,
+            ca_file=config.ca_file,
+            keepalive_s=config.keepalive_s,
+        )
+        last_will = None
         if will is not None:
-            c.will_set(will.topic(Channel.STATUS), encode_status(False, status_clock()), qos=QOS, retain=True)
-        c.max_inflight_messages_set(500)
-        c.max_queued_messages_set(max_queued)
-        c.reconnect_delay_set(min_delay=1, max_delay=15)
+            last_will = mqtt_layer.Will(
+                will.topic(Channel.STATUS), encode_status(False, status_clock()), QOS, True
+            )
+        c = mqtt_layer.create_client(
+            self.broker, client_id, will=last_will, max_inflight=500, max_queued=max_queued
+        )
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_publish = self._on_publish
@@ -187,8 +197,7 @@ class MqttPublisher:
     def start(self) -> MqttPublisher:
         """Connect every client (paho reconnects by itself later); raises PublishError when it cannot."""
         for conn in self._connections:
-            conn.client.connect_async(self.config.host, self.config.port, self.config.keepalive_s)
-            conn.client.loop_start()
+            mqtt_layer.connect_async(conn.client, conn.broker, persistent=False)
         deadline = time.monotonic() + self.connect_timeout_s
         for conn in self._connections:
             while not conn.connected.wait(0.05):

@@ -71,6 +71,14 @@ _NOTICES = tuple(f"{TOPIC_ROOT}/{n}/#" for n in ("crews", "engineers", "escalati
 _HEALTH = "$SYS/broker/uptime"
 _RETAIN_CLEARED = tuple(f"{TOPIC_ROOT}/+/+/+/+/{c.value}" for c in (Channel.TELEMETRY, Channel.EVENT))
 
+#: what an account may do that none of its roles mentions
+_DEFAULT_ACCESS = {
+    "publishClientSend": False,
+    "publishClientReceive": True,
+    "subscribe": False,
+    "unsubscribe": True,
+}
+
 #: the service roles and what each may do
 SERVICE_ROLES: Mapping[str, tuple[Acl, ...]] = {
     "ingest": _reads(f"{TOPIC_ROOT}/#", f"$share/+/{TOPIC_ROOT}/#", _HEALTH),
@@ -192,12 +200,7 @@ def dynsec_document(
             client["clientid"] = spec.client_id
         clients.append(client)
     return {
-        "defaultACLAccess": {
-            "publishClientSend": False,
-            "publishClientReceive": True,
-            "subscribe": False,
-            "unsubscribe": True,
-        },
+        "defaultACLAccess": dict(_DEFAULT_ACCESS),
         "clients": clients,
         "groups": [],
         "roles": roles,
@@ -251,3 +254,23 @@ class DynsecBroker:
         if username not in self.credentials:
             raise AccountError(f"no service account {username!r}; known: {sorted(self.credentials)}")
         return username, self.credentials[username]
+
+
+def service_role_commands() -> list[dict[str, Any]]:
+    """Control commands that (re)create every service role and set the default access: the body of
+    deploy/mosquitto/roles.json, which the compose stack's init sends to its broker on each start."""
+    cmds: list[dict[str, Any]] = [
+        {
+            "command": "setDefaultACLAccess",
+            "acls": [{"acltype": t, "allow": a} for t, a in _DEFAULT_ACCESS.items()],
+        }
+    ]
+    for role, acls in SERVICE_ROLES.items():
+        name = role_name("", role)
+        cmds.append({"command": "deleteRole", "rolename": name})
+        cmds.append({"command": "createRole", "rolename": name, "acls": [a.as_json() for a in acls]})
+    return cmds
+
+
+if __name__ == "__main__":  # python -m facility.services.dynsec > deploy/mosquitto/roles.json
+    print(json.dumps({"commands": service_role_commands()}, indent=1))

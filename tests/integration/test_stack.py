@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from api.services.health import broker_reachable
+from facility.services.dynsec import DynsecBroker
 from facility.services.ports import free_port
 from facility.settings import Settings
 from facility.stack import LocalStack, StackError
+from ingest.broker_accounts import DynsecAccounts
 from tests.integration.test_ingest_security import make_ca
 
 pytestmark = pytest.mark.integration
@@ -101,3 +103,51 @@ def test_a_taken_port_is_one_clear_error(tmp_path: Path, mosquitto_server) -> No
     settings = _settings(tmp_path).model_copy(update={"mqtt_port": mosquitto_server.port})
     with pytest.raises(StackError, match=f"port {mosquitto_server.port} for mosquitto is already in use"):
         LocalStack(settings).start()
+
+
+def test_the_compose_init_provisions_the_plugin_and_a_new_password_keeps_the_account(tmp_path: Path) -> None:
+    """deploy/mosquitto/init.sh (run by compose's mosquitto-init) on this machine's mosquitto: service accounts
+    from the environment, the roles of roles.json; run again with a changed password, the account stays."""
+    import subprocess
+
+    from facility.services.mosquitto import MosquittoServer, dynsec_plugin
+    from tests.security.test_broker import Peer
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {
+        "PATH": os.environ["PATH"],
+        "DYNSEC_DIR": str(tmp_path / "auth"),
+        "ROLES_FILE": str(repo / "deploy/mosquitto/roles.json"),
+        "DYNSEC_PLUGIN": str(dynsec_plugin()),
+        "INIT_PORT": str(free_port()),
+        "MQTT_ADMIN_PASSWORD": "adm-1",
+        "MQTT_APP_PASSWORD": "app-1",
+        "MQTT_SIMULATOR_PASSWORD": "sim-1",
+    }
+    init = ["sh", str(repo / "deploy/mosquitto/init.sh")]
+    subprocess.run(init, env={**env, "MQTT_INGEST_PASSWORD": "ing-1"}, check=True, capture_output=True)
+    done = subprocess.run(init, env={**env, "MQTT_INGEST_PASSWORD": "ing-2"}, check=True, capture_output=True)
+    assert done.stdout.decode().startswith(
+        "mosquitto-init: admin and service accounts (ingest app simulator)"
+    )
+    missing = subprocess.run(init, env={"PATH": env["PATH"]}, capture_output=True)
+    assert missing.returncode != 0 and b"MQTT_ADMIN_PASSWORD is not set" in missing.stderr
+
+    server = MosquittoServer(
+        tmp_path / "mq", free_port(), dynsec_file=tmp_path / "auth" / "dynamic-security.json"
+    )
+    server.start()
+    try:
+        broker = DynsecBroker("127.0.0.1", server.port, {"admin": "adm-1"})
+        assert Peer(broker, ("ingest", "ing-1"), "i1").connack == 135
+        ingest = Peer(broker, ("ingest", "ing-2"), "i2")
+        assert (ingest.connack, ingest.subscribe("$share/g/facility/#")) == (0, 1)
+        app = Peer(broker, ("app", "app-1"), "a1")
+        assert (app.connack, app.subscribe("$share/g/facility/#")) == (0, 135)
+        assert Peer(broker, None, "anon").connack == 135
+        with DynsecAccounts.for_broker(broker) as accounts:
+            assert sorted(a.username for a in accounts.list()) == ["admin", "app", "ingest", "simulator"]
+        for p in (ingest, app):
+            p.close()
+    finally:
+        server.stop()

@@ -12,13 +12,15 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 APP_SERVICES = {
-    "migrate": "db",
     "ingester": "ingest",
     "maintenance": "maintenance",
-    "worker": "worker",
+    "predictor": "predict",
+    "features": "features",
     "api": "api",
     "simulators": "simulate",
 }
+#: services that run a shell script of facility commands
+SCRIPTED = {"migrate", "predictor"}
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +60,8 @@ def test_app_services_run_the_image_built_from_the_dockerfile(services: dict[str
     for name, command in APP_SERVICES.items():
         svc = services[name]
         assert svc["build"] == "." and svc["image"] == "facility-monitor:latest", name
-        assert svc["command"][0] == command, name
-        assert "entrypoint" not in svc, f"{name}: no shell loops, the image's `facility` entry point runs it"
+        if name not in SCRIPTED:
+            assert svc["command"][0] == command, name
         env = svc["environment"]
         assert env["FACILITY_MANAGE_SERVICES"] == "false", name
         assert (
@@ -75,7 +77,6 @@ def test_app_services_run_the_image_built_from_the_dockerfile(services: dict[str
         "evaluation",
         "api",
         "dashboards",
-        "runtime",
     ):
         assert f"COPY {package} ./{package}" in dockerfile
 
@@ -86,32 +87,24 @@ def test_simulators_only_run_under_the_sim_profile(services: dict[str, dict[str,
 
 
 def test_every_command_is_a_facility_command(services: dict[str, dict[str, Any]]) -> None:
-    from runtime.cli import build_parser
+    from facility.cli import build_parser
 
     parser = build_parser()
-    for name in APP_SERVICES:
+    commands = set(next(a for a in parser._actions if a.dest == "command").choices or ())
+    for name in APP_SERVICES.keys() - SCRIPTED:
         args = parser.parse_args(services[name]["command"])  # exits (SystemExit) on an unknown command
         assert callable(args.func), name
+    for name in SCRIPTED:
+        svc = services[name]
+        assert svc["entrypoint"] == ["/bin/sh", "-c"], name
+        used = re.findall(r"\bfacility ([\w-]+)", svc["command"][0])
+        assert used and set(used) <= commands, f"{name} runs unknown commands {set(used) - commands}"
 
 
-def test_the_worker_runs_the_scheduled_jobs_and_the_api_serves_its_models(
-    services: dict[str, dict[str, Any]],
-) -> None:
-    from runtime.jobs import JOBS
-
-    # one worker process runs what the demo's loop and the predictor's shell loop used to
-    assert {"features", "retrain", "forecast-plan", "sla", "ratings", "dashboards", "outbox"} <= {
-        j.name for j in JOBS
-    }
-    assert "predictor" not in services and "features" not in services
-    worker = services["worker"]
-    assert worker["command"] == ["worker"]
-    assert "models:/app/var/models" in worker["volumes"]
+def test_the_api_serves_the_models_the_predictor_trains(services: dict[str, dict[str, Any]]) -> None:
+    assert "models:/app/var/models" in services["predictor"]["volumes"]
     assert "models:/app/var/models" in services["api"]["volumes"]
-    port = worker["environment"]["FACILITY_WORKER_METRICS_PORT"]
-    assert f"127.0.0.1:{port}/metrics" in worker["healthcheck"]["test"][-1]
-    # the migrate step only migrates: the registry is loaded by the operator (`registry import FILE`)
-    assert services["migrate"]["command"] == ["db", "upgrade"]
+    assert "facility train-telemetry --kind $$kind" in services["predictor"]["command"][0]  # $$: a literal $
 
 
 def test_start_order_waits_for_health(services: dict[str, dict[str, Any]]) -> None:
@@ -127,7 +120,7 @@ def test_start_order_waits_for_health(services: dict[str, dict[str, Any]]) -> No
                 assert condition == "service_completed_successfully" and "restart" not in services[dep]
     for name in ("mosquitto", "influxdb", "postgres", "grafana", "api", "ingester"):
         assert services[name]["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
-    for name in ("ingester", "maintenance", "worker", "api"):
+    for name in ("ingester", "maintenance", "predictor", "features", "api"):
         deps = services[name]["depends_on"]
         assert {d: s["condition"] for d, s in deps.items()} == {
             "mosquitto": "service_healthy",
@@ -165,15 +158,15 @@ def test_grafana_gets_every_variable_its_provisioning_reads(services: dict[str, 
 
 
 def test_mosquitto_requires_accounts() -> None:
+    """(B) accounts live in mosquitto's dynamic-security plugin, created by init.sh for the app services."""
     conf = (REPO / "deploy/mosquitto/mosquitto.conf").read_text()
     assert re.search(r"^allow_anonymous false$", conf, re.M)
-    assert re.search(r"^password_file /mosquitto/auth/passwd$", conf, re.M)
-    assert re.search(r"^acl_file /mosquitto/config/acl$", conf, re.M)
-    acl = (REPO / "deploy/mosquitto/acl").read_text()
-    assert "pattern write facility/+/+/+/%u/+" in acl  # a device publishes only under its own id
+    assert re.search(r"^plugin /usr/lib/mosquitto_dynamic_security.so$", conf, re.M)
+    assert re.search(r"^plugin_opt_config_file /mosquitto/auth/dynamic-security.json$", conf, re.M)
+    assert not re.search(r"^(password_file|acl_file) ", conf, re.M)
     init = (REPO / "deploy/mosquitto/init.sh").read_text()
-    for account in re.findall(r"^user (\w+)$", acl, re.M):
-        assert account in init.split("for account in ")[1].split(";")[0], f"init.sh does not create {account}"
+    users = set(re.findall(r"FACILITY_MQTT_USERNAME: (\w+)", COMPOSE.read_text()))
+    assert users and users <= set(init.split("for account in ")[1].split(";")[0].split())
 
 
 def test_every_required_secret_is_documented_in_env_example() -> None:
@@ -208,3 +201,4 @@ def test_the_app_may_read_and_the_feature_store_has_its_retention_policy(
     init = {v.split(":")[1]: v.split(":")[0] for v in services["influxdb"]["volumes"] if v.startswith(".")}
     script = (REPO / init["/docker-entrypoint-initdb.d/init-features.sh"]).read_text()
     assert f'CREATE RETENTION POLICY \\"{FEATURES_RP}\\" ON \\"$INFLUXDB_DB\\"' in script
+    assert services["features"]["command"] == ["features", "refresh", "--loop"]
