@@ -8,8 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from facility.contract import AssetKind
+from maintenance.domain import Priority
+from maintenance.sla import OrderClock, default_targets, sla_status
 from predict.forecast import Driver, Forecast
-from predict.planner import PlannerSettings, plan_work_orders, threshold_from_backtest
+from predict.planner import CrewSpec, PlannerSettings, plan_work_orders, threshold_from_backtest
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
@@ -124,3 +127,82 @@ def test_per_kind_thresholds_override_the_default() -> None:
     orders = plan_work_orders([pump, fc("lift", 0.2)], [], {"crew1": 4}, NOW, cfg)
     assert [o.asset for o in orders] == ["pump"]  # 0.6 passes the pump's 0.5; the lift's 0.6 misses 0.9
     assert "≥ threshold 0.50" in orders[0].reasons[1]
+
+
+def kind_fc(asset: str, kind: str, p30: float = 0.5) -> Forecast:
+    f = fc(asset, p30, window_in_days=None)
+    return Forecast(**{**f.__dict__, "kind": kind})
+
+
+def test_only_crews_with_the_kind_skill_in_the_asset_estate_within_their_hours_and_capacity() -> None:
+    crews = [
+        CrewSpec("bins", frozenset({"smart_bin"}), frozenset({"e1"}), capacity=5),
+        CrewSpec(
+            "lifts-e1", frozenset({"elevator"}), frozenset({"e1"}), (9, 12), "Asia/Shanghai", capacity=1
+        ),
+        CrewSpec("lifts-e2", frozenset({"elevator"}), frozenset({"e2"}), capacity=2),
+    ]
+    forecasts = [kind_fc(f"l{i}", "elevator") for i in range(4)] + [kind_fc("p1", "water_pump")]
+    estates = {"l0": "e1", "l1": "e1", "l2": "e2", "l3": "e2", "p1": "e1"}
+    orders = plan_work_orders(forecasts, [], crews, NOW, SETTINGS, estates=estates)
+    by_asset = {o.asset: o for o in orders}
+    assert "p1" not in by_asset  # no crew has the pump skill: not planned, not given to the bin crew
+    assert {by_asset[a].crew for a in ("l0", "l1")} == {"lifts-e1"}
+    assert {by_asset[a].crew for a in ("l2", "l3")} == {"lifts-e2"}
+    sh = ZoneInfo("Asia/Shanghai")
+    e1 = sorted(by_asset[a].start.astimezone(sh) for a in ("l0", "l1"))
+    # one job a day, inside 09–12 local (NOW is 09:00 on Monday): today and tomorrow
+    assert [t.hour for t in e1] == [9, 9] and e1[1].date() - e1[0].date() == dt.timedelta(days=1)
+    assert all(by_asset[a].end.astimezone(sh).hour <= 12 for a in ("l0", "l1"))
+
+
+def test_no_proposal_within_the_cool_down_after_a_visit_unless_new_evidence() -> None:
+    forecasts = [fc("visited", 0.5), fc("alarmed", 0.5), fc("long-ago", 0.5), fc("open", 0.5)]
+    visits = {
+        "visited": NOW - dt.timedelta(days=3),
+        "alarmed": NOW - dt.timedelta(days=3),
+        "long-ago": NOW - dt.timedelta(days=30),
+    }
+    evidence = {"alarmed": NOW - dt.timedelta(days=1), "visited": NOW - dt.timedelta(days=5)}
+    cfg = PlannerSettings(risk_threshold=0.9, default_cooldown_days=14)
+    orders = plan_work_orders(forecasts, ["open"], {"c": 9}, NOW, cfg, last_visits=visits, evidence=evidence)
+    assert sorted(o.asset for o in orders) == ["alarmed", "long-ago"]
+
+
+def test_a_proposal_has_a_scheduled_window_ending_by_its_deadline() -> None:
+    orders = plan_work_orders(
+        [fc("a", 0.5, window_in_days=3), fc("b", 0.5, window_in_days=None)], [], {"c": 3}, NOW, SETTINGS
+    )
+    a, b = sorted(orders, key=lambda o: o.asset)
+    assert a.due == NOW + dt.timedelta(days=3)  # the failure window opens then
+    assert b.due == b.start + dt.timedelta(days=SETTINGS.window_days)
+
+
+def test_planned_work_has_no_response_clock_until_approved_and_is_due_at_the_window_end() -> None:
+    targets = default_targets()
+    opened = NOW
+    window_end = NOW + dt.timedelta(days=2)
+    waiting = OrderClock(AssetKind.ELEVATOR, Priority.P3, opened, window_end=window_end)
+    # a day later, still awaiting approval: no breach (a 15-minute response clock would have breached)
+    assert not sla_status(waiting, NOW + dt.timedelta(days=1), targets).breached
+    late = sla_status(waiting, window_end + dt.timedelta(minutes=1), targets)
+    assert late.resolution_breached and not late.response_breached and late.resolve_due == window_end
+    approved = OrderClock(
+        AssetKind.ELEVATOR,
+        Priority.P3,
+        opened,
+        window_end=window_end,
+        approved_at=NOW + dt.timedelta(hours=3),
+    )
+    status = sla_status(approved, NOW + dt.timedelta(hours=28), targets)
+    assert status.respond_due == NOW + dt.timedelta(hours=27) and status.response_breached
+    done = OrderClock(
+        AssetKind.ELEVATOR,
+        Priority.P3,
+        opened,
+        acknowledged_at=NOW + dt.timedelta(hours=4),
+        resolved_at=NOW + dt.timedelta(days=1),
+        window_end=window_end,
+        approved_at=NOW + dt.timedelta(hours=3),
+    )
+    assert not sla_status(done, NOW + dt.timedelta(days=5), targets).breached
