@@ -12,15 +12,13 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 APP_SERVICES = {
+    "migrate": "db",
     "ingester": "ingest",
     "maintenance": "maintenance",
-    "predictor": "predict",
-    "features": "features",
+    "worker": "worker",
     "api": "api",
     "simulators": "simulate",
 }
-#: services that run a shell script of facility commands
-SCRIPTED = {"migrate", "predictor"}
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +58,8 @@ def test_app_services_run_the_image_built_from_the_dockerfile(services: dict[str
     for name, command in APP_SERVICES.items():
         svc = services[name]
         assert svc["build"] == "." and svc["image"] == "facility-monitor:latest", name
-        if name not in SCRIPTED:
-            assert svc["command"][0] == command, name
+        assert svc["command"][0] == command, name
+        assert "entrypoint" not in svc, f"{name}: no shell loops, the image's `facility` entry point runs it"
         env = svc["environment"]
         assert env["FACILITY_MANAGE_SERVICES"] == "false", name
         assert (
@@ -77,6 +75,7 @@ def test_app_services_run_the_image_built_from_the_dockerfile(services: dict[str
         "evaluation",
         "api",
         "dashboards",
+        "runtime",
     ):
         assert f"COPY {package} ./{package}" in dockerfile
 
@@ -87,24 +86,32 @@ def test_simulators_only_run_under_the_sim_profile(services: dict[str, dict[str,
 
 
 def test_every_command_is_a_facility_command(services: dict[str, dict[str, Any]]) -> None:
-    from facility.cli import build_parser
+    from runtime.cli import build_parser
 
     parser = build_parser()
-    commands = set(next(a for a in parser._actions if a.dest == "command").choices or ())
-    for name in APP_SERVICES.keys() - SCRIPTED:
+    for name in APP_SERVICES:
         args = parser.parse_args(services[name]["command"])  # exits (SystemExit) on an unknown command
         assert callable(args.func), name
-    for name in SCRIPTED:
-        svc = services[name]
-        assert svc["entrypoint"] == ["/bin/sh", "-c"], name
-        used = re.findall(r"\bfacility ([\w-]+)", svc["command"][0])
-        assert used and set(used) <= commands, f"{name} runs unknown commands {set(used) - commands}"
 
 
-def test_the_api_serves_the_models_the_predictor_trains(services: dict[str, dict[str, Any]]) -> None:
-    assert "models:/app/var/models" in services["predictor"]["volumes"]
+def test_the_worker_runs_the_scheduled_jobs_and_the_api_serves_its_models(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    from runtime.jobs import JOBS
+
+    # one worker process runs what the demo's loop and the predictor's shell loop used to
+    assert {"features", "retrain", "forecast-plan", "sla", "ratings", "dashboards", "outbox"} <= {
+        j.name for j in JOBS
+    }
+    assert "predictor" not in services and "features" not in services
+    worker = services["worker"]
+    assert worker["command"] == ["worker"]
+    assert "models:/app/var/models" in worker["volumes"]
     assert "models:/app/var/models" in services["api"]["volumes"]
-    assert "facility train-telemetry --kind $$kind" in services["predictor"]["command"][0]  # $$: a literal $
+    port = worker["environment"]["FACILITY_WORKER_METRICS_PORT"]
+    assert f"127.0.0.1:{port}/metrics" in worker["healthcheck"]["test"][-1]
+    # the migrate step only migrates: the registry is loaded by the operator (`registry import FILE`)
+    assert services["migrate"]["command"] == ["db", "upgrade"]
 
 
 def test_start_order_waits_for_health(services: dict[str, dict[str, Any]]) -> None:
@@ -120,7 +127,7 @@ def test_start_order_waits_for_health(services: dict[str, dict[str, Any]]) -> No
                 assert condition == "service_completed_successfully" and "restart" not in services[dep]
     for name in ("mosquitto", "influxdb", "postgres", "grafana", "api", "ingester"):
         assert services[name]["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
-    for name in ("ingester", "maintenance", "predictor", "features", "api"):
+    for name in ("ingester", "maintenance", "worker", "api"):
         deps = services[name]["depends_on"]
         assert {d: s["condition"] for d, s in deps.items()} == {
             "mosquitto": "service_healthy",
@@ -201,4 +208,3 @@ def test_the_app_may_read_and_the_feature_store_has_its_retention_policy(
     init = {v.split(":")[1]: v.split(":")[0] for v in services["influxdb"]["volumes"] if v.startswith(".")}
     script = (REPO / init["/docker-entrypoint-initdb.d/init-features.sh"]).read_text()
     assert f'CREATE RETENTION POLICY \\"{FEATURES_RP}\\" ON \\"$INFLUXDB_DB\\"' in script
-    assert services["features"]["command"] == ["features", "refresh", "--loop"]
