@@ -36,7 +36,8 @@ def dashboard_rows(res: MonthResult, quarter: list[QuarterResult]) -> list[dict[
                 "colour": colours.get((s.entity, s.id)) or "none",
                 "score": round(s.score, 4),
                 "rank_in_group": r.rank_in_group,
-                "period": res.period.label,
+                # Grafana shows the period as text: a provisional one says so there too
+                "period": res.period.label + (" 暂定 provisional" if res.provisional else ""),
             }
         )
     return rows

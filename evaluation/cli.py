@@ -82,6 +82,8 @@ def rating_compute(args: argparse.Namespace) -> int:
 
                 print(json.dumps(quarter_records(results), ensure_ascii=False, indent=1))
                 return 0
+            if results and results[0].provisional:
+                print(f"provisional: {results[0].provisional}")
             for q in results:
                 print(f"{q.entity:8} {q.id:14} {q.group:12} {_fmt(q.average)}  {q.colour or '-':7} "
                       f"{q.inspection.describe() if q.inspection else ''}")  # fmt: skip
@@ -98,6 +100,8 @@ def rating_compute(args: argparse.Namespace) -> int:
             return 0
         print(f"{period.label} (as of {as_of.isoformat(timespec='minutes')}, scheme {ev.ratings.scheme.name} "
               f"{ev.ratings.scheme.version})")  # fmt: skip
+        if res.provisional:
+            print(f"provisional: {res.provisional}")
         for r in (*res.estates, *res.companies):
             s = r.score
             seen = s.metrics["monitoring_coverage"].display() if "monitoring_coverage" in s.metrics else "-"
@@ -130,7 +134,7 @@ def rating_metrics(args: argparse.Namespace) -> int:
 
 
 def rating_publish(args: argparse.Namespace) -> int:
-    from evaluation.ledger import LedgerError
+    from evaluation.ledger import LedgerError, is_provisional
 
     period, as_of = _period(args.period), _as_of(args)
     with _evaluation(args) as ev:
@@ -138,10 +142,11 @@ def rating_publish(args: argparse.Namespace) -> int:
             if args.correct:
                 entry = ev.ratings.correct(period, as_of, _now(), args.correct)
             else:
-                entry = ev.ratings.publish(period, as_of, _now())
+                entry = ev.ratings.publish(period, as_of, _now(), provisional=args.provisional)
         except (LedgerError, ValueError) as exc:
             raise UserError(str(exc)) from None
-        print(f"published {entry.kind} {entry.period} as ledger entry {entry.seq}")
+        status = "provisional" if is_provisional(entry) else "final"
+        print(f"published {entry.kind} {entry.period} ({status}) as ledger entry {entry.seq}")
         print(
             f"ledger head {entry.entry_sha256} (keep it elsewhere; `facility ledger verify --head` checks it)"
         )
@@ -256,6 +261,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     p = rsub.add_parser("publish", help="append a month's scores or a quarter's colours to the ledger")
     p.add_argument("--period", required=True, help="2026-10 (month) or 2026Q4 (quarter)")
     p.add_argument("--correct", metavar="REASON", help="publish a correction of an already published month")
+    p.add_argument(
+        "--provisional",
+        action="store_true",
+        help="publish a period that has not ended (or whose data are incomplete), marked provisional; a final "
+        "publication supersedes it later",
+    )
     _common(p)
     p.set_defaults(func=rating_publish)
 

@@ -8,7 +8,7 @@ colour can be traced to immutable entries; unpublished months are computed.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from evaluation.inputs import Dataset
@@ -37,6 +37,8 @@ class MonthResult:
     companies: tuple[Ranked, ...]
     #: estate id → company id
     owner: dict[str, str]
+    #: why the month is provisional ("" when final): not over yet, or too little of it observed
+    provisional: str = ""
 
     def find(self, entity: str, entity_id: str) -> Ranked | None:
         pool = self.estates if entity == "estate" else self.companies
@@ -47,9 +49,37 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
 
-def score_record(r: Ranked) -> dict[str, Any]:
+class ProvisionalError(ValueError):
+    """Publishing a provisional period without saying so."""
+
+
+def provisional_reason(period: Period, as_of: dt.datetime, observed: float | None, scheme: Scheme) -> str:
+    """Why ``period`` is provisional at ``as_of`` ("" when final): it has not ended, or less than the scheme's
+    ``complete_coverage`` of its assets' hours was observed (``monitoring_coverage``; None: nothing to see)."""
+    if as_of < period.end:
+        return f"{period.label} has not ended (it ends {period.end.isoformat(timespec='minutes')})"
+    if observed is not None and observed < scheme.complete_coverage:
+        return (
+            f"only {observed:.1%} of {period.label}'s asset-hours were observed (final needs "
+            f"{scheme.complete_coverage:.0%})"
+        )
+    return ""
+
+
+def observed_share(scores: list[EntityScore]) -> float | None:
+    """The fleet's monitoring coverage from its estates' figures (None: no estate has one)."""
+    num = den = 0.0
+    for s in scores:
+        m = s.metrics.get("monitoring_coverage")
+        if s.entity == "estate" and m is not None:
+            num, den = num + m.numerator, den + m.denominator
+    return num / den if den > 0 else None
+
+
+def score_record(r: Ranked, provisional: str = "") -> dict[str, Any]:
     s = r.score
     return {
+        "provisional": bool(provisional),
         "entity": s.entity,
         "id": s.id,
         "name": s.name,
@@ -93,6 +123,8 @@ def quarter_record(
         "name": q.name,
         "group": q.group,
         "average": q.average,
+        "provisional": bool(q.provisional),
+        "provisional_reason": q.provisional,
         "colour": q.colour,
         "monthly": [{"period": p, "score": _r(s)} for p, s in q.monthly],
         "inspection": q.inspection.describe() if q.inspection else None,
@@ -131,24 +163,35 @@ class Ratings:
         estates = rank([s for s in scores if s.entity == "estate"])
         companies = rank([s for s in scores if s.entity == "company"])
         owner = {a.estate: a.company for a in ds.assets}
-        return MonthResult(period, as_of, tuple(estates), tuple(companies), owner)
+        why = provisional_reason(period, as_of, observed_share(scores), self.scheme)
+        return MonthResult(period, as_of, tuple(estates), tuple(companies), owner, why)
 
     def published_month(self, label: str) -> Entry | None:
         return self.ledger.latest(label, "monthly")
 
     def quarter(self, quarter: Period, as_of: dt.datetime) -> list[QuarterResult]:
-        """Colours from each month's published scores when published, else computed now."""
+        """Colours from each month's published scores when published, else computed now; every result
+        carries why the quarter is provisional ("" when final)."""
         if quarter.granularity == "month":
             quarter = quarter_of(quarter)
         if quarter.granularity != "quarter":
             raise ValueError(f"colours are quarterly: give a quarter like 2026Q4, not {quarter.label}")
         per_entity: dict[tuple[str, str], list[EntityScore]] = {}
+        why = provisional_reason(quarter, as_of, None, self.scheme)
         for m in quarter.months():
             if m.start >= as_of:
                 continue
-            for s in self.month_scores(m, as_of):
+            scores = self.month_scores(m, as_of)
+            entry = self.published_month(m.label)
+            month_why = (
+                str(entry.data().get("provisional_reason") or "")
+                if entry is not None
+                else provisional_reason(m, as_of, observed_share(scores), self.scheme)
+            )
+            why = why or month_why
+            for s in scores:
                 per_entity.setdefault((s.entity, s.id), []).append(s)
-        return quarter_results(per_entity, quarter, self.scheme)
+        return [replace(q, provisional=why) for q in quarter_results(per_entity, quarter, self.scheme)]
 
     def month_scores(self, m: Period, as_of: dt.datetime) -> list[EntityScore]:
         """The month's scores: as published (latest correction) when published, else computed."""
@@ -190,29 +233,48 @@ class Ratings:
             "scheme": self.scheme_ref(),
             "period": res.period.label,
             "as_of": res.as_of.isoformat(),
-            "scores": [score_record(r) for r in (*res.estates, *res.companies)],
+            "provisional": bool(res.provisional),
+            "provisional_reason": res.provisional,
+            "scores": [score_record(r, res.provisional) for r in (*res.estates, *res.companies)],
         }
 
-    def publish(self, period: Period, as_of: dt.datetime, published_at: dt.datetime) -> Entry:
-        """Append the month's scores, or the quarter's colours, to the ledger (once; see Ledger.append)."""
+    def publish(
+        self, period: Period, as_of: dt.datetime, published_at: dt.datetime, provisional: bool = False
+    ) -> Entry:
+        """Append the month's scores, or the quarter's colours, to the ledger (once; see Ledger.append).
+        A provisional period is refused unless ``provisional``; its entry says so, and a final publication
+        later supersedes it as a new entry."""
         if period.granularity == "month":
             res = self.month(period, as_of)
             if all(r.score.score is None for r in (*res.estates, *res.companies)):
                 raise ValueError(
                     f"nothing to publish: no estate or company has a score for {period.label} (no data)"
                 )
+            self._refuse_provisional(period, res.provisional, provisional)
             return self.ledger.append(period.label, "monthly", self.monthly_content(res), published_at)
         if period.granularity == "quarter":
             results = self.quarter(period, as_of)
+            why = results[0].provisional if results else provisional_reason(period, as_of, None, self.scheme)
+            self._refuse_provisional(period, why, provisional)
             content = {
                 "scheme": self.scheme_ref(),
                 "period": period.label,
                 "as_of": as_of.isoformat(),
+                "provisional": bool(why),
+                "provisional_reason": why,
                 "months_published": [m.label for m in period.months() if self.published_month(m.label)],
                 "results": quarter_records(results),
             }
             return self.ledger.append(period.label, "quarterly", content, published_at)
         raise ValueError(f"publish a month (2026-10) or a quarter (2026Q4), not a {period.granularity}")
+
+    @staticmethod
+    def _refuse_provisional(period: Period, why: str, allowed: bool) -> None:
+        if why and not allowed:
+            raise ProvisionalError(
+                f"{period.label} is provisional: {why}; publish it as provisional (--provisional) or wait until "
+                "it is final"
+            )
 
     def correct(self, period: Period, as_of: dt.datetime, published_at: dt.datetime, reason: str) -> Entry:
         """Recompute a published month and append it as a correction of the latest entry."""

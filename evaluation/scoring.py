@@ -77,6 +77,8 @@ class QuarterResult:
     average: float | None
     colour: str | None
     inspection: Inspection | None
+    #: why the quarter is provisional ("" when final): not over, or a month's data incomplete
+    provisional: str = ""
 
 
 def round2(x: float) -> float:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import ALL_ROLES, READERS, Principal, Role, require_role
 from api.deps import ClockDep, ContextDep, get_database
+from api.params import Instant, PeriodText, RowId
 from evaluation.drilldown import explain
 from evaluation.external import ExternalError, parse_csv, validate
 from evaluation.ledger import LedgerError
@@ -77,10 +78,10 @@ def _as_of(as_of: dt.datetime | None, clock: ClockDep) -> dt.datetime:
     return as_of if as_of.tzinfo else as_of.replace(tzinfo=dt.UTC)
 
 
-AsOf = Annotated[dt.datetime | None, Query(description="evaluation time (default now); open faults end here")]
+AsOf = Annotated[Instant | None, Query(description="evaluation time (default now); open faults end here")]
 
 
-def _month(ev: Evaluation, period: str, as_of: dt.datetime) -> MonthResult:
+def _month(ev: Evaluation, period: PeriodText, as_of: dt.datetime) -> MonthResult:
     return ev.ratings.month(_period(period, "month"), as_of)
 
 
@@ -107,7 +108,7 @@ def metrics_catalogue(who: Readers) -> dict[str, str]:
 
 @router.get("/figures/{period}")
 def figures(
-    period: str, ev: EvalDep, who: Readers, clock: ClockDep, company: str | None = None, estate: str | None = None,
+    period: PeriodText, ev: EvalDep, who: Readers, clock: ClockDep, company: str | None = None, estate: str | None = None,
     building: str | None = None, kind: str | None = None, as_of: AsOf = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Every metric for any scope (company, estate, building, kind — combined) and period (day 2026-10-05,
@@ -136,7 +137,9 @@ def _metric(m: MetricValue) -> dict[str, Any]:
 
 
 @router.get("/monthly/{period}")
-def monthly(period: str, ev: EvalDep, who: Readers, clock: ClockDep, as_of: AsOf = None) -> dict[str, Any]:
+def monthly(
+    period: PeriodText, ev: EvalDep, who: Readers, clock: ClockDep, as_of: AsOf = None
+) -> dict[str, Any]:
     """Every estate's and company's score with ranks overall and in group (computed now, not published)."""
     res = _month(ev, period, _as_of(as_of, clock))
     published = ev.ratings.published_month(res.period.label)
@@ -145,17 +148,17 @@ def monthly(period: str, ev: EvalDep, who: Readers, clock: ClockDep, as_of: AsOf
 
 @router.get("/rankings/{period}")
 def rankings(
-    period: str, ev: EvalDep, who: Readers, clock: ClockDep, entity: Entity = "estate", group: str | None = None,
+    period: PeriodText, ev: EvalDep, who: Readers, clock: ClockDep, entity: Entity = "estate", group: str | None = None,
     as_of: AsOf = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     res = _month(ev, period, _as_of(as_of, clock))
     pool = res.estates if entity == "estate" else res.companies
-    return [score_record(r) for r in pool if group is None or r.score.group == group]
+    return [score_record(r, res.provisional) for r in pool if group is None or r.score.group == group]
 
 
 @router.get("/quarterly/{quarter}")
 def quarterly(
-    quarter: str, ev: EvalDep, who: Readers, clock: ClockDep, as_of: AsOf = None
+    quarter: PeriodText, ev: EvalDep, who: Readers, clock: ClockDep, as_of: AsOf = None
 ) -> list[dict[str, Any]]:
     """Colours from the quarterly average (published monthly scores where published) and next inspections."""
     return quarter_records(ev.ratings.quarter(_period(quarter, "quarter"), _as_of(as_of, clock)))
@@ -163,7 +166,7 @@ def quarterly(
 
 @router.get("/monthly/{period}/{entity}/{entity_id}")
 def breakdown(
-    period: str,
+    period: PeriodText,
     entity: Entity,
     entity_id: str,
     ev: EvalDep,
@@ -177,12 +180,17 @@ def breakdown(
     if r is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {entity} {entity_id!r} in {period}")
     metrics = {name: _metric(m) for name, m in sorted(r.score.metrics.items())}
-    return score_record(r) | {"note": r.score.note, "metrics": metrics}
+    return score_record(r, res.provisional) | {
+        "note": r.score.note,
+        "metrics": metrics,
+        "provisional_reason": res.provisional,
+        "scheme": ev.ratings.scheme_ref(),
+    }
 
 
 @router.get("/monthly/{period}/{entity}/{entity_id}/metrics/{metric}")
 def drilldown(
-    period: str, entity: Entity, entity_id: str, metric: str, ev: EvalDep, who: Readers, clock: ClockDep,
+    period: PeriodText, entity: Entity, entity_id: str, metric: str, ev: EvalDep, who: Readers, clock: ClockDep,
     as_of: AsOf = None,
 ) -> dict[str, Any]:  # fmt: skip
     """One metric down to the state intervals, orders, event episodes and external values behind it."""
@@ -202,6 +210,10 @@ class PublishIn(BaseModel):
     period: str = Field(description="a month (2026-10) or a quarter (2026Q4)")
     as_of: dt.datetime | None = None
     correction_reason: str | None = Field(None, description="publish a correction of a published month")
+    provisional: bool = Field(
+        False,
+        description="publish a period that has not ended or whose data are incomplete, marked provisional",
+    )
 
 
 def _entry(e: Any, content: bool = False) -> dict[str, Any]:
@@ -217,7 +229,7 @@ def publish(body: PublishIn, ev: EvalDep, who: Publishers, clock: ClockDep) -> d
         if body.correction_reason:
             e = ev.ratings.correct(p, as_of, clock(), body.correction_reason)
         else:
-            e = ev.ratings.publish(p, as_of, clock())
+            e = ev.ratings.publish(p, as_of, clock(), provisional=body.provisional)
     except LedgerError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except ValueError as exc:
@@ -237,7 +249,7 @@ def ledger_verify(ev: EvalDep, who: Anyone, head: str | None = None) -> dict[str
 
 
 @router.get("/ledger/{seq}")
-def ledger_entry(seq: int, ev: EvalDep, who: Anyone) -> dict[str, Any]:
+def ledger_entry(seq: RowId, ev: EvalDep, who: Anyone) -> dict[str, Any]:
     try:
         return _entry(ev.ledger.get(seq), content=True)
     except LedgerError as exc:
@@ -275,7 +287,7 @@ def external_csv(
 
 @router.get("/reports/{company}/{period}.{fmt}", response_class=Response)
 def report(
-    company: str, period: str, fmt: Literal["html", "pdf", "csv"], ev: EvalDep, who: Readers, clock: ClockDep,
+    company: str, period: PeriodText, fmt: Literal["html", "pdf", "csv"], ev: EvalDep, who: Readers, clock: ClockDep,
     as_of: AsOf = None,
 ) -> Response:  # fmt: skip
     p, t = _period(period, "month"), _as_of(as_of, clock)

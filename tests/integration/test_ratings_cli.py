@@ -80,6 +80,15 @@ def test_compute_publish_verify_report(env, capsys) -> None:
     assert "already published" in capsys.readouterr().err
     assert main(["ledger", "verify", "--head", head]) == 0
     assert "ledger OK: 1 entries" in capsys.readouterr().out
+    # the current quarter (as of Nov 5) is provisional: refused unless said so, then marked in the ledger
+    assert main(["rating", "publish", "--period", "2026Q4", "--as-of", AS_OF]) == 2
+    assert "2026Q4 is provisional: 2026Q4 has not ended" in capsys.readouterr().err
+    assert main(["rating", "publish", "--period", "2026Q4", "--as-of", AS_OF, "--provisional"]) == 0
+    out = capsys.readouterr().out
+    assert "published quarterly 2026Q4 (provisional) as ledger entry 2" in out
+    head = out.split("ledger head ")[1].split()[0]
+    assert main(["ledger", "verify", "--head", head]) == 0
+    assert "ledger OK: 2 entries" in capsys.readouterr().out
     pdf = env / "anju.pdf"
     assert (
         main(["report", "--company", "pc-anju", "--period", "2026-10", "--as-of", AS_OF, "--pdf", str(pdf)])

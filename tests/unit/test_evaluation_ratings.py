@@ -12,7 +12,7 @@ from evaluation.external import ExternalError, parse_csv
 from evaluation.external_store import ExternalStore
 from evaluation.ledger import Ledger, LedgerError
 from evaluation.periods import parse_period
-from evaluation.ratings import Ratings
+from evaluation.ratings import ProvisionalError, Ratings
 from evaluation.scheme import load_scheme
 from evaluation.source import intervals_from_maintenance, orders_from_maintenance
 from evaluation.testing import AS_OF, small_fleet, store_db, t
@@ -51,18 +51,26 @@ def test_month_ranks_estates_and_companies(ratings):
 
 def test_publish_month_then_quarter_uses_the_published_scores(ratings):
     oct_ = parse_period("2026-10")
-    e = ratings.publish(oct_, AS_OF, AS_OF)
-    assert e.seq == 1 and e.kind == "monthly"
+    # B2 was never observed: 3360 of the fleet's 4104 asset-hours (81.9 %) < the scheme's 90 % → provisional
+    with pytest.raises(
+        ProvisionalError, match=r"2026-10 is provisional: only 81\.9% of 2026-10's asset-hours"
+    ):
+        ratings.publish(oct_, AS_OF, AS_OF)
+    e = ratings.publish(oct_, AS_OF, AS_OF, provisional=True)
+    assert e.seq == 1 and e.kind == "monthly" and e.data()["provisional"] is True
     published = {x["id"]: x["score"] for x in e.data()["scores"]}
     assert published["east"] == pytest.approx(20 + 10 / 3 + 10 / 3 + 5 / 3 + 15 + 2.5, abs=1e-6)
     # how much of each entity was observed is published with its score (west: B2 never, 1488/2232 h)
     observed = {x["id"]: x["monitoring_coverage"] for x in e.data()["scores"]}
     assert observed == {"east": 1.0, "west": round(2 / 3, 6), "pc-a": 1.0, "pc-b": round(2 / 3, 6)}
     with pytest.raises(LedgerError, match="already published"):
-        ratings.publish(oct_, AS_OF, AS_OF)
+        ratings.publish(oct_, AS_OF, AS_OF, provisional=True)
     # the source changes after publication: the quarter still uses the published October
     ratings.source.ds = dataclasses.replace(small_fleet(), orders=())
-    q = ratings.publish(parse_period("2026Q4"), AS_OF, AS_OF)
+    with pytest.raises(ProvisionalError, match="2026Q4 has not ended"):
+        ratings.publish(parse_period("2026Q4"), AS_OF, AS_OF)
+    q = ratings.publish(parse_period("2026Q4"), AS_OF, AS_OF, provisional=True)
+    assert q.data()["provisional_reason"].startswith("2026Q4 has not ended")
     results = {r["id"]: r for r in q.data()["results"]}
     assert q.data()["months_published"] == ["2026-10"]
     east = results["east"]
@@ -75,7 +83,7 @@ def test_publish_month_then_quarter_uses_the_published_scores(ratings):
 
 def test_correction_references_the_published_entry(ratings):
     oct_ = parse_period("2026-10")
-    ratings.publish(oct_, AS_OF, AS_OF)
+    ratings.publish(oct_, AS_OF, AS_OF, provisional=True)
     with pytest.raises(ValueError, match="not published yet"):
         ratings.correct(parse_period("2026-09"), AS_OF, AS_OF, "late data")
     c = ratings.correct(oct_, AS_OF, AS_OF, "orders re-imported")
@@ -169,7 +177,11 @@ def test_dashboard_rows_carry_company_estate_group_colour(ratings):
     oct_ = parse_period("2026-10")
     rows = dashboard_rows(ratings.month(oct_, AS_OF), ratings.quarter(parse_period("2026Q4"), AS_OF))
     east = next(r for r in rows if r["estate"] == "east")
-    assert east["company"] == "pc-a" and east["group"] == "old-estates" and east["period"] == "2026-10"
+    assert (
+        east["company"] == "pc-a"
+        and east["group"] == "old-estates"
+        and east["period"] == "2026-10 暂定 provisional"
+    )  # 81.9 % observed
     assert east["colour"] == "red" and east["rank_in_group"] == 1
     assert east["score"] == pytest.approx(20 + 10 / 3 + 10 / 3 + 5 / 3 + 15 + 2.5, abs=1e-4)
     company = next(r for r in rows if r["company"] == "pc-a" and r["estate"] == "")
@@ -184,7 +196,24 @@ def test_one_entity_month_is_the_same_score_computed_alone_or_read_from_the_ledg
         assert alone is not None and alone.score == everyone[key].score
         assert alone.metrics["intactness_rate"] == everyone[key].metrics["intactness_rate"]
     assert ratings.entity_month("company", "pc-nobody", oct_, AS_OF) is None
-    ratings.publish(oct_, AS_OF, AS_OF)
+    ratings.publish(oct_, AS_OF, AS_OF, provisional=True)
     published = ratings.entity_month("estate", "west", oct_, AS_OF)
     assert published is not None and published.metrics == {}  # from the ledger, not recomputed
     assert published.score == pytest.approx(everyone[("estate", "west")].score, abs=1e-6)
+
+
+def test_a_final_publication_supersedes_the_provisional_one(ratings):
+    q4 = parse_period("2026Q4")
+    first = ratings.publish(q4, AS_OF, AS_OF, provisional=True)
+    assert first.data()["provisional"] is True
+    assert all(r.provisional for r in ratings.quarter(q4, AS_OF))
+    later = dt.datetime(2027, 1, 3, tzinfo=UTC)
+    ratings.scheme = dataclasses.replace(ratings.scheme, complete_coverage=0.5)  # B2 is never seen
+    assert not any(r.provisional for r in ratings.quarter(q4, later))
+    final = ratings.publish(q4, later, later)
+    assert final.seq == 2 and final.data()["provisional"] is False
+    assert ratings.ledger.latest("2026Q4", "quarterly") == final
+    assert ratings.ledger.entries()[0] == first  # the provisional entry stays, superseded
+    with pytest.raises(LedgerError, match="already published"):
+        ratings.publish(q4, later, later)
+    assert ratings.ledger.verify(head=final.entry_sha256).ok

@@ -136,7 +136,7 @@ def test_trend_svg_marks_missing_months():
 def test_trends_of_a_later_month_read_the_published_month(tmp_path):
     led = Ledger(store_db(tmp_path))
     r = Ratings(Source(), load_scheme(), led)
-    r.publish(OCT, AS_OF, AS_OF)
+    r.publish(OCT, AS_OF, AS_OF, provisional=True)
     rep = company_report(r, "pc-a", parse_period("2026-11"), AS_OF, trend_months=2)
     assert rep.trend[0] == ("2026-10", pytest.approx(EAST, abs=1e-6))
     assert rep.indicator_trends["first_time_fix_rate"][0][1] == pytest.approx(2 / 3, abs=1e-6)
