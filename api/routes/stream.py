@@ -51,10 +51,14 @@ def format_event(change_id: int, topic: str, payload: Any) -> bytes:
 
 
 async def _events(
-    request: Request, db: Database, after: int | None, topics: tuple[str, ...]
+    request: Request, db: Database, after: int | None, topics: tuple[str, ...], follow: bool
 ) -> AsyncIterator[bytes]:
     last = after if after is not None else await run_in_threadpool(_latest, db)
     yield b"retry: 3000\n: connected\n\n"
+    if not follow:  # a script, not an EventSource: what is pending, then the end
+        for change_id, topic, payload in await run_in_threadpool(_after, db, last, topics):
+            yield format_event(change_id, topic, payload)
+        return
     quiet_since = time.monotonic()
     while not await request.is_disconnected():
         rows = await run_in_threadpool(_after, db, last, topics)
@@ -84,13 +88,18 @@ def stream(
     ),
     after: int | None = Query(None, ge=0, description="resume after this change id"),
     last_event_id: str | None = Header(None, alias="Last-Event-ID"),
+    accept: str | None = Header(None),
 ) -> StreamingResponse:
-    """``event: alarm|order|freshness|rules``, ``data:`` the change as JSON, ``id:`` the change id."""
+    """``event: alarm|order|freshness|rules``, ``data:`` the change as JSON, ``id:`` the change id.
+
+    The stream stays open for clients that ask for ``Accept: text/event-stream`` (EventSource, the pages);
+    any other client gets the changes after ``after`` (or none) and the end of the response.
+    """
     wanted = tuple(t for t in topics.split(",") if t in TOPICS) or TOPICS
     if last_event_id and last_event_id.isdigit():
         after = int(last_event_id)
     return StreamingResponse(
-        _events(request, db, after, wanted),
+        _events(request, db, after, wanted, "text/event-stream" in (accept or "")),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -104,9 +104,7 @@ def on_message(rule: Rule, state: RuleState, message: Message) -> tuple[RuleStat
     outcome = message.outcome.value if message.outcome else None
     if rule.type is RuleType.EVENT:
         if message.type in _RAISING:
-            sig = Signal(
-                rule.key, asset, Action.RAISE, ts, detail=message.detail or message.code, outcome=outcome
-            )
+            sig = Signal(rule.key, asset, Action.RAISE, ts, detail=message.detail, outcome=outcome)
             return RuleState(active=True), sig
         return IDLE, Signal(rule.key, asset, Action.CLEAR, ts, outcome=outcome)
     # repetition: count raising events inside the sliding window

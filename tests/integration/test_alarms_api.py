@@ -161,3 +161,16 @@ def test_channels_are_listed_with_their_last_error_and_no_secret(api: Api) -> No
     no_secret = {**body, "secret": None}
     r = api.client.post("/api/v1/channels", json=no_secret, headers=api.h("engineer"))
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "secret"]
+
+
+def test_the_stream_replays_changes_after_an_id_to_a_plain_client(api: Api) -> None:
+    assert api.client.get("/api/v1/stream").status_code == 401
+    r = api.client.get("/api/v1/stream?after=0&topics=alarm", headers=api.h("crew"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    blocks = [b for b in r.text.split("\n\n") if b.startswith("id: ")]
+    assert blocks and all("\nevent: alarm\n" in b for b in blocks)
+    assert any('"rule":"low_pressure_repeated"' in b and '"event":"raised"' in b for b in blocks)
+    ids = [int(b.split("\n")[0][4:]) for b in blocks]
+    assert ids == sorted(ids)
+    rest = api.client.get(f"/api/v1/stream?after={ids[-1]}&topics=alarm", headers=api.h("crew"))
+    assert [b for b in rest.text.split("\n\n") if b.startswith("id: ")] == []
