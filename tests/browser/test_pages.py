@@ -121,6 +121,7 @@ def test_crew_acknowledges_starts_and_resolves_on_a_phone(site, browser) -> None
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
     try:
         _open(page, site.url + "/crew")
         page.fill("#token-input", site.crew_token)

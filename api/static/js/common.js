@@ -70,6 +70,9 @@ function detailText(data) {
   return typeof data === "string" ? data.slice(0, 300) : "request failed";
 }
 
+// true once an API call succeeded: the live stream connects only then (never a 401 before sign-in)
+let signedIn = false;
+
 // Every read of the API needs a token (any role); it is sent whenever one is stored.
 export async function api(path, { method = "GET", body, auth = true } = {}) {
   const headers = { Accept: "application/json" };
@@ -77,9 +80,27 @@ export async function api(path, { method = "GET", body, auth = true } = {}) {
   if (t) headers.Authorization = `Bearer ${t}`;
   else if (auth) throw new ApiError(401, t("token.missing"));
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") Object.assign(headers, csrfHeader());
   const r = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const isJson = (r.headers.get("content-type") || "").includes("json");
   const data = isJson ? await r.json() : await r.text();
+  if (!r.ok) throw new ApiError(r.status, detailText(data));
+  signedIn = true;
+  return data;
+}
+
+// A signed-in person's changes carry the session's CSRF token (the fm_csrf cookie, readable by design).
+export function csrfHeader() {
+  const m = document.cookie.match(/(?:^|;\s*)fm_csrf=([^;]+)/);
+  return m ? { "X-CSRF-Token": decodeURIComponent(m[1]) } : {};
+}
+
+// POST raw bytes (a photo) with the same credentials as api()
+export async function apiUpload(path, blob, contentType) {
+  const headers = { Accept: "application/json", "Content-Type": contentType, ...csrfHeader() };
+  if (token()) headers.Authorization = `Bearer ${token()}`;
+  const r = await fetch(API + path, { method: "POST", headers, body: blob });
+  const data = (r.headers.get("content-type") || "").includes("json") ? await r.json() : await r.text();
   if (!r.ok) throw new ApiError(r.status, detailText(data));
   return data;
 }
@@ -239,7 +260,7 @@ export function tokenForm(onSaved, hint = t("token.hint")) {
 // stream so the same credentials as every API call go with it. onChange is skipped while someone types.
 export const liveState = { mode: "off", events: 0 };
 
-export function live(onChange, { pollMs = 60_000, debounceMs = 1_000 } = {}) {
+export function live(onChange, { pollMs = 60_000, debounceMs = 1_000, topics = "order,alarm,freshness" } = {}) {
   let timer = null;
   const typing = () => {
     const el = document.activeElement;
@@ -259,12 +280,13 @@ export function live(onChange, { pollMs = 60_000, debounceMs = 1_000 } = {}) {
   };
   (async () => {
     if (!(await hasEndpoint("/stream"))) return poll();
+    while (!signedIn) await new Promise((res) => setTimeout(res, 1_000));
     let failures = 0;
     while (failures < 3) {
       try {
         const headers = { Accept: "text/event-stream" };
         if (token()) headers.Authorization = `Bearer ${token()}`;
-        const r = await fetch(`${API}/stream`, { headers });
+        const r = await fetch(`${API}/stream?topics=${topics}`, { headers });
         if (!r.ok || !r.body) throw new Error(`stream: HTTP ${r.status}`);
         liveState.mode = "stream";
         document.body.dataset.live = "stream";
@@ -311,4 +333,43 @@ export function downloadCsv(filename, header, rows) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1_000);
+}
+
+// <input type="datetime-local"> values are in the display time zone: "2026-12-01T09:00" ↔ an ISO instant.
+export function isoToLocalInput(ts) {
+  if (!ts) return "";
+  const p = localParts(ts);
+  return `${p.y}-${pad2(p.mo)}-${pad2(p.d)}T${pad2(p.h)}:${pad2(p.mi)}`;
+}
+export function localInputToIso(value) {
+  if (!value) return null;
+  const [date, time] = value.split("T");
+  const [y, mo, d] = date.split("-").map(Number);
+  const [hh, mi] = time.split(":").map(Number);
+  const wanted = Date.UTC(y, mo - 1, d, hh, mi);
+  let guess = wanted;
+  for (let i = 0; i < 2; i++) {
+    const p = localParts(guess);
+    guess += wanted - Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi);
+  }
+  return new Date(guess).toISOString();
+}
+
+// A message above the page's content after an action (ok or error), kept until the next action.
+export function notice(text, ok = true) {
+  let el = document.getElementById("notice");
+  if (!el) {
+    el = h("p", { id: "notice", role: "status" });
+    document.getElementById("app").prepend(el);
+  }
+  el.className = ok ? "notice" : "error";
+  el.textContent = text;
+  return el;
+}
+
+// The result of an order action in words: "工单 #3：已批准" or why it failed.
+export function actionMessage(orderId, what, err = null) {
+  if (!err) return t("action.done", { id: orderId, what: t(`action.${what}`) });
+  if (err instanceof ApiError && err.status === 409) return t("action.conflict", { id: orderId, msg: err.message });
+  return t("action.done", { id: orderId, what: err.message });
 }

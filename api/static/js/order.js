@@ -1,7 +1,151 @@
-// placeholder until the page lands in this session
-import { config, h, mount, t } from "./common.js";
+// One order: what and where, SLA clocks, its timeline (state changes and notes), notes, photos, the
+// engineer's actions (approve/decline a proposal; reschedule, reassign, cancel an open order).
+import {
+  ApiError, actionMessage, api, badge, config, errorBox, fmt, h, isoToLocalInput, live, localInputToIso, mount,
+  needToken, notice, section, t, table, tr,
+} from "./common.js";
 
-mount(h("h1", {}, document.title.split(" · ")[0]));
-document.body.dataset.ready = "1";
-void config;
-void t;
+const id = config.order;
+const OPEN = new Set(["created", "assigned", "acknowledged", "in_progress", "rejected", "reopened"]);
+
+function slaSection(o) {
+  const s = o.sla;
+  const clock = (label, due, took, unit, breached) =>
+    h(
+      "div",
+      { class: `kpi ${breached ? "bad" : "ok"}`, dataset: { clock: label } },
+      h("div", { class: "kpi-value" }, took === null ? fmt.time(due) : `${fmt.num(took, 1)} ${unit}`),
+      h("div", { class: "kpi-label" }, `${t(`order.${label}`)} · ${breached ? t("order.breached") : t("order.on_time")}`),
+    );
+  return section(
+    t("order.sla"),
+    h(
+      "div",
+      { class: "kpis", id: "sla" },
+      clock("respond_due", s.respond_due, s.response_minutes, t("dur.min", { n: "" }).trim(), s.response_breached),
+      clock("resolve_due", s.resolve_due, s.resolution_hours, t("dur.h", { n: "" }).trim(), s.resolution_breached),
+    ),
+  );
+}
+
+function timeline(o, card) {
+  const rows = [
+    ...o.transitions.map((x) => ({ at: x.at, who: x.actor, what: badge(x.to_state), note: x.note, crew: x.crew_id })),
+    ...card.notes.map((n) => ({ at: n.at, who: n.actor, what: h("span", { class: "badge" }, t(n.kind === "note" ? "order.notes" : `action.${n.kind === "reschedule" ? "rescheduled" : n.kind}`)), note: n.text })),
+  ].sort((a, b) => a.at.localeCompare(b.at));
+  return section(
+    t("order.timeline"),
+    table(
+      [t("col.time"), t("col.state"), t("col.actor"), t("col.note")],
+      rows.map((r) => h("tr", {}, h("td", {}, fmt.time(r.at)), h("td", {}, r.what, r.crew ? ` → ${r.crew}` : ""), h("td", {}, r.who), h("td", { class: "pre" }, r.note || ""))),
+    ),
+  );
+}
+
+async function act(what, path, body) {
+  try {
+    await api(`/orders/${id}/${path}`, { method: "POST", body });
+    await render();
+    notice(actionMessage(id, what));
+  } catch (err) {
+    notice(actionMessage(id, what, err), false);
+  }
+}
+
+function actions(o, crews) {
+  if (!OPEN.has(o.state)) return null;
+  const crew = h("select", { name: "crew", "aria-label": t("action.crew") }, crews.map((c) => h("option", { value: c.id, selected: c.id === (o.crew_id || o.suggested_crew) }, `${c.name} (${c.id})`)));
+  const when = h("input", { type: "datetime-local", name: "when", value: isoToLocalInput(o.scheduled_for), "aria-label": t("action.when") });
+  const reason = h("input", { type: "text", name: "reason", placeholder: t("action.reason"), "aria-label": t("action.reason"), maxlength: 2000 });
+  const need = (fn) => () => (reason.value.trim() ? fn(reason.value.trim()) : (reason.classList.add("invalid"), reason.focus()));
+  const v = o.version;
+  const buttons =
+    o.state === "created"
+      ? [
+          h("button", { class: "primary", dataset: { action: "approve" }, onclick: () => act("approved", "approve", { crew_id: crew.value || null, scheduled_for: localInputToIso(when.value), version: v }) }, t("action.approve")),
+          h("button", { class: "danger", dataset: { action: "decline" }, onclick: need((r) => act("declined", "decline", { reason: r, version: v })) }, t("action.decline")),
+        ]
+      : [
+          h("button", { dataset: { action: "reassign" }, onclick: () => act("reassigned", "reassign", { crew_id: crew.value, note: reason.value.trim(), version: v }) }, t("action.reassign")),
+          h("button", { dataset: { action: "reschedule" }, onclick: () => when.value && act("rescheduled", "reschedule", { scheduled_for: localInputToIso(when.value), note: reason.value.trim(), version: v }) }, t("action.reschedule")),
+          h("button", { class: "danger", dataset: { action: "cancel" }, onclick: need((r) => act("cancelled", "cancel", { reason: r, version: v })) }, t("action.cancel")),
+        ];
+  return section(
+    t("order.actions"),
+    h("div", { class: "filters", id: "order-actions" }, h("label", { class: "filter" }, t("action.crew"), crew), h("label", { class: "filter" }, t("action.when"), when), reason, buttons),
+  );
+}
+
+function notes(card) {
+  const text = h("textarea", { id: "new-note", rows: 3, maxlength: 10000, "aria-label": t("action.add_note") });
+  return section(
+    t("order.notes"),
+    h(
+      "form",
+      {
+        class: "note-form",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          if (!text.value.trim()) return;
+          try {
+            await api(`/orders/${id}/notes`, { method: "POST", body: { text: text.value } });
+            text.value = "";
+            await render();
+            notice(actionMessage(id, "noted"));
+          } catch (err) {
+            notice(actionMessage(id, "noted", err), false);
+          }
+        },
+      },
+      text,
+      h("button", { type: "submit" }, t("action.add_note")),
+    ),
+    card.photos.length
+      ? h("div", { class: "photos" }, card.photos.map((p) => h("span", { class: "photo muted small" }, `📷 ${fmt.time(p.at)} · ${p.actor} · ${Math.round(p.size / 1024)} KB`)))
+      : null,
+  );
+}
+
+async function render() {
+  if (needToken(t("page.order", { id }), render)) return;
+  try {
+    const [o, card, crews] = await Promise.all([api(`/orders/${id}`), api(`/orders/${id}/card`), api("/crews").catch(() => [])]);
+    mount(
+      h("p", {}, h("a", { href: "/orders" }, `← ${t("page.orders")}`)),
+      h("h1", {}, `#${o.id} ${o.title} `, badge(o.state), " ", badge(o.priority, "prio")),
+      h(
+        "div",
+        { class: "two" },
+        section(
+          t("asset.facts"),
+          h(
+            "dl",
+            { class: "facts", id: "facts" },
+            ...[
+              [t("col.asset"), h("a", { href: `/assets/${encodeURIComponent(o.asset_id)}` }, `${o.asset_id} (${tr("kind", o.kind)})`)],
+              [t("asset.place"), `${o.estate_id} / ${o.building}${o.floor !== null && o.floor !== undefined ? " · " + t("crew.floor", { n: o.floor }) : ""}`],
+              [t("asset.location"), o.location || "—"],
+              [t("col.type"), tr("order.type", o.type)],
+              [t("col.crew"), o.crew_id || (o.suggested_crew ? `${o.suggested_crew} (?)` : "—")],
+              [t("col.scheduled"), fmt.time(o.scheduled_for)],
+              [t("col.opened"), fmt.time(o.opened_at)],
+              [t("order.linked"), h("span", {}, h("a", { href: `/assets/${encodeURIComponent(o.asset_id)}#forecast` }, t("order.forecast_link")), o.fault_code ? ` · ${t("order.alarm_link", { code: tr("code", o.fault_code) })}` : "")],
+            ].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+          ),
+          o.description ? h("p", { class: "pre muted", id: "description" }, o.description) : null,
+        ),
+        slaSection(o),
+      ),
+      actions(o, crews),
+      timeline(o, card),
+      notes(card),
+    );
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return needToken(t("page.order", { id }), render, err);
+    mount(h("h1", {}, t("page.order", { id })), errorBox(err));
+  }
+  document.body.dataset.ready = "1";
+}
+
+render();
+live(() => render(), { topics: "order" });
