@@ -82,6 +82,12 @@ def test_train_from_influx_and_serve_forecasts(
     # every row's window lies after the lifetime start: since_repair >= the window
     assert data.X["since_repair"].min() >= spec.window
     assert np.all(data.time > 0)
+    # asked for 365 days on 150 days of history: lifetimes start at each asset's first reading, so no row is
+    # a window without telemetry (the training the CLI does without flags)
+    year = training_data_influx(influx, kind, end_ms - 365 * 86_400_000, end_ms, spec, step_days=4)
+    telemetry = [c for c in year.X.columns if c.startswith("fill_pct__")]
+    assert year.X[telemetry].notna().any(axis=1).all() and year.X["since_repair"].max() <= 150
+    assert abs(len(year.X) - len(data.X)) <= len(fleet.assets)
 
     db_url = f"sqlite:///{tmp_path / 'store.db'}"
     # features of END (a fixed past time) are kept: the retention period reaches back to it
