@@ -23,7 +23,7 @@ COMMAND_MODULES = (
     "predict.features_cli",
     "evaluation.cli",
     "dashboards.cli",
-    "api.cli",
+    "runtime.api",
 )
 
 

@@ -168,26 +168,12 @@ class RepairHook:
         return sink_with_repairs
 
 
-def _serve_api(settings: Settings) -> tuple[object, threading.Thread]:
-    import uvicorn
-
-    from api.app import create_app
-
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, name="api", daemon=True)
-    thread.start()
-    return server, thread
-
-
 def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
     from facility.cli import UserError
     from ingest.security import broker_files, provision
     from ingest.service import Ingester
     from maintenance.service import MaintenanceService
+    from runtime.api import serve_in_thread
     from runtime.bootstrap import bootstrap
     from runtime.worker import Worker
     from simulators.history import generate_history
@@ -223,7 +209,9 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
         ingester = Ingester(account("ingest"))
         ingester.start()
         cleanups.append(ingester.stop)
-        server, api_thread = _serve_api(account("api"))
+        api_app = bootstrap(account("api"))
+        server, api_thread = serve_in_thread(api_app)
+        cleanups.append(api_app.close)
         cleanups.append(lambda: setattr(server, "should_exit", True))
 
         t0 = time.monotonic()

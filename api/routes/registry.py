@@ -150,7 +150,11 @@ def put_asset(asset_id: str, body: AssetIn, session: SessionDep, who: Operators)
     if body.id != asset_id:
         raise _unprocessable("id", f"body id {body.id!r} differs from the path's {asset_id!r}")
     if session.get(Estate, body.estate) is None:
-        raise _unprocessable("estate", f"estate {body.estate!r} does not exist: PUT /registry/estates first")
+        known = sorted(session.scalars(sa.select(Estate.id)))
+        raise _unprocessable(
+            "estate",
+            f"estate {body.estate!r} does not exist; the estates are {known} (PUT /registry/estates/{{id}} adds one)",
+        )
     try:
         ref = AssetRef(body.estate, body.building, body.kind, body.id)
         asset = upsert_asset(
