@@ -170,7 +170,9 @@ class DeadLetterStore:
             idents = list(rows)
             for i in range(0, len(idents), _IN_CHUNK):
                 chunk = idents[i : i + _IN_CHUNK]
-                for (ident,) in c.execute(sa.select(_letters.c.identity).where(_letters.c.identity.in_(chunk))):
+                for (ident,) in c.execute(
+                    sa.select(_letters.c.identity).where(_letters.c.identity.in_(chunk))
+                ):
                     again[bytes(ident)] += 1
                     del rows[bytes(ident)]
             if rows:
@@ -201,7 +203,9 @@ class DeadLetterStore:
                 ).rowcount
                 if not done:
                     c.execute(
-                        sa.insert(_floods).values(device=device, first_ms=now_ms, last_ms=now_ms, suppressed=n)
+                        sa.insert(_floods).values(
+                            device=device, first_ms=now_ms, last_ms=now_ms, suppressed=n
+                        )
                     )
 
     def prune(self, now_ms: int | None = None) -> dict[str, int]:
@@ -217,7 +221,9 @@ class DeadLetterStore:
         return pruned
 
     # ------------------------------------------------------------------ reading
-    def list(self, reason: str | None = None, limit: int = 100, source: str | None = None) -> list[DeadLetter]:
+    def list(
+        self, reason: str | None = None, limit: int = 100, source: str | None = None
+    ) -> list[DeadLetter]:
         """Newest first, optionally only one reason and/or one source."""
         t = _letters
         q = sa.select(
@@ -335,7 +341,9 @@ class DeadLetterStore:
                 removed.update(r for (r,) in old)
         rows -= removed.total()
         if keep.max_rows and rows > keep.max_rows:
-            oldest = c.execute(sa.select(t.c.id, t.c.reason).order_by(t.c.id).limit(rows - keep.max_rows)).all()
+            oldest = c.execute(
+                sa.select(t.c.id, t.c.reason).order_by(t.c.id).limit(rows - keep.max_rows)
+            ).all()
             c.execute(sa.delete(t).where(t.c.id <= oldest[-1][0]))
             removed.update(r for _, r in oldest)
             rows = keep.max_rows

@@ -55,8 +55,9 @@ def escape_measurement(value: str) -> str:
 
 
 def escape_string_field(value: str) -> str:
-    """A string field value, quoted; backslashes and double quotes escaped, newlines kept as ``\\n``."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A string field value, quoted; backslashes and double quotes escaped. Anything else — a newline
+    included — is kept as it is: InfluxDB reads a quoted string across lines, so text round-trips exactly."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @lru_cache(maxsize=65536)

@@ -5,12 +5,14 @@ body names what it refused:
 
 * ``unable to parse '<line>': <why>`` for each line it could not parse (``dropped=0``);
 * ``field type conflict: input field "f" on measurement "m" is type integer, already exists as type float
-  dropped=N`` — only the first conflict, but ``dropped`` counts every line refused.
+  dropped=N`` — only the first conflict, and then parse errors of the same request go unreported (those
+  lines are not written either).
 
 :func:`write_checked` reads that: parse errors name their lines, and a conflict names a (measurement, field,
-type) that we match against our own lines. When everything refused is accounted for, the batch is done in
-one request; otherwise the lines not yet known bad are written again (harmless: same identity, same
-values) until they are, and only a body we cannot read at all falls back to bisection. Conflicts are
+type) that we match against our own lines. A body of parse errors only means every other line is written:
+one request. After a conflict, the lines not yet known bad are written again (harmless: same identity,
+same values) until a request passes or names only parse errors; only a body we cannot read at all falls back
+to bisection. Conflicts are
 remembered for ``ttl_s`` (:class:`Refusals`) so the next batches drop those lines before writing.
 """
 
@@ -191,9 +193,9 @@ def write_checked(
                 return sorted(rejected + write_splitting(influx, lines, todo))
             rejected += bad.items()
             todo = [i for i in todo if i not in bad]
-            conflicts = sum(1 for m in bad.values() if m.startswith("field type conflict"))
-            if r.conflict is None or conflicts == r.dropped:
-                break  # everything refused is accounted for; InfluxDB wrote the rest
+            if r.conflict is None:
+                break  # parse errors are reported only when nothing else failed: InfluxDB wrote the rest
+            # a conflict hides any parse errors of the same request (and lines it did not write): again
     else:
         rejected += write_splitting(influx, lines, todo)
     return sorted(rejected)

@@ -105,7 +105,9 @@ class Ingester:
         self._writer = DatabaseEnsuringWriter(self.influx)
         self.metrics = Metrics(self.client_id)
         self.dead_letters = dead_letter_store(settings, on_prune=self.metrics.add_pruned)
-        self.floodgate = Floodgate(settings.dead_letter_device_rate_per_min, settings.dead_letter_device_burst)
+        self.floodgate = Floodgate(
+            settings.dead_letter_device_rate_per_min, settings.dead_letter_device_burst
+        )
         self.refusals = Refusals()
         self.spool = Spool(spool_path(settings, self.client_id), settings.spool_max_rows)
         self.tracker = SeqTracker()

@@ -22,7 +22,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spool (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     n INTEGER NOT NULL,
-    body TEXT NOT NULL
+    body BLOB NOT NULL
 );
 """
 #: (topic, payload) of the message a line came from
@@ -86,7 +86,7 @@ class Spool:
             )
         with self._lock:
             self._conn.execute(
-                "INSERT INTO spool (n, body, src) VALUES (?, ?, ?)", (len(lines), "\n".join(lines), src)
+                "INSERT INTO spool (n, body, src) VALUES (?, ?, ?)", (len(lines), orjson.dumps(lines), src)
             )
         self._depth += len(lines)
         self._batches += 1
@@ -97,7 +97,9 @@ class Spool:
             row = self._conn.execute("SELECT id, body, src FROM spool ORDER BY id LIMIT 1").fetchone()
         if row is None:
             return None
-        lines = str(row[1]).split("\n")
+        body = row[1]
+        # a JSON list (a line may hold a newline inside a quoted string); older spools joined lines by "\n"
+        lines = orjson.loads(body) if isinstance(body, bytes) else str(body).split("\n")
         sources = None
         if row[2] is not None:
             src = orjson.loads(row[2])

@@ -189,7 +189,9 @@ def test_the_ingester_keeps_its_setting_and_counts_what_it_pruned(
     assert store.counts() == dict(expected)  # all 30 still counted
     assert store.pruned_counts() == {r: n for r, n in pruned.items() if n} and sum(pruned.values()) == 20
     kept = {(d.id, d.topic, d.size) for d in store.list(limit=1000)}
-    assert {len(d.payload) for d in store.list(limit=1000)} <= {4096} | {d.size for d in store.list(limit=1000)}
+    assert {len(d.payload) for d in store.list(limit=1000)} <= {4096} | {
+        d.size for d in store.list(limit=1000)
+    }
     store.close()
     ctx = AppContext(settings, InfluxClient(influx.url, influx.database))
     with TestClient(create_app(ctx=ctx)) as client:
