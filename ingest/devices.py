@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from facility.contract import AssetRef
 from facility.fleet import Fleet
-from facility.services.dynsec import DEVICE, AccountError, AccountSpec, new_password
+from facility.services.dynsec import DEVICE, AccountError, AccountSpec, DynsecBroker, new_password
 from facility.settings import Settings
 from ingest import account_store
-from ingest.broker_accounts import AdminLogin, BrokerAccounts, SyncReport
+from ingest.broker_accounts import AdminLogin, BrokerAccounts, DynsecAccounts, SyncReport
 
 
 def admin_login(settings: Settings) -> AdminLogin:
@@ -88,4 +88,12 @@ def provision_devices(accounts: BrokerAccounts, refs: Sequence[AssetRef]) -> dic
     return creds
 
 
-__all__ = ["DEVICE", "add", "admin_login", "provision_devices", "revoke", "rotate", "sync_fleet"]
+def provision_local(broker: DynsecBroker, refs: Sequence[AssetRef]) -> dict[str, str]:
+    """:func:`provision_devices` on a local stack's broker (``LocalStack.broker_info``): the demo's devices."""
+    with DynsecAccounts.for_broker(broker) as accounts:
+        return provision_devices(accounts, refs)
+
+
+__all__ = [
+    "DEVICE", "add", "admin_login", "provision_devices", "provision_local", "revoke", "rotate", "sync_fleet",
+]  # fmt: skip

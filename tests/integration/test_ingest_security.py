@@ -248,3 +248,18 @@ def test_devices_cli_acts_on_the_running_broker(
     assert main(["devices", "add", "cli-e/b1/elevator/facility-ingest"]) == 2
     assert "reserved for services" in capsys.readouterr().err
     db.dispose()
+
+
+def test_the_demo_provisions_its_devices_through_the_account_interface(dynsec_broker: DynsecBroker) -> None:
+    """A second run (var/ kept) gets fresh passwords for the same accounts: the old ones stop working."""
+    from ingest.devices import provision_local
+
+    refs = [AssetRef("demo-e", "b1", AssetKind.SMART_BIN, f"demo-bin-{i}") for i in range(2)]
+    first = provision_local(dynsec_broker, refs)
+    second = provision_local(dynsec_broker, refs)
+    assert sorted(first) == sorted(second) == ["demo-bin-0", "demo-bin-1"]
+    assert all(first[u] != second[u] for u in first)
+    assert Peer(dynsec_broker, ("demo-bin-0", first["demo-bin-0"]), "demo-bin-0").connack == 135
+    ok = Peer(dynsec_broker, ("demo-bin-0", second["demo-bin-0"]), "demo-bin-0")
+    assert ok.connack == 0 and ok.publish(refs[0].topic(Channel.TELEMETRY), b"{}") == 0
+    ok.close()
