@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dashboards.panels import (
     Dashboard,
     Panel,
     Variable,
+    annotation,
     bargauge,
     grafana_unit,
     stat,
@@ -115,6 +118,7 @@ def overview() -> Dashboard:
         "Estates at a glance: assets reporting, intactness, assets by state, faults and alarms.",
         tuple(panels),
         (tag_variable("estate", "Estate", STATUS_MEASUREMENT),),
+        annotations=(alarm_annotation(tag_match("estate")),),
     )
 
 
@@ -181,6 +185,9 @@ def kind_dashboard(kind: AssetKind) -> Dashboard:
             tag_variable("asset", "Asset", kind.value, "estate", "building"),
         ),
         tags=("facility", kind.value),
+        annotations=(
+            alarm_annotation(f"\"kind\" = '{kind.value}'", tag_match("estate"), tag_match("asset")),
+        ),
     )
 
 
@@ -281,6 +288,7 @@ def orders() -> Dashboard:
             tag_variable("estate", "Estate", "work_orders"),
             tag_variable("kind", "Kind", "work_orders", "estate"),
         ),
+        annotations=(alarm_annotation(tag_match("estate"), tag_match("kind")),),
     )
 
 
@@ -418,5 +426,73 @@ def ingest_health() -> Dashboard:
     )
 
 
+# ---------------------------------------------------------------- alarms (issue 13)
+
+#: how recent an ``alarms`` snapshot must be to count as current (the worker exports every 5 minutes)
+ALARM_SNAPSHOT_AGE = "15m"
+
+
+def alarm_annotation(*filters: str) -> dict[str, Any]:
+    """Each alarm at its first occurrence, on every time-series panel (measurement ``alarm_events``)."""
+    q = f'SELECT "text", "asset" FROM "alarm_events" {where("$timeFilter", *filters)}'
+    return annotation("Alarms", q, tags="asset")
+
+
+def alarms() -> Dashboard:
+    filters = (f"time > now() - {ALARM_SNAPSHOT_AGE}", tag_match("estate"), tag_match("kind"))
+    group = ("estate", "building", "kind", "asset", "rule", "severity", "state")
+    latest = _last_per("alarms", ("count",), filters, group)
+    panels: list[Panel] = [
+        stat("Alarms not cleared", f'SELECT count("count") FROM ({latest})'),
+        stat(
+            "Critical alarms",
+            f'SELECT count("count") FROM ({latest}) WHERE "severity" = \'critical\'',
+            defaults={
+                "thresholds": {
+                    "mode": "absolute",
+                    "steps": [{"color": "green", "value": None}, {"color": "red", "value": 1}],
+                }
+            },
+        ),
+        stat("Not acknowledged", f'SELECT count("count") FROM ({latest}) WHERE "state" = \'active\''),
+        stat("Occurrences (repeats included)", f'SELECT sum("count") FROM ({latest})'),
+        table(
+            "Alarm table",
+            f'SELECT last("count") AS "count", last("first_at") AS "first", last("order_id") AS "order", '
+            f'last("alarm_id") AS "alarm" FROM "alarms" {where(*filters)} GROUP BY {_quoted(group)}',
+            description="Alarms not yet cleared, from the last snapshot; acknowledge and clear them at /alarms.",
+        ),
+        bargauge(
+            "Alarms by severity",
+            f'SELECT count("count") FROM ({latest}) GROUP BY "severity"',
+            alias="$tag_severity",
+        ),
+        bargauge(
+            "Alarms by estate",
+            f'SELECT count("count") FROM ({latest}) GROUP BY "estate"',
+            alias="$tag_estate",
+        ),
+    ]
+    return Dashboard(
+        "facility-alarms",
+        "Alarms",
+        "Alarms not yet cleared (one row per alarm with its repeat count and order), raised alarms as annotations.",
+        tuple(panels),
+        (
+            tag_variable("estate", "Estate", "alarms"),
+            tag_variable("kind", "Kind", "alarms", "estate"),
+        ),
+        annotations=(alarm_annotation(tag_match("estate"), tag_match("kind")),),
+    )
+
+
 def all_dashboards() -> list[Dashboard]:
-    return [overview(), *(kind_dashboard(k) for k in AssetKind), risk(), orders(), ratings(), ingest_health()]
+    return [
+        overview(),
+        *(kind_dashboard(k) for k in AssetKind),
+        risk(),
+        orders(),
+        alarms(),
+        ratings(),
+        ingest_health(),
+    ]

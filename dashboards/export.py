@@ -74,7 +74,20 @@ INTACTNESS = MeasurementSpec(
         "intact_pct": "float",
     },
 )
-SPECS = {s.name: s for s in (FORECASTS, WORK_ORDERS, RATINGS, INTACTNESS)}
+#: alarms not yet cleared, one point per alarm per snapshot (maintenance.alarms; the alarm table panel)
+ALARMS = MeasurementSpec(
+    "alarms",
+    ("estate", "building", "kind", "asset", "rule", "severity", "state"),
+    {"count": "int", "alarm_id": "int", "order_id": "int", "first_at": "str"},
+    optional=frozenset({"order_id"}),
+)
+#: one point per alarm at its first occurrence (the dashboards' annotation query); rewritten idempotently
+ALARM_EVENTS = MeasurementSpec(
+    "alarm_events",
+    ("estate", "kind", "asset", "severity"),
+    {"text": "str", "alarm_id": "int"},
+)
+SPECS = {s.name: s for s in (FORECASTS, WORK_ORDERS, RATINGS, INTACTNESS, ALARMS, ALARM_EVENTS)}
 
 
 def _field(spec: MeasurementSpec, name: str, value: Any, row_no: int) -> str:
@@ -137,3 +150,20 @@ def export_ratings(client: LineWriter, rows: Iterable[Mapping[str, Any]], now: d
 
 def export_intactness(client: LineWriter, rows: Iterable[Mapping[str, Any]], now: dt.datetime) -> int:
     return export(client, INTACTNESS, rows, now)
+
+
+def export_alarms(client: LineWriter, rows: Iterable[Mapping[str, Any]], now: dt.datetime) -> int:
+    return export(client, ALARMS, rows, now)
+
+
+def export_alarm_events(client: LineWriter, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Each row at its own time ``at`` (timezone-aware): the alarm's first occurrence."""
+    lines: list[str] = []
+    for row in rows:
+        at = row["at"]
+        if at.tzinfo is None:
+            raise ValueError("alarm event 'at' must be timezone-aware")
+        lines += to_lines(ALARM_EVENTS, [row], int(at.timestamp() * 1000))
+    if lines:
+        client.write(lines, precision="ms")
+    return len(lines)

@@ -193,6 +193,8 @@ class Dashboard:
     tags: tuple[str, ...] = ("facility",)
     time_from: str = "now-24h"
     refresh: str = "30s"
+    #: InfluxQL annotation queries shown on every time-series panel (see :func:`annotation`)
+    annotations: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.uid) > 40:
@@ -211,7 +213,7 @@ class Dashboard:
             "version": 1,
             "refresh": self.refresh,
             "time": {"from": self.time_from, "to": "now"},
-            "annotations": {"list": []},
+            "annotations": {"list": list(self.annotations)},
             "templating": {"list": [v.to_json() for v in self.variables]},
             "links": [
                 {
@@ -225,3 +227,19 @@ class Dashboard:
             ],
             "panels": layout(self.panels),
         }
+
+
+def annotation(
+    name: str, query: str, color: str = "red", text: str = "text", tags: str = ""
+) -> dict[str, Any]:
+    """A Grafana annotation from an InfluxQL query: ``text`` names the column shown, ``tags`` a tag column."""
+    return {
+        "name": name,
+        "datasource": DATASOURCE,
+        "enable": True,
+        "iconColor": color,
+        "query": query,
+        "target": {"refId": "Anno", "rawQuery": True, "query": query},
+        "textColumn": text,
+        "tagsColumn": tags,
+    }

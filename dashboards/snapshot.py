@@ -47,6 +47,46 @@ def open_orders(db: Database, now: dt.datetime) -> list[dict[str, Any]]:
     return out
 
 
+def alarm_rows(db: Database, since: dt.datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(uncleared alarms for the table, alarms first raised since ``since`` for the annotations)."""
+    from maintenance.alarms.queries import AlarmFilter, list_alarms
+
+    with db.transaction() as s:
+        _, open_ = list_alarms(s, AlarmFilter(open_only=True, limit=1000))
+        _, recent = list_alarms(s, AlarmFilter(since=since, limit=1000))
+    table = [
+        {
+            "estate": a["estate"],
+            "building": a["building"],
+            "kind": a["kind"],
+            "asset": a["asset"],
+            "rule": a["rule"],
+            "severity": a["severity"],
+            "state": a["state"],
+            "count": a["count"],
+            "alarm_id": a["id"],
+            "order_id": a["order"],
+            "first_at": a["first_at"],
+        }
+        for a in open_
+    ]
+    events = [
+        {
+            "estate": a["estate"],
+            "kind": a["kind"],
+            "asset": a["asset"],
+            "severity": a["severity"],
+            "text": f"{a['severity']} {a['rule']} on {a['asset']}"
+            + (f": {a['detail']}" if a["detail"] else ""),
+            "alarm_id": a["id"],
+            "at": dt.datetime.fromisoformat(a["first_at"]),
+        }
+        for a in recent
+        if dt.datetime.fromisoformat(a["first_at"]) >= since
+    ]
+    return table, events
+
+
 def current_states(db: Database, now: dt.datetime) -> list[Any]:
     """Each asset's interval at ``now`` (the latest starting one when several touch it)."""
     with db.transaction() as s:
@@ -73,6 +113,11 @@ def ratings(settings: Settings, db: Database, influx: InfluxClient, now: dt.date
     return ratings_step(settings, db, now, influx)
 
 
+def _export_alarms(influx: InfluxClient, db: Database, now: dt.datetime) -> int:
+    table, events = alarm_rows(db, now - dt.timedelta(days=2))
+    return export.export_alarms(influx, table, now) + export.export_alarm_events(influx, events)
+
+
 def export_all(
     settings: Settings, db: Database, influx: InfluxClient, now: dt.datetime, fleet: Fleet | None = None
 ) -> dict[str, int | str]:
@@ -89,6 +134,7 @@ def export_all(
             influx, rows.intactness_rows(current_states(db, now), fleet), now
         ),
         "ratings": lambda: export.export_ratings(influx, ratings(settings, db, influx, now), now),
+        "alarms": lambda: _export_alarms(influx, db, now),
     }
     result: dict[str, int | str] = {}
     for name, part in parts.items():

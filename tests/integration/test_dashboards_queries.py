@@ -138,6 +138,30 @@ def export_rows(client: InfluxClient, fleet: Fleet, now: dt.datetime) -> None:
         for k in AssetKind
     ]
     export.export_intactness(client, intact, now)
+    # alarms (issue 13): one uncleared alarm per asset of the first estate, and its first occurrence
+    first_estate = fleet.estates[0].id
+    alarms = [
+        {
+            "estate": a.ref.estate,
+            "building": a.ref.building,
+            "kind": a.kind.value,
+            "asset": a.id,
+            "rule": "r",
+            "severity": ("critical", "major")[i % 2],
+            "state": ("active", "acknowledged")[i % 2],
+            "count": 1 + i,
+            "alarm_id": i + 1,
+            "first_at": (now - dt.timedelta(hours=1)).isoformat(),
+        }
+        for i, a in enumerate(x for x in fleet.assets if x.ref.estate == first_estate)
+    ]
+    export.export_alarms(client, alarms, now)
+    events = [
+        {k: r[k] for k in ("estate", "kind", "asset", "severity", "alarm_id")}
+        | {"text": f"{r['severity']} r on {r['asset']}", "at": now - dt.timedelta(hours=1)}
+        for r in alarms
+    ]
+    export.export_alarm_events(client, events)
 
 
 def write_ingest_stats(client: InfluxClient, fleet: Fleet, now: dt.datetime, points: int = 12) -> None:
@@ -300,3 +324,27 @@ def test_kind_dashboards_chart_what_the_simulators_send(simulated: InfluxClient,
         p.title for p in charts if not simulated.query(substitute(p.targets[0].query, dashboard, values))
     ]
     assert not empty, f"{kind.value}: the simulators send no data for {empty}"
+
+
+@pytest.mark.integration
+def test_alarm_table_and_annotations(seeded: InfluxClient) -> None:
+    fleet = demo_fleet()
+    first = [a for a in fleet.assets if a.ref.estate == fleet.estates[0].id]
+    board = next(d for d in all_dashboards() if d.uid == "facility-alarms")
+    values = {"estate": ".*", "kind": ".*"}
+    by_title = {p.title: p for p in board.panels}
+
+    def value(title: str) -> float:
+        return seeded.query(substitute(by_title[title].targets[0].query, board, values))[0].values[0][1]
+
+    assert value("Alarms not cleared") == len(first)
+    assert value("Critical alarms") == (len(first) + 1) // 2
+    assert value("Occurrences (repeats included)") == sum(1 + i for i in range(len(first)))
+    rows = seeded.query(substitute(by_title["Alarm table"].targets[0].query, board, values))
+    assert len(rows) == len(first)
+    for d in all_dashboards():
+        for anno in d.to_json()["annotations"]["list"]:
+            q = substitute(anno["query"], d, {v.name: ".*" for v in d.variables})
+            q = q.replace("$timeFilter", "time > now() - 1d")
+            hits = seeded.query(q)
+            assert hits and anno["textColumn"] in hits[0].columns, (d.uid, q)
