@@ -296,3 +296,24 @@ class Oracle(Policy):
 
 def utc_ms(year: int, month: int, day: int) -> int:
     return int(dt.datetime(year, month, day, tzinfo=dt.UTC).timestamp() * 1000)
+
+
+#: TSG T5002: a lift is maintained at least every 15 days (the regulated calendar)
+REGULATED_LIFT_DAYS = 15.0
+
+
+class OnTop(Policy):
+    """A calendar (fixed intervals) with another policy on top: each day, the calendar's due visits first, then
+    the other policy's choices, up to the capacity (``only_kinds``: the other policy's choices are taken for
+    those kinds only, None = all)."""
+
+    def __init__(self, calendar: FixedInterval, extra: Policy) -> None:
+        self.calendar = calendar
+        self.extra = extra
+        self.telemetry = extra.telemetry
+        self.health_every_s = extra.health_every_s
+
+    def decide(self, state: LoopState, capacity: int) -> list[str]:
+        due = list(self.calendar.decide(state, capacity))
+        more = [a for a in self.extra.decide(state, capacity) if a not in due]
+        return (due + more)[:capacity]
