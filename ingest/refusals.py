@@ -35,7 +35,7 @@ _CONFLICT = re.compile(
 _DROPPED = re.compile(r" ?dropped=(\d+)\s*$")
 #: a field value's type as InfluxDB names it
 _INT, _UINT, _FLOAT, _STR, _BOOL = "integer", "unsigned", "float", "string", "boolean"
-MAX_ROUNDS = 8
+MAX_ROUNDS = 16
 
 
 class LineWriter(Protocol):
@@ -61,6 +61,11 @@ def _unescaped(s: str, ch: str, start: int = 0) -> int:
 
 def measurement_of(line: str) -> str:
     """The measurement of one line of line protocol (unescaped)."""
+    comma, space = line.find(","), line.find(" ")
+    end = min(comma, space) if comma >= 0 and space >= 0 else max(comma, space)
+    head = line[:end]
+    if "\\" not in head:
+        return head
     end = min(i for i in (_unescaped(line, ","), _unescaped(line, " ")) if i >= 0)
     return re.sub(r"\\(.)", r"\1", line[:end])
 
@@ -123,34 +128,63 @@ def read_refusal(body: str) -> Refusal:
     return Refusal("partial write" in text, tuple(parses), conflict, int(d.group(1)) if d else 0)
 
 
-def _conflicting(lines: list[str], idx: list[int], conflict: tuple[str, str, str, str]) -> list[int]:
-    meas, fld, refused, _ = conflict
-    return [i for i in idx if measurement_of(lines[i]) == meas and field_types(lines[i]).get(fld) == refused]
+FieldTypes = Callable[[str], dict[str, str]]
 
 
 @dataclass
 class Refusals:
-    """Type conflicts seen lately: lines that would hit one are refused before writing."""
+    """Field types InfluxDB holds that differ from ours, learnt from conflicts: lines that would hit one are
+    refused before writing. ``lookup(measurement)`` (optional) asks the database for all of a measurement's
+    field types at the first conflict, so one refusal teaches every conflicting field at once."""
 
     ttl_s: float = 300.0
     clock: Callable[[], float] = time.monotonic
-    known: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
+    lookup: FieldTypes | None = None
+    #: measurement -> field -> (type in the database, until when we trust it)
+    stored: dict[str, dict[str, tuple[str, float]]] = field(default_factory=dict)
 
-    def remember(self, conflict: tuple[str, str, str, str]) -> None:
-        self.known[conflict] = self.clock() + self.ttl_s
+    def learn(self, conflict: tuple[str, str, str, str]) -> None:
+        meas, fld, _, stored = conflict
+        until = self.clock() + self.ttl_s
+        known = self.stored.setdefault(meas, {})
+        known[fld] = (stored, until)
+        if self.lookup is not None:
+            try:
+                types = self.lookup(meas)
+            except Exception:  # best effort: the conflict itself is learnt
+                return
+            for f, t in types.items():
+                known[f] = (t, until)
 
     def screen(self, lines: list[str], idx: list[int]) -> tuple[list[int], list[tuple[int, str]]]:
-        """(lines to write, (index, message) of lines refused by a remembered conflict)."""
+        """(lines to write, (index, message) of lines whose field types the database holds otherwise)."""
         now = self.clock()
-        for k in [k for k, until in self.known.items() if until < now]:
-            del self.known[k]
-        if not self.known:
+        for meas in list(self.stored):
+            live = {f: v for f, v in self.stored[meas].items() if v[1] >= now}
+            if live:
+                self.stored[meas] = live
+            else:
+                del self.stored[meas]
+        if not self.stored:
             return idx, []
-        bad: dict[int, str] = {}
-        for c in self.known:
-            for i in _conflicting(lines, idx, c):
-                bad.setdefault(i, conflict_message(c))
-        return [i for i in idx if i not in bad], sorted(bad.items())
+        keep: list[int] = []
+        bad: list[tuple[int, str]] = []
+        for i in idx:
+            line = lines[i]
+            meas = measurement_of(line)
+            known = self.stored.get(meas)
+            why = None
+            if known is not None:
+                for f, t in field_types(line).items():
+                    st = known.get(f)
+                    if st is not None and st[0] != t:
+                        why = conflict_message((meas, f, t, st[0]))
+                        break
+            if why is None:
+                keep.append(i)
+            else:
+                bad.append((i, why))
+        return keep, bad
 
 
 def conflict_message(c: tuple[str, str, str, str]) -> str:
@@ -186,9 +220,8 @@ def write_checked(
                     for i in by_text.get(text, ()):
                         bad[i] = f"unable to parse: {why}"[:500]
                 if r.conflict is not None:
-                    refusals.remember(r.conflict)
-                    for i in _conflicting(lines, todo, r.conflict):
-                        bad[i] = conflict_message(r.conflict)
+                    refusals.learn(r.conflict)
+                    bad.update(refusals.screen(lines, todo)[1])
             if not bad:
                 return sorted(rejected + write_splitting(influx, lines, todo))
             rejected += bad.items()

@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,19 @@ def dead_letter_store(settings: Settings, **kwargs: Any) -> DeadLetterStore:
         payload_max_bytes=settings.dead_letter_payload_max_bytes,
         **kwargs,
     )
+
+
+def field_types_in(influx: InfluxClient) -> Callable[[str], dict[str, str]]:
+    """``measurement -> {field: type}`` as InfluxDB holds them (fields with one type across its shards)."""
+
+    def lookup(measurement: str) -> dict[str, str]:
+        name = measurement.replace("\\", "\\\\").replace('"', '\\"')
+        types: dict[str, set[str]] = {}
+        for r in influx.records(f'SHOW FIELD KEYS FROM "{name}"'):
+            types.setdefault(str(r["fieldKey"]), set()).add(str(r["fieldType"]))
+        return {f: next(iter(t)) for f, t in types.items() if len(t) == 1}
+
+    return lookup
 
 
 def spool_path(settings: Settings, client_id: str) -> Path:
@@ -108,7 +122,7 @@ class Ingester:
         self.floodgate = Floodgate(
             settings.dead_letter_device_rate_per_min, settings.dead_letter_device_burst
         )
-        self.refusals = Refusals()
+        self.refusals = Refusals(lookup=field_types_in(self.influx))
         self.spool = Spool(spool_path(settings, self.client_id), settings.spool_max_rows)
         self.tracker = SeqTracker()
         self._changed_devices: set[str] = set()
