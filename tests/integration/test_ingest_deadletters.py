@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +16,12 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.context import AppContext
 from facility.services.mosquitto import MosquittoServer
-from facility.services.ports import free_port
-from facility.settings import Settings
 from ingest.deadletters import DAY_MS, DeadLetter, DeadLetterStore, Retention
 from ingest.influx import InfluxClient
 from ingest.service import Ingester, dead_letter_store
 from ingest.testkit import make_messages, publish
 from maintenance.tokens import Role
+from tests.ingest_support import ingest_settings, own_broker_fixture  # noqa: F401
 from tests.support import make_token, wait_until
 
 pytestmark = pytest.mark.integration
@@ -146,26 +144,13 @@ def test_bad_retention_settings_say_which_setting() -> None:
         Retention(max_age_ms=-5)
 
 
-@pytest.fixture(scope="module")
-def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoServer]:
-    """A broker of this module's own: retained messages other tests leave on the shared one stay out."""
-    server = MosquittoServer(tmp_path_factory.mktemp("mosquitto-dl"), free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
 def test_the_ingester_keeps_its_setting_and_counts_what_it_pruned(
     tmp_path: Path, own_broker: MosquittoServer, influx: InfluxClient
 ) -> None:
-    settings = Settings(
-        var_dir=tmp_path,
-        mqtt_host=own_broker.host,
-        mqtt_port=own_broker.port,
-        influx_url=influx.url,
-        influx_db=influx.database,
-        metrics_port=0,
-        batch_interval_s=0.05,
+    settings = ingest_settings(
+        tmp_path,
+        own_broker,
+        influx,
         ingest_client_id="t-dl-retention",
         dead_letter_max_rows=10,
     )

@@ -8,35 +8,27 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from facility.contract import MAX_SEQ, AssetKind, AssetRef, Channel, EventType, encode_event, encode_reading
+from facility.mqtt import EdgeMessage
 from facility.services.mosquitto import MosquittoServer
-from facility.services.ports import free_port
 from facility.settings import Settings
 from ingest.influx import InfluxClient
+from ingest.pipeline import prepare
 from ingest.refusals import Refusals, write_checked
 from ingest.service import Ingester, dead_letter_store
 from ingest.testkit import Outgoing, make_messages, publish, stored_points
+from tests.ingest_support import ingest_settings, own_broker_fixture  # noqa: F401
 from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 DEV = AssetRef("E9", "B1", AssetKind.ELEVATOR, "hostile-1")
 FLOODER = AssetRef("E9", "B1", AssetKind.SMART_BIN, "flooder-1")
 GOOD = {"motor_current_a": 12.5, "vibration_mm_s": 1.25}
-
-
-@pytest.fixture(scope="module")
-def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoServer]:
-    """A broker of this module's own: retained messages other tests leave on the shared one stay out."""
-    server = MosquittoServer(tmp_path_factory.mktemp("mosquitto-hostile"), free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 def hostile(now: int) -> tuple[list[Outgoing], Counter[str], str]:
@@ -68,14 +60,10 @@ def hostile(now: int) -> tuple[list[Outgoing], Counter[str], str]:
 def test_every_message_a_hostile_device_gets_accepted_is_stored_or_dead_lettered(
     tmp_path: Path, own_broker: MosquittoServer, influx: InfluxClient
 ) -> None:
-    settings = Settings(
-        var_dir=tmp_path,
-        mqtt_host=own_broker.host,
-        mqtt_port=own_broker.port,
-        influx_url=influx.url,
-        influx_db=influx.database,
-        metrics_port=0,
-        batch_interval_s=0.05,
+    settings = ingest_settings(
+        tmp_path,
+        own_broker,
+        influx,
         stats_interval_s=0.2,
         ingest_client_id="t-hostile",
         dead_letter_device_burst=20,
@@ -141,3 +129,35 @@ def test_refused_lines_are_found_from_the_real_servers_answer(influx: InfluxClie
     assert counting.requests == 2  # the conflict, then the rest (the parse errors named at once)
     stored = {r["time"]: r["x"] for r in influx.records('SELECT "x" FROM "m" WHERE "a" = \'1\'')}
     assert stored == {1000: 1.5} | {2000 + i: i + 0.5 for i in range(300) if i % 3}
+
+
+def test_lines_refused_on_spool_replay_keep_their_original_topic_and_payload(
+    tmp_path: Path, influx: InfluxClient
+) -> None:
+    settings = Settings(
+        var_dir=tmp_path,
+        influx_url=influx.url,
+        influx_db=influx.database,
+        metrics_port=0,
+        ingest_client_id="t-rp",
+    )
+    now = int(time.time() * 1000)
+    influx.write([f'elevator,estate=x,building=x,asset=x trips="text" {now - 60_000}'])
+    ok = EdgeMessage(1, DEV.topic(Channel.TELEMETRY), encode_reading(GOOD, now, 1), now)
+    bad = EdgeMessage(2, DEV.topic(Channel.TELEMETRY), encode_reading({**GOOD, "trips": 3}, now + 1, 2), now)
+    prep = prepare([ok, bad])
+    ing = Ingester(settings)  # its spool and writer only: InfluxDB was down when these were spooled
+    try:
+        ing.spool.append(prep.lines, [((ok, bad)[o].topic, (ok, bad)[o].payload) for o in prep.owners])
+        ing._drain_spool(budget_s=10)
+        assert ing.spool.depth == 0
+        letters = ing.dead_letters.list()
+    finally:
+        ing.stop()
+    assert [(d.topic, d.payload, d.reason) for d in letters] == [
+        (bad.topic, bad.payload, "rejected_by_store")
+    ]
+    assert "trips" in letters[0].message
+    assert [
+        r["motor_current_a"] for r in influx.records('SELECT * FROM "elevator" WHERE "asset" = \'hostile-1\'')
+    ] == [12.5]
