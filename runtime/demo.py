@@ -170,7 +170,8 @@ class RepairHook:
 
 def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
     from facility.cli import UserError
-    from ingest.security import broker_files, provision
+    from facility.services.dynsec import AccountError
+    from ingest.devices import provision_local
     from ingest.service import Ingester
     from maintenance.service import MaintenanceService
     from runtime.api import serve_in_thread
@@ -184,18 +185,23 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     app = bootstrap(settings)
     fleet = demo_registry(app)
-    # anonymous access is off: every device and every service has its own account (fresh passwords)
-    creds = provision(settings, [a.ref for a in fleet.assets])
-
-    def account(name: str) -> Settings:
-        return settings.model_copy(update={"mqtt_username": name, "mqtt_password": creds[name]})
-
     app.close()  # the demo's processes open their own store connections below
-    stack = LocalStack(settings, *broker_files(settings))
+    stack = LocalStack(settings)
     try:
         stack.start()
     except StackError as exc:
         raise UserError(str(exc)) from None
+    # anonymous access is off (B): the stack's broker made every service's account; every device gets its own
+    # through the broker's account interface (dynamic-security plugin), with a fresh password for the simulators
+    try:
+        creds = {**stack.credentials, **provision_local(stack.broker_info, [a.ref for a in fleet.assets])}
+    except AccountError as exc:
+        stack.stop()
+        raise UserError(str(exc)) from None
+
+    def account(name: str) -> Settings:
+        return settings.model_copy(update={"mqtt_username": name, "mqtt_password": creds[name]})
+
     stop = threading.Event()
     # Ctrl-C (SIGINT) and SIGTERM end the run at a clean point: the main loop sees ``stop`` and cleans up
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

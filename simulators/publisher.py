@@ -180,9 +180,9 @@ class MqttPublisher:
         if per_device or credentials is not None:
             for ref in refs:
                 login = credentials(ref) if credentials else default_login
-                conn = _Connection(
-                    f"{config.client_id_prefix}-{ref.asset}", config, [ref], login, ref, clock, max_queued
-                )
+                # a device's own account is bound to its client id = its user name (the broker refuses others)
+                client_id = login[0] if credentials and login else f"{config.client_id_prefix}-{ref.asset}"
+                conn = _Connection(client_id, config, [ref], login, ref, clock, max_queued)
                 self._connections.append(conn)
                 self._by_asset[ref.asset] = conn
         else:
