@@ -195,37 +195,43 @@ def external_import(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
+    from evaluation.reports.build import build_report
     from evaluation.reports.csvexport import month_csv
-    from evaluation.reports.data import company_report
     from evaluation.reports.html import render_html
-    from evaluation.reports.pdf import render_pdf
+    from evaluation.reports.pdf import PdfUnavailable, render_pdf
 
     period, as_of = _period(args.period), _as_of(args)
-    if period.granularity != "month":
-        raise UserError("reports are monthly: give --period like 2026-10")
+    if not args.company and not args.district:
+        raise UserError("say whose report: --company ID or --district")
+    if period.granularity not in ("month", "quarter"):
+        raise UserError("reports are monthly (--period 2026-10) or quarterly (--period 2026Q3)")
+    if args.csv and (period.granularity != "month" or not args.company):
+        raise UserError("--csv is a company's month: give --company and a month like 2026-10")
     with _evaluation(args) as ev:
-        res = ev.ratings.month(period, as_of)
         try:
-            rep = company_report(ev.ratings, args.company, period, as_of, month=res)
+            rep = build_report(ev.ratings, period, as_of, args.lang, args.company)
         except KeyError as exc:
             raise UserError(str(exc.args[0])) from None
         wrote = []
         if args.pdf:
-            Path(args.pdf).write_bytes(render_pdf(rep))
+            try:
+                Path(args.pdf).write_bytes(render_pdf(rep))
+            except PdfUnavailable as exc:
+                raise UserError(str(exc)) from None
             wrote.append(args.pdf)
         if args.csv:
+            res = ev.ratings.month(period, as_of)
             Path(args.csv).write_text(month_csv(res, "company", args.company), encoding="utf-8")
             wrote.append(args.csv)
         if args.html or not wrote:
             html = render_html(rep)
-            if args.html:
-                Path(args.html).write_text(html, encoding="utf-8")
-                wrote.append(args.html)
-            else:
+            if not args.html:
                 sys.stdout.write(html)
                 return 0
+            Path(args.html).write_text(html, encoding="utf-8")
+            wrote.append(args.html)
         print(
-            f"{rep.company} {rep.period}: score {_fmt(rep.score)}, {rep.colour or 'no colour'}; wrote {', '.join(wrote)}"
+            f"{rep.title} {period.label}{' (provisional)' if rep.provisional else ''}: wrote {', '.join(wrote)}"
         )
     return 0
 
@@ -285,10 +291,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     i.set_defaults(func=external_import)
 
     r = sub.add_parser(
-        "report", help="a property company's monthly report (HTML to stdout, or --pdf/--html/--csv)"
+        "report",
+        help="a property company's or the district's monthly or quarterly report (HTML to stdout, or "
+        "--pdf/--html/--csv)",
     )
-    r.add_argument("--company", required=True, help="property company id, e.g. pc-anju")
-    r.add_argument("--period", required=True, help="month, e.g. 2026-10")
+    who = r.add_mutually_exclusive_group()
+    who.add_argument("--company", help="property company id, e.g. pc-anju")
+    who.add_argument("--district", action="store_true", help="every company ranked, groups, colours")
+    r.add_argument("--period", required=True, help="a month (2026-10) or a quarter (2026Q3)")
+    r.add_argument("--lang", choices=("zh", "en"), default="zh", help="language (default zh: Chinese)")
     r.add_argument("--pdf", help="write the PDF here")
     r.add_argument("--html", help="write the HTML here")
     r.add_argument("--csv", help="write the company's figures as CSV here")

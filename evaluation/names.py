@@ -7,6 +7,10 @@ application's message catalogue (``facility/i18n.py``) can take them over.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
@@ -131,3 +135,77 @@ def colour_name(colour: str | None, lang: str = DEFAULT_LANG) -> str:
 def group_name(group: str, lang: str = DEFAULT_LANG) -> str:
     pair = GROUPS.get(group)
     return _pick(pair, lang) if pair else group
+
+
+#: the unit of every metric that is not a share (0..1, shown as a percentage)
+UNITS: dict[str, str] = {
+    "failures": "count",
+    "down_hours": "h",
+    "fault_rate_per_100_asset_months": "per100",
+    "fault_rate_per_1000_asset_days": "per1000d",
+    "mtbf_hours": "h",
+    "mttr_hours": "h",
+    "response_minutes_mean": "min",
+    "response_minutes_p90": "min",
+    "resolution_hours_mean": "h",
+    "resolution_hours_p90": "h",
+    "elevator_entrapments": "count",
+    "elevator_entrapment_rate": "per100",
+    "elevator_out_of_service_hours": "h",
+    "fire_alarm_fault_rate": "per100",
+    "water_pump_dry_run_events": "count",
+    "water_pump_pressure_loss_hours": "h",
+    "smart_bin_overflow_hours": "h",
+    "hotline_complaint_density": "per100",
+    "hotline_complaints": "count",
+    "inspection_score": "score",
+}
+UNIT_NAMES: dict[str, tuple[str, str]] = {
+    "count": ("次", ""),
+    "h": ("小时", "h"),
+    "min": ("分钟", "min"),
+    "per100": ("每百台月", "per 100 asset-months"),
+    "per1000d": ("每千台日", "per 1,000 asset-days"),
+    "score": ("分", "points"),
+}
+
+
+def value_text(metric: str, value: float | None, lang: str = DEFAULT_LANG) -> str:
+    """A metric's value with its unit in ``lang`` ("no data" when None)."""
+    if value is None:
+        return word("no_data", lang)
+    unit = UNITS.get(metric, "share")
+    if unit == "share":
+        return f"{value * 100:.2f}%"
+    if unit == "count":
+        return f"{value:g}"
+    return f"{value:.2f} {_pick(UNIT_NAMES[unit], lang)}".rstrip()
+
+
+def inspection_text(per_month: int | None, weekly: bool, plan: bool, lang: str = DEFAULT_LANG) -> str:
+    """Next quarter's inspections in words (the scheme's ``inspections`` for a colour)."""
+    if per_month is None:
+        return word("no_data", lang)
+    if weekly:
+        text = word("weekly", lang)
+    elif per_month == 0:
+        text = word("none", lang)
+    else:
+        text = word("per_month", lang).format(n=per_month)
+    return text + (word("rectification", lang) if plan else "")
+
+
+_NOT_ENDED = re.compile(r"^(\S+) has not ended \(it ends (\S+)\)$")
+_OBSERVED = re.compile(r"^only ([\d.]+)% of (\S+)'s asset-hours were observed \(final needs (\d+)%\)$")
+
+
+def provisional_text(reason: str, lang: str = DEFAULT_LANG) -> str:
+    """Why a period is provisional (``evaluation.ratings.provisional_reason``), in ``lang``."""
+    if lang != "zh" or not reason:
+        return reason
+    if m := _NOT_ENDED.match(reason):
+        end = dt.datetime.fromisoformat(m[2]).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+        return f"{m[1]} 尚未结束（{end} 结束）"
+    if m := _OBSERVED.match(reason):
+        return f"{m[2]} 仅监测到 {m[1]}% 的设备时长（正式发布需 {m[3]}%）"
+    return reason

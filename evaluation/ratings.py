@@ -122,6 +122,7 @@ def quarter_record(
         "id": q.id,
         "name": q.name,
         "group": q.group,
+        "company": q.parent or None,
         "average": q.average,
         "provisional": bool(q.provisional),
         "provisional_reason": q.provisional,

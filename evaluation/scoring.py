@@ -79,6 +79,8 @@ class QuarterResult:
     inspection: Inspection | None
     #: why the quarter is provisional ("" when final): not over, or a month's data incomplete
     provisional: str = ""
+    #: an estate's company ("" for a company)
+    parent: str = ""
 
 
 def round2(x: float) -> float:
@@ -319,8 +321,9 @@ def quarter_result(monthly: Sequence[EntityScore], quarter: Period, scheme: Sche
     present = [s for _, s in months if s is not None]
     if not present:
         return QuarterResult(
-            first.entity, first.id, first.name, first.group, quarter.label, months, None, None, None
-        )
+            first.entity, first.id, first.name, first.group, quarter.label, months, None, None, None,
+            parent=next((m.parent for m in monthly if m.parent), ""),
+        )  # fmt: skip
     avg = round2(sum(present) / len(present))
     colour = scheme.colour(avg)
     return QuarterResult(
@@ -333,6 +336,7 @@ def quarter_result(monthly: Sequence[EntityScore], quarter: Period, scheme: Sche
         avg,
         colour,
         scheme.inspection(colour),
+        parent=next((m.parent for m in monthly if m.parent), ""),
     )
 
 

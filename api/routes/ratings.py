@@ -24,10 +24,11 @@ from evaluation.metric_types import MetricValue
 from evaluation.metrics import CATALOGUE, compute_all
 from evaluation.periods import Period, parse_period
 from evaluation.ratings import MonthResult, quarter_records, score_record
+from evaluation.reports.build import build_report
 from evaluation.reports.csvexport import month_csv
-from evaluation.reports.data import company_report
 from evaluation.reports.html import render_html
-from evaluation.reports.pdf import render_pdf
+from evaluation.reports.layout import Report
+from evaluation.reports.pdf import PdfUnavailable, render_pdf
 from evaluation.scoring import metric_settings
 from evaluation.wiring import Evaluation, build
 
@@ -285,18 +286,52 @@ def external_csv(
     return {"imported": ev.external.put(values)}
 
 
-@router.get("/reports/{company}/{period}.{fmt}", response_class=Response)
-def report(
-    company: str, period: PeriodText, fmt: Literal["html", "pdf", "csv"], ev: EvalDep, who: Readers, clock: ClockDep,
+Lang = Annotated[Literal["zh", "en"], Query(description="report language: zh (default) or en")]
+
+
+def _render(rep: Report, fmt: str) -> Response:
+    if fmt == "pdf":
+        try:
+            return Response(render_pdf(rep), media_type="application/pdf")
+        except PdfUnavailable as exc:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    return Response(render_html(rep), media_type="text/html; charset=utf-8")
+
+
+@router.get("/reports/district/{period}.{fmt}", response_class=Response)
+def district_report(
+    period: str, fmt: Literal["html", "pdf"], ev: EvalDep, who: Readers, clock: ClockDep, lang: Lang = "zh",
     as_of: AsOf = None,
 ) -> Response:  # fmt: skip
-    p, t = _period(period, "month"), _as_of(as_of, clock)
-    res = ev.ratings.month(p, t)
-    if res.find("company", company) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no property company {company!r}")
+    """The district's monthly (2026-10) or quarterly (2026Q3) report: every company ranked, groups, colours
+    and next quarter's inspections; Chinese by default."""
+    p, t = _report_period(period), _as_of(as_of, clock)
+    return _render(build_report(ev.ratings, p, t, lang), fmt)
+
+
+def _report_period(text: str) -> Period:
+    p = _period(text)
+    if p.granularity not in ("month", "quarter"):
+        raise HTTPException(_UNPROCESSABLE, f"{text!r}: reports are monthly (2026-10) or quarterly (2026Q3)")
+    return p
+
+
+@router.get("/reports/{company}/{period}.{fmt}", response_class=Response)
+def report(
+    company: str, period: str, fmt: Literal["html", "pdf", "csv"], ev: EvalDep, who: Readers, clock: ClockDep,
+    lang: Lang = "zh", as_of: AsOf = None,
+) -> Response:  # fmt: skip
+    """A company's monthly (2026-10) or quarterly (2026Q3) report; CSV: every figure of a month."""
+    p, t = _report_period(period), _as_of(as_of, clock)
     if fmt == "csv":
+        if p.granularity != "month":
+            raise HTTPException(_UNPROCESSABLE, "the CSV export is monthly: give a month like 2026-10")
+        res = ev.ratings.month(p, t)
+        if res.find("company", company) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no property company {company!r}")
         return Response(month_csv(res, "company", company), media_type="text/csv; charset=utf-8")
-    rep = company_report(ev.ratings, company, p, t, month=res)
-    if fmt == "pdf":
-        return Response(render_pdf(rep), media_type="application/pdf")
-    return Response(render_html(rep), media_type="text/html; charset=utf-8")
+    try:
+        rep = build_report(ev.ratings, p, t, lang, company)
+    except KeyError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc.args[0])) from None
+    return _render(rep, fmt)

@@ -39,6 +39,8 @@ class CompanyReport:
     indicator_trends: dict[str, tuple[tuple[str, float | None], ...]]
     metrics: dict[str, MetricValue]
     note: str = ""
+    #: why the month is provisional ("" when final)
+    provisional: str = ""
 
     @property
     def monitoring(self) -> str:
@@ -110,6 +112,7 @@ def company_report(
         },
         metrics=me.score.metrics,
         note=me.score.note,
+        provisional=res.provisional,
     )
 
 

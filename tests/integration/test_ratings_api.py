@@ -182,9 +182,13 @@ def test_reports(api: Api) -> None:
     html = api.get("/reports/pc-anju/2026-10.html")
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     score = api.get("/monthly/2026-10/company/pc-anju").json()["score"]
-    assert f'<strong id="score">{score:.2f}</strong>' in html.text
-    pdf = api.get("/reports/pc-anju/2026-10.pdf")
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert f'<span class="value">{score:.2f}</span>' in html.text and '<html lang="zh-CN">' in html.text
+    en = api.get("/reports/pc-anju/2026Q4.html", lang="en").text
+    assert "Quarterly" in en and "Quarter average" in en and "provisional" in en.lower()  # Q4 not over
+    district = api.get("/reports/district/2026Q4.pdf")
+    assert district.status_code == 200 and district.content.startswith(b"%PDF-")
+    assert api.get("/reports/district/2026-10-05.html").status_code == 422
+    assert api.get("/reports/pc-anju/2026Q4.html", lang="fr").status_code == 422
     csv = api.get("/reports/pc-anju/2026-10.csv")
     assert csv.text.splitlines()[0].startswith("period,entity,id,group,row") and "pc-anju" in csv.text
     assert api.get("/reports/pc-nobody/2026-10.html").status_code == 404

@@ -89,12 +89,12 @@ def test_compute_publish_verify_report(env, capsys) -> None:
     head = out.split("ledger head ")[1].split()[0]
     assert main(["ledger", "verify", "--head", head]) == 0
     assert "ledger OK: 2 entries" in capsys.readouterr().out
-    pdf = env / "anju.pdf"
-    assert (
-        main(["report", "--company", "pc-anju", "--period", "2026-10", "--as-of", AS_OF, "--pdf", str(pdf)])
-        == 0
-    )
-    assert pdf.read_bytes().startswith(b"%PDF-")
+    html = env / "district.html"
+    assert main(["report", "--district", "--period", "2026Q4", "--as-of", AS_OF, "--html", str(html)]) == 0
+    assert "(provisional): wrote" in capsys.readouterr().out
+    assert "季度辖区物业考核报告" in html.read_text(encoding="utf-8")
+    assert main(["report", "--period", "2026-10"]) == 2
+    assert "--company ID or --district" in capsys.readouterr().err
     db = sqlite3.connect(env / "store.db")  # the ledger lives in the relational store
     db.execute("DELETE FROM rating_ledger")
     db.commit()

@@ -1,21 +1,21 @@
-"""Reports over the hand-computed fleet: HTML shows the score and colour, PDF is a PDF, CSV has every figure."""
+"""Reports over the hand-computed fleet: company and district, month and quarter, Chinese and English; the
+breakdown's weights add up to 100 %; CSV has every figure. (The PDF: tests/integration/test_ratings_report_pdf.py.)"""
 
 from __future__ import annotations
 
 import csv
 import io
-import shutil
-import subprocess
 
 import pytest
 
 from evaluation.ledger import Ledger
 from evaluation.periods import parse_period
 from evaluation.ratings import Ratings
+from evaluation.reports.build import build_report
+from evaluation.reports.chart import trend_svg
 from evaluation.reports.csvexport import month_csv
 from evaluation.reports.data import company_report
-from evaluation.reports.html import render_html, trend_svg
-from evaluation.reports.pdf import latin, render_pdf
+from evaluation.reports.html import render_html
 from evaluation.scheme import load_scheme
 from evaluation.testing import AS_OF, small_fleet, store_db
 
@@ -55,62 +55,53 @@ def test_report_data(report):
     ]
 
 
-def test_html_contains_score_colour_and_indicators(report):
-    html = render_html(report)
-    assert f'<strong id="score">{EAST:.2f}</strong>' in html
-    assert ">red</span>" in html
-    assert "resident_satisfaction" in html and "Company A" in html
-    assert "<svg" in html and "2026-09 –" in html
-    assert "<h3>intactness_rate (%)</h3>" in html and "2026-10: 99.15" in html  # 1856/1872
+def test_company_month_html_in_chinese_and_english(ratings):
+    zh = render_html(build_report(ratings, OCT, AS_OF, "zh", "pc-a"))
+    assert '<html lang="zh-CN">' in zh and "月度物业服务企业考核报告" in zh
+    assert f"{EAST:.2f}" in zh and ">红牌</span>" in zh
+    assert "<td>业主满意度</td>" in zh and "resident_satisfaction" not in zh  # names from the catalogue
+    assert "127.66 每百台月" in zh  # one entrapment over E1 and E2's 0.94 elevator-months
+    assert "数据截至: 2026-11-05 08:00 (UTC+8)" in zh  # Asia/Shanghai
+    assert 'id="provisional"' in zh and "仅监测到 81.9%" in zh  # B2 never observed: not final
+    en = render_html(build_report(ratings, OCT, AS_OF, "en", "pc-a"))
+    assert '<html lang="en">' in en and "<td>Resident satisfaction</td>" in en and ">red</span>" in en
 
 
-def test_report_shows_how_much_was_observed(ratings, report):
-    assert '<p id="monitoring">Observed: 100.00% of the assets&#39; hours</p>' in render_html(report)
-    # pc-b: F1 and B1 observed all October (744 h each), B2 never: 1488 of 2232 asset-hours
-    west = company_report(ratings, "pc-b", OCT, AS_OF, trend_months=1)
-    assert west.monitoring == "Observed: 66.67% of the assets' hours (not observed in the period: B2)"
-    assert render_pdf(west).startswith(b"%PDF-")
+def test_breakdown_weights_add_up_to_100_percent(ratings):
+    rep = build_report(ratings, OCT, AS_OF, "zh", "pc-a")
+    table = next(t for t in rep.tables if t.id == "indicators")
+    weights = [float(row[4].rstrip("%")) for row in table.rows]
+    assert sum(weights) == pytest.approx(100.0, abs=0.05) and max(weights) <= 20.0
+    assert table.foot[4] == "100.0%" and table.foot[5] == f"{EAST:.2f}"
 
 
-def test_html_escapes_names(ratings, report):
+def test_district_quarter_ranks_companies_with_colours_and_inspections(ratings):
+    rep = build_report(ratings, parse_period("2026Q4"), AS_OF, "zh")
+    companies = next(t for t in rep.tables if t.id == "companies")
+    assert [row[2] for row in companies.rows] == ["Company B", "Company A"]
+    assert [row[0] for row in companies.rows] == ["1", "2"]
+    assert all(row[-1] == "每周检查并提交整改方案" for row in companies.rows)  # both red
+    estates = next(t for t in rep.tables if t.id == "estates")
+    assert [(row[2], row[3]) for row in estates.rows] == [
+        ("West Estate", "Company B"),
+        ("East Estate", "Company A"),
+    ]
+    assert rep.provisional.startswith("2026Q4 尚未结束")
+
+
+def test_company_quarter_and_unknown_company(ratings):
+    rep = build_report(ratings, parse_period("2026Q4"), AS_OF, "en", "pc-a")
+    assert rep.kind == "company-quarter" and next(f for f in rep.facts if f.id == "colour").value == "red"
+    with pytest.raises(KeyError, match="no property company 'pc-x'"):
+        build_report(ratings, parse_period("2026Q4"), AS_OF, "en", "pc-x")
+
+
+def test_html_escapes_names(ratings):
     import dataclasses
 
-    html = render_html(dataclasses.replace(report, name="<script>x</script>"))
+    rep = build_report(ratings, OCT, AS_OF, "zh", "pc-a")
+    html = render_html(dataclasses.replace(rep, title="<script>x</script>"))
     assert "<script>x</script>" not in html and "&lt;script&gt;" in html
-
-
-def test_pdf_renders(report, tmp_path):
-    pdf = render_pdf(report)
-    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
-    if shutil.which("pdftoppm"):
-        out = tmp_path / "page"
-        (tmp_path / "r.pdf").write_bytes(pdf)
-        subprocess.run(
-            ["pdftoppm", "-png", "-r", "40", str(tmp_path / "r.pdf"), str(out)], check=True, timeout=30
-        )
-        assert list(tmp_path.glob("page*.png"))
-
-
-def test_pdf_embeds_a_unicode_font_when_given_one(report):
-    """The CJK path, exercised with whatever TrueType font the machine has (glyph coverage aside)."""
-    import dataclasses
-    import warnings
-    from pathlib import Path
-
-    fonts = sorted(Path("/usr/share/fonts").rglob("*.ttf")) if Path("/usr/share/fonts").is_dir() else []
-    if not fonts:
-        pytest.skip("no TrueType font on this machine")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # missing CJK glyphs in a non-CJK font
-        pdf = render_pdf(dataclasses.replace(report, name="安居物业 Anju"), cjk_font=fonts[0])
-    assert pdf.startswith(b"%PDF-") and b"FontFile2" in pdf  # the font is embedded
-    assert b"FontFile2" not in render_pdf(report, cjk_font=False)
-
-
-def test_latin_keeps_the_latin_part_of_names():
-    assert latin("安居物业 Anju Property") == "Anju Property"
-    assert latin("绿苑小区 (Lüyuan, old estate)") == "Lüyuan, old estate"
-    assert latin("安居物业", "pc-anju") == "pc-anju"
 
 
 def test_csv_has_every_figure(ratings):

@@ -1,0 +1,134 @@
+"""The quarterly district report renders in Chinese as HTML and as PDF (the HTML printed by the real Chromium)
+with no overlapping columns: the PDF's text is read back with its positions, and the printed layout of the
+same HTML is measured in the browser (print media, A4's printable width)."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import unicodedata
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from evaluation.ledger import Ledger
+from evaluation.periods import parse_period
+from evaluation.ratings import Ratings
+from evaluation.reports.build import build_report
+from evaluation.reports.html import render_html
+from evaluation.reports.pdf import render_pdf
+from evaluation.scheme import load_scheme
+from evaluation.testing import AS_OF, small_fleet, store_db
+
+pytestmark = pytest.mark.integration
+CHROMIUM = "/usr/bin/chromium"
+A4_PRINTABLE_PX = round((210 - 24) / 25.4 * 96)  # the template's @page margins are 12 mm left and right
+
+
+class Source:
+    def dataset(self, period, as_of):
+        return small_fleet()
+
+
+@pytest.fixture(scope="module")
+def ratings(tmp_path_factory):
+    return Ratings(Source(), load_scheme(), Ledger(store_db(tmp_path_factory.mktemp("store"))))
+
+
+def _fragments(pdf: bytes) -> list[tuple[float, float, str, float]]:
+    """(x, y, text, font size in pt) of every text run of the PDF, in points."""
+    out: list[tuple[float, float, str, float]] = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+
+        def visit(text, cm, tm, font, size):
+            if text.strip():
+                x, y = tm[4] * cm[0] + cm[4], tm[5] * cm[3] + cm[5]
+                out.append((x, y, text, size * tm[0] * cm[0]))
+
+        page.extract_text(visitor_text=visit)
+    return out
+
+
+def _min_width(text: str, size: float) -> float:
+    """A lower bound of the printed width: CJK glyphs are one em, Latin ones at least 0.4 em."""
+    wide = sum(1 for c in text if unicodedata.east_asian_width(c) in "WF")
+    return size * (wide + 0.4 * (len(text) - wide))
+
+
+def test_quarterly_district_report_in_chinese_prints_without_overlaps(ratings, tmp_path):
+    rep = build_report(ratings, parse_period("2026Q4"), AS_OF, "zh")
+    pdf = render_pdf(rep)
+    assert pdf.startswith(b"%PDF-")
+    frags = _fragments(pdf)
+    text = "".join(f[2] for f in frags)
+    assert "季度辖区物业考核报告" in text and "每周检查并提交整改方案" in text and "红牌" in text
+    checked = 0
+    for table in rep.tables:
+        for row in (table.head, *table.rows):
+            # the row's line: the runs at the height of a run with its first cell (a heading may share the
+            # text: the first such line with a run per column), left to right
+            line = next(
+                ln
+                for f in frags
+                if f[2].strip() == row[0]
+                and len(ln := sorted((g for g in frags if abs(g[1] - f[1]) < 3), key=lambda g: g[0]))
+                >= len(row)
+            )
+            cells = [f[2].strip() for f in line]
+            assert cells == list(row)  # every column, in order, each its own text
+            for a, b in itertools.pairwise(line):
+                assert a[0] + _min_width(a[2], a[3]) <= b[0] + 0.5, f"{a[2]!r} runs into {b[2]!r}"
+            checked += 1
+            frags = [f for f in frags if f not in line]  # the same first cell may start a later row
+    assert checked == sum(1 + len(t.rows) for t in rep.tables)
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs `facility setup --browser`")
+def test_printed_layout_keeps_every_cell_inside_its_column(ratings):
+    from playwright.sync_api import sync_playwright
+
+    pages = [
+        render_html(build_report(ratings, parse_period("2026Q4"), AS_OF, "zh")),
+        render_html(
+            build_report(ratings, parse_period("2026-10"), AS_OF, "en", "pc-a")
+        ),  # "… per 100 asset-months"
+        render_html(build_report(ratings, parse_period("2026Q4"), AS_OF, "en", "pc-b")),
+    ]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": A4_PRINTABLE_PX, "height": 1100})
+        page.emulate_media(media="print")
+        problems = []
+        for html in pages:
+            page.set_content(html)
+            problems += page.evaluate(OVERLAPS)
+            cells = page.evaluate("document.querySelectorAll('td').length")
+            assert cells > 10
+        browser.close()
+    assert problems == []
+
+
+OVERLAPS = """() => {
+  const out = [];
+  const body = document.body.getBoundingClientRect();
+  for (const table of document.querySelectorAll("table")) {
+    const t = table.getBoundingClientRect();
+    if (t.right > body.right + 0.5) out.push(`${table.id} is wider than the page`);
+    for (const tr of table.rows) {
+      let prev = null;
+      for (const cell of tr.cells) {
+        const c = cell.getBoundingClientRect();
+        if (prev && c.left < prev.right - 0.5) out.push(`${table.id}: cells overlap at "${cell.textContent}"`);
+        const range = document.createRange();
+        range.selectNodeContents(cell);
+        for (const r of range.getClientRects()) {
+          if (r.width > 0 && (r.left < c.left - 0.5 || r.right > c.right + 0.5))
+            out.push(`${table.id}: "${cell.textContent}" runs out of its column`);
+        }
+        prev = c;
+      }
+    }
+  }
+  return out;
+}"""
