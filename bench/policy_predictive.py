@@ -184,6 +184,9 @@ class Predictive(Policy):
     less than one feature window ago are not scored (their window mixes before and after the repair, which
     training rows never do).
 
+    ``max_interval``: per kind, a calendar under the predictions (days since the last visit; the planner's
+    ``max_interval_days``).
+
     ``p_thresholds``: per kind, the P(failure within 30 d) at which a typical asset of the kind gets an order;
     the planner's kind threshold is that × the kind's criticality (``criticality`` given: P × criticality is
     the risk the planner ranks by), or × 3 for every asset when ``criticality`` is None (equal weights)."""
@@ -197,6 +200,7 @@ class Predictive(Policy):
         p_thresholds: float | Mapping[str, float],
         score_every: int = 3,
         criticality: Mapping[str, int] | None = None,
+        max_interval: Mapping[str, float] | None = None,
     ) -> None:
         self.models = models
         self.score_every = score_every
@@ -221,6 +225,7 @@ class Predictive(Policy):
             horizon_days=score_every - 1,
             auto_approve=True,
             tz="UTC",
+            max_interval_days=dict(max_interval or {}),
         )
 
     def decide(self, state: LoopState, capacity: int) -> list[str]:
@@ -251,7 +256,12 @@ class Predictive(Policy):
             X = live_features(kind, self.store, assets, t, km.spec, since)
             inputs = [AssetInput(a, kind.value, self.crit[a]) for a in assets]
             forecasts += forecast_assets(km.model, km.name, X, inputs, now, settings=FORECAST)
-        orders = plan_work_orders(forecasts, sorted(state.down), {"crew": capacity}, now, self.planner)
+        visits = {
+            f.asset: dt.datetime.fromtimestamp(state.last_service_ms[f.asset] / 1000, dt.UTC) for f in forecasts
+        }
+        orders = plan_work_orders(
+            forecasts, sorted(state.down), {"crew": capacity}, now, self.planner, last_visits=visits
+        )
         for o in orders:
             d = (int(o.start.timestamp() * 1000) - state.start_ms) // DAY_MS
             self.plan.setdefault(d, []).append(o.asset)

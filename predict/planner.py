@@ -3,7 +3,9 @@
 Rules, in order:
 
 1. An asset is a candidate when its ``risk`` (= P(failure within the risk horizon) × criticality) reaches
-   ``settings.risk_threshold``. The threshold comes from backtests (:func:`threshold_from_backtest`), not a
+   ``settings.risk_threshold`` — or, where ``max_interval_days`` gives its kind a calendar, when its last visit
+   (``last_visits``) is that long ago: predictive maintenance on top of a calendar (a backstop for what the
+   telemetry does not show, or a regulated interval such as TSG T5002's 15 days for lifts). The threshold comes from backtests (:func:`threshold_from_backtest`), not a
    guess: flooding crews with false alarms is how such planners fail.
 2. No duplicate: an asset with an open order (any type) gets none, and each asset at most one. No proposal
    within the kind's cool-down after a visit (``last_visits``; ``cooldown_days``, default one feature window:
@@ -57,6 +59,9 @@ class PlannerSettings:
     default_cooldown_days: float = 14.0
     #: the scheduled window of a proposal is at most this long after its slot starts
     window_days: float = 7.0
+    #: per kind: a visit is due this many days after the last one whatever the risk (a calendar under the
+    #: predictions); kinds not listed have none
+    max_interval_days: Mapping[str, float] = field(default_factory=dict)
 
     def cooldown(self, kind: str) -> dt.timedelta:
         return dt.timedelta(days=float(self.cooldown_days.get(kind, self.default_cooldown_days)))
@@ -244,9 +249,18 @@ def plan_work_orders(
         seen = news.get(f.asset)
         return seen is None or seen <= visit  # new evidence since the visit lifts the cool-down
 
+    def calendar_due(f: Forecast) -> bool:
+        interval = cfg.max_interval_days.get(f.kind)
+        visit = visits.get(f.asset)
+        return interval is not None and visit is not None and now - visit >= dt.timedelta(days=interval)
+
     best: dict[str, Forecast] = {}
+    due_by_calendar: set[str] = set()
     for f in forecasts:
-        eligible = f.risk >= cfg.threshold(f.kind) and f.asset not in blocked and not cooling(f)
+        at_risk = f.risk >= cfg.threshold(f.kind)
+        if not at_risk and calendar_due(f):
+            due_by_calendar.add(f.asset)
+        eligible = (at_risk or calendar_due(f)) and f.asset not in blocked and not cooling(f)
         if eligible and (f.asset not in best or f.risk > best[f.asset].risk):
             best[f.asset] = f
     horizon_end = now + dt.timedelta(days=cfg.horizon_days)
@@ -265,6 +279,11 @@ def plan_work_orders(
         crew, start, end = slot
         late = end > deadline(f)
         reasons = _reasons(f, cfg)
+        if f.asset in due_by_calendar:
+            days = cfg.max_interval_days[f.kind]
+            reasons[1] = (
+                f"calendar: the last visit was {days:g} days ago or more (risk {f.risk:.2f} below threshold)"
+            )
         if late:
             reasons.append("late: the earliest free slot ends after the predicted window opens")
         due = max(end, min(deadline(f), start + dt.timedelta(days=cfg.window_days)))

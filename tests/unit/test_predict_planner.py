@@ -206,3 +206,14 @@ def test_planned_work_has_no_response_clock_until_approved_and_is_due_at_the_win
         approved_at=NOW + dt.timedelta(hours=3),
     )
     assert not sla_status(done, NOW + dt.timedelta(days=5), targets).breached
+
+
+def test_a_calendar_under_the_predictions_makes_an_asset_due_whatever_its_risk() -> None:
+    cfg = PlannerSettings(risk_threshold=0.9, max_interval_days={"elevator": 15})
+    visits = {"due": NOW - dt.timedelta(days=16), "recent": NOW - dt.timedelta(days=14.5)}
+    orders = plan_work_orders(
+        [fc("due", 0.05), fc("recent", 0.05)], [], {"c": 3}, NOW, cfg, last_visits=visits
+    )
+    assert [o.asset for o in orders] == ["due"] and orders[0].reasons[1].startswith(
+        "calendar: the last visit"
+    )
