@@ -30,6 +30,8 @@ def _services(args: argparse.Namespace) -> int:
     except StackError as exc:
         raise UserError(str(exc)) from None
     print(f"mosquitto on {settings.mqtt_host}:{settings.mqtt_port}, InfluxDB on {settings.influx_url}")
+    if stack.broker is not None:  # (B) never an open broker: the service accounts' passwords are in this file
+        print(f"broker accounts: {stack.broker.secrets_file} (devices: `facility devices add|sync`)")
     print("Ctrl-C stops them.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
