@@ -45,6 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     sy.add_argument("--out", type=Path, help="write new accounts' passwords here as CSV (mode 0600)")
     sy.add_argument("--prune", action="store_true", help="also revoke devices whose asset left the registry")
     sy.set_defaults(func=cmd_sync)
+    gd = dsub.add_parser(
+        "guard", help="run the retain guard: delete retained telemetry/event messages (as admin)"
+    )
+    gd.set_defaults(func=cmd_guard)
 
 
 @contextmanager
@@ -149,3 +153,33 @@ def cmd_list(args: argparse.Namespace) -> int:
         return "\n".join(rows) if rows else "no accounts"
 
     return _run(act)
+
+
+def cmd_guard(args: argparse.Namespace) -> int:
+    """The retain guard as a process of its own (compose); the local stack runs it in its own process."""
+    import logging
+    import signal
+    import threading
+
+    from facility.cli import UserError
+    from facility.services.dynsec import RESERVED_PREFIX
+    from facility.services.retain_guard import RetainGuard
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        login = devices.admin_login(Settings())
+    except AccountError as exc:
+        raise UserError(str(exc)) from None
+    guard = RetainGuard(
+        login.host, login.port, login.username, login.password, f"{RESERVED_PREFIX}retain-guard"
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    guard.start()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        guard.stop()
+    return 0

@@ -50,6 +50,8 @@ for account in ingest app simulator; do
   cmds="$cmds{\"command\":\"setClientPassword\",\"username\":\"$account\",\"password\":\"$password\"},"
   cmds="$cmds{\"command\":\"addClientRole\",\"username\":\"$account\",\"rolename\":\"facility-$account\"},"
 done
+# the admin also gets facility-admin: the retain guard (`facility devices guard`) deletes retained telemetry
+cmds="$cmds{\"command\":\"addClientRole\",\"username\":\"admin\",\"rolename\":\"facility-admin\"},"
 rr -m "{\"commands\":[$cmds{\"command\":\"listClients\"}]}" >/dev/null
 kill "$pid"
 wait "$pid" 2>/dev/null || true

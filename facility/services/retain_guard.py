@@ -35,11 +35,22 @@ def should_clear(topic: str, retain: bool, payload: bytes | bytearray) -> bool:
 class RetainGuard:
     """Deletes retained telemetry/event messages; runs on paho's thread until :meth:`stop`."""
 
-    def __init__(self, host: str, port: int, username: str, password: str, client_id: str) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        password: str,
+        client_id: str,
+        tls: bool = False,
+        ca_file: str | None = None,
+    ) -> None:
         self.cleared = 0
         self.ready = threading.Event()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         c.username_pw_set(username, password)
+        if tls:
+            c.tls_set(ca_certs=ca_file)
         c.on_connect = self._on_connect
         c.on_subscribe = lambda *_: self.ready.set()
         c.on_message = self._on_message

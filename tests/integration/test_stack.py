@@ -146,7 +146,12 @@ def test_the_compose_init_provisions_the_plugin_and_a_new_password_keeps_the_acc
         assert (app.connack, app.subscribe("$share/g/facility/#")) == (0, 135)
         assert Peer(broker, None, "anon").connack == 135
         with DynsecAccounts.for_broker(broker) as accounts:
-            assert sorted(a.username for a in accounts.list()) == ["admin", "app", "ingest", "simulator"]
+            assert {a.username: sorted(a.rolenames) for a in accounts.list()} == {
+                "admin": ["admin", "facility-admin"],
+                "app": ["facility-app"],
+                "ingest": ["facility-ingest"],
+                "simulator": ["facility-simulator"],
+            }
         for p in (ingest, app):
             p.close()
     finally:
