@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
+from evaluation.appeals import Appeals, apply
 from evaluation.inputs import Dataset
 from evaluation.ledger import Entry, Ledger
 from evaluation.periods import Period, quarter_of
@@ -149,12 +150,19 @@ class Ratings:
     source: Source
     scheme: Scheme
     ledger: Ledger
+    #: accepted objections change the records they name (``evaluation/appeals.py``)
+    appeals: Appeals | None = None
 
     def scheme_ref(self) -> dict[str, str]:
         return {"name": self.scheme.name, "version": self.scheme.version, "sha256": self.scheme.sha256}
 
     def dataset(self, period: Period, as_of: dt.datetime) -> Dataset:
-        return self.source.dataset(period, as_of)
+        ds = self.source.dataset(period, as_of)
+        if self.appeals is None:
+            return ds
+        return apply(
+            ds, frozenset().union(*(self.appeals.accepted_records(m.label) for m in period.months()))
+        )
 
     def month(self, period: Period, as_of: dt.datetime, ds: Dataset | None = None) -> MonthResult:
         if period.granularity != "month":
@@ -283,5 +291,5 @@ class Ratings:
         if old is None:
             raise ValueError(f"{period.label} is not published yet; publish it instead")
         content = self.monthly_content(self.month(period, as_of)) | {"reason": reason}
-        first = self.ledger.find(period.label, "monthly")[0]
-        return self.ledger.append(period.label, "correction", content, published_at, corrects=first.seq)
+        corrected = [e for e in self.ledger.find(period.label, "monthly") if e.kind == "monthly"][-1]
+        return self.ledger.append(period.label, "correction", content, published_at, corrects=corrected.seq)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from evaluation.appeals import Appeals
 from evaluation.external_store import ExternalStore
 from evaluation.ledger import Ledger
 from evaluation.ratings import Ratings
@@ -24,6 +25,7 @@ class Evaluation:
     external: ExternalStore
     fleet: Fleet | None
     owned: list[Any]
+    appeals: Appeals
 
     def close(self) -> None:
         for thing in self.owned:
@@ -68,5 +70,6 @@ def build(
             influx = InfluxClient.from_settings(settings)
             owned.append(influx)
         source = StoreSource(fleet, db, influx if events else None, external)
-    ratings = Ratings(source, load_scheme(settings.rating_scheme_file), ledger)
-    return Evaluation(ratings, ledger, external, fleet, owned)
+    appeals = Appeals(db)
+    ratings = Ratings(source, load_scheme(settings.rating_scheme_file), ledger, appeals)
+    return Evaluation(ratings, ledger, external, fleet, owned, appeals)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from api.auth import ALL_ROLES, READERS, Principal, Role, require_role
 from api.deps import ClockDep, ContextDep, get_database
 from api.params import Instant, PeriodText, RowId
+from evaluation.appeals import STATUSES, ObjectionConflict, ObjectionError
 from evaluation.drilldown import explain
 from evaluation.external import ExternalError, parse_csv, validate
 from evaluation.ledger import LedgerError
@@ -335,3 +336,66 @@ def report(
     except KeyError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc.args[0])) from None
     return _render(rep, fmt)
+
+
+class ObjectionIn(BaseModel):
+    period: str = Field(description="the month of the figure, e.g. 2026-10")
+    entity: Entity
+    entity_id: str = Field(min_length=1, max_length=64)
+    metric: str = Field(min_length=1, max_length=64, description="the figure, e.g. resolve_on_time_rate")
+    record: str = Field(
+        min_length=1, max_length=300, description="an id from the figure's records (drill-down)"
+    )
+    reason: str = Field(min_length=1, max_length=2000, description="why the record is wrong")
+
+
+class DecisionIn(BaseModel):
+    accept: bool
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+Deciders = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.ENGINEER, Role.SUPERVISOR))]
+
+
+@router.get("/objections")
+def objections(
+    ev: EvalDep,
+    who: Readers,
+    period: str | None = None,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+) -> list[dict[str, Any]]:
+    """Objections to records behind the figures, oldest first (``status``: open, accepted, rejected)."""
+    if status_ is not None and status_ not in STATUSES:
+        raise HTTPException(_UNPROCESSABLE, f"status must be one of {list(STATUSES)}, not {status_!r}")
+    return [o.__dict__ for o in ev.appeals.list(period, status_)]
+
+
+@router.post("/objections", status_code=status.HTTP_201_CREATED)
+def file_objection(body: ObjectionIn, ev: EvalDep, who: Readers, clock: ClockDep) -> dict[str, Any]:
+    """A company objects to one record behind a figure (an order wrongly marked late, an outage that was
+    planned). Refused (422) unless the record is behind that figure of that estate or company in that month."""
+    try:
+        o = ev.appeals.file(ev.ratings, body.period, body.entity, body.entity_id, body.metric, body.record,
+                            body.reason, who.actor, clock())  # fmt: skip
+    except ObjectionError as exc:
+        raise HTTPException(_UNPROCESSABLE, str(exc)) from None
+    return o.__dict__
+
+
+@router.post("/objections/{objection_id}/decision")
+def decide_objection(
+    objection_id: int, body: DecisionIn, ev: EvalDep, who: Deciders, clock: ClockDep
+) -> dict[str, Any]:
+    """An engineer or supervisor (not the one who filed it) accepts or rejects an objection with a reason; an
+    accepted objection to a published month appends a correction entry (``correction_seq``) naming the entry
+    it corrects."""
+    try:
+        o = ev.appeals.decide(ev.ratings, objection_id, body.accept, body.reason, who.actor, clock())
+    except KeyError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc.args[0])) from None
+    except ObjectionConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except ObjectionError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN if "someone else" in str(exc) else _UNPROCESSABLE,
+                            str(exc)) from None  # fmt: skip
+    return o.__dict__

@@ -144,6 +144,29 @@ def test_rankings_quarter_publication_and_ledger_verify(api: Api) -> None:
     assert lv["colour"] in ("green", "blue", "yellow", "red")
     v = api.get("/ledger/verify", who="viewer", head=head).json()
     assert v == {"ok": True, "entries": 1, "head": head, "problems": []}
+    # appeals: an engineer objects to the order behind lvyuan's repairs figure; a supervisor accepts it
+    order = api.get("/monthly/2026-10/estate/lvyuan/metrics/resolve_on_time_rate").json()["evidence"][0]["id"]
+    body = {"period": "2026-10", "entity": "estate", "entity_id": "lvyuan", "metric": "resolve_on_time_rate",
+            "record": order, "reason": "no access to the machine room"}  # fmt: skip
+    post = api.client.post
+    assert post("/api/v1/ratings/objections", json=body, headers=api.h("viewer")).status_code == 403
+    elsewhere = post(
+        "/api/v1/ratings/objections", json=body | {"entity_id": "jinhu"}, headers=api.h("engineer")
+    )
+    assert elsewhere.status_code == 422 and "outside the period or the scope" in elsewhere.json()["detail"]
+    filed = post("/api/v1/ratings/objections", json=body, headers=api.h("engineer"))
+    assert filed.status_code == 201, filed.text
+    url = f"/api/v1/ratings/objections/{filed.json()['id']}/decision"
+    assert (
+        post(url, json={"accept": True, "reason": "x"}, headers=api.h("engineer")).status_code == 403
+    )  # the filer
+    assert post(url, json={"accept": True, "reason": "x"}, headers=api.h("viewer")).status_code == 403
+    done = post(url, json={"accept": True, "reason": "the log shows it"}, headers=api.h("supervisor")).json()
+    assert done["status"] == "accepted" and done["correction_seq"] == 2
+    assert api.get("/ledger/2", who="viewer").json()["corrects"] == 1
+    listed = api.get("/objections", status="accepted").json()
+    assert [o["record"] for o in listed] == [order]
+    head = api.get("/ledger/verify", who="viewer").json()["head"]
     db = sqlite3.connect(api.var_dir / "store.db")  # the ledger lives in the relational store
     db.execute("UPDATE rating_ledger SET content = replace(content, 'lvyuan', 'lvyuan2')")
     db.commit()
