@@ -76,7 +76,7 @@ def _description(p: Proposal) -> str:
         else "no failure window within the forecast horizon"
     )
     lines = [
-        f"P(failure within 30 days) = {p.probability:.0%}, risk {p.risk:.2f} (model {p.model_version}); {window}.",
+        f"P(failure within 30 days) = {p.probability:.1%}, risk {p.risk:.2f} (model {p.model_version}); {window}.",
         "Why:",
         *(f"- {r}" for r in p.reasons),
     ]

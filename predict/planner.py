@@ -205,7 +205,7 @@ def _open_assets(open_orders: Iterable[str | HasAssetId | Any]) -> set[str]:
 def _reasons(f: Forecast, cfg: PlannerSettings) -> list[str]:
     p = f.probability(f.risk_horizon_days)
     out = [
-        f"P(failure within {f.risk_horizon_days} d) = {p:.2f} (model {f.model_version})",
+        f"P(failure within {f.risk_horizon_days} d) = {p:.1%} (model {f.model_version})",
         f"risk {f.risk:.2f} = {p:.2f} × criticality {f.criticality} ≥ threshold {cfg.threshold(f.kind):.2f}",
     ]
     if f.window_start is not None:

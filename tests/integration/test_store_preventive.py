@@ -57,7 +57,7 @@ def test_proposals_become_scheduled_orders_awaiting_approval_without_duplicates(
         assert (order.type, order.state, order.priority) == ("preventive", "created", "p3")
         assert order.scheduled_for == T0 + dt.timedelta(days=1)
         assert order.crew_id is None
-        assert "P(failure within 30 days) = 40%" in order.description
+        assert "P(failure within 30 days) = 40.0%" in order.description
         assert "drivers: vibration_mm_s__trend (+0.80)" in order.description
         assert "Awaiting engineer approval" in order.description
         assert [t.actor for t in order.transitions] == ["planner"]

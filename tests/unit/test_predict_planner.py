@@ -97,7 +97,7 @@ def test_approval_required_by_default_and_reasons_on_the_order() -> None:
     [order] = plan_work_orders([fc("a", 0.5)], [], {"crew1": 1}, NOW, SETTINGS)
     assert order.requires_approval
     text = " | ".join(order.reasons)
-    assert "P(failure within 30 d) = 0.50" in text
+    assert "P(failure within 30 d) = 50.0%" in text
     assert "risk 1.50 = 0.50 × criticality 3 ≥ threshold 0.90" in text
     assert "vibration_mm_s__trend (+0.80)" in text
     auto = PlannerSettings(risk_threshold=0.9, auto_approve=True)
