@@ -93,6 +93,7 @@ SERVICE_ROLES: Mapping[str, tuple[Acl, ...]] = {
 #: the service accounts of a local stack (user name -> role); compose uses ingest, app and simulator
 LOCAL_SERVICES: Mapping[str, str] = {
     "ingest": "ingest",
+    "app": "app",
     "maintenance": "app",
     "api": "app",
     "worker": "app",

@@ -54,6 +54,7 @@ def test_the_broker_is_never_open_and_a_killed_child_comes_back(
             "admin",
             "alarms",
             "api",
+            "app",
             "ingest",
             "maintenance",
             "simulator",
