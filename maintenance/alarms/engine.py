@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from facility.contract import ContractError, Message, Reading, decode, subscription
 from maintenance.alarms.evaluate import IDLE, RuleState, Signal, on_message, on_tick
 from maintenance.alarms.rules import Rule, RuleType, effective
-from maintenance.alarms.store import apply_signal, record_change, stored_rules
+from maintenance.alarms.store import Batch, apply_signal, record_change, stored_rules
 from maintenance.db import Database
 from maintenance.models import Asset
 
@@ -43,9 +43,13 @@ class AlarmEngine:
     """Evaluates every rule of each message's asset; one transaction per batch that raised or cleared."""
 
     def __init__(
-        self, db: Database, rules_ttl_s: float = 10.0, on_notify: Callable[[], None] | None = None
+        self,
+        db: Database,
+        rules_ttl_s: float = 10.0,
+        on_notify: Callable[[], None] | None = None,
+        notify: bool = True,
     ) -> None:
-        self.db, self.rules_ttl_s, self.on_notify = db, rules_ttl_s, on_notify
+        self.db, self.rules_ttl_s, self.on_notify, self.notify = db, rules_ttl_s, on_notify, notify
         self.states: dict[tuple[str, str], RuleState] = {}
         self.last_seen: dict[str, int] = {}
         self._fresh: dict[str, int] = {}
@@ -104,10 +108,12 @@ class AlarmEngine:
         if not signals:
             return 0
         with self.db.transaction() as s:
+            batch = Batch(s)
             for rule, sig in signals:
                 asset = s.get(Asset, sig.asset)
                 if asset is not None:
-                    apply_signal(s, rule, sig, asset)
+                    apply_signal(s, rule, sig, asset, self.notify, batch)
+            batch.finish()
         if self.on_notify is not None:
             self.on_notify()
         return len(signals)
@@ -148,8 +154,9 @@ class AlarmEngine:
 
 
 def backfill_alarms(db: Database, messages: Iterable[Message]) -> int:
-    """Raise the alarms that history's messages (in time order) would have raised; returns the signals."""
-    engine = AlarmEngine(db, rules_ttl_s=1e9)
+    """Raise the alarms that history's messages (in time order) would have raised, and the orders their
+    rules open, without notifying anyone; returns the signals applied."""
+    engine = AlarmEngine(db, rules_ttl_s=1e9, notify=False)
     ordered = sorted(messages, key=lambda m: m.ts_ms)
     total = 0
     for i in range(0, len(ordered), 5000):

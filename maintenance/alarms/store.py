@@ -149,15 +149,15 @@ def _open_order(session: Session, asset_id: str, code: str) -> Order | None:
 
 
 def _order_for(session: Session, rule: Rule, asset: Asset, row: AlarmRow, at: dt.datetime) -> None:
-    if rule.order is None or row.order_id is not None:
+    """Link the alarm to the open corrective order of its code, or open one when the rule says so."""
+    if row.order_id is not None or (rule.order is None and rule.type is not RuleType.EVENT):
         return
     code = rule.codes[0] if rule.codes else rule.key
     existing = next((o for c in rule.codes or (code,) if (o := _open_order(session, asset.id, c))), None)
     if existing is not None:
         row.order_id = existing.id
         return
-    fault_codes = SCHEMAS[AssetKind(asset.kind)].fault_codes
-    if code in fault_codes:
+    if rule.order is None or code in SCHEMAS[AssetKind(asset.kind)].fault_codes:
         return  # the event handler opens fault orders (and links this alarm when it does)
     from maintenance.orders import auto_assign, create_order
 
@@ -197,31 +197,89 @@ def link_alarms(session: Session, asset_id: str, code: str, order: Order) -> int
     return len(rows)
 
 
-def _recipients(session: Session, asset: Asset, row: AlarmRow) -> list[tuple[str, str]]:
-    crews = [
-        c.id
-        for c in session.scalars(sa.select(Crew).where(Crew.active).order_by(Crew.id))
-        if asset.kind in c.skills and asset.estate_id in c.estates
-    ]
-    order = session.get(Order, row.order_id) if row.order_id else None
-    if order is not None and order.crew_id and order.crew_id not in crews:
-        crews.insert(0, order.crew_id)
-    return [("crew", c) for c in crews]
+class Batch:
+    """The alarms one batch of signals touches, so each is read once and announced once (its final state).
+
+    ``finish()`` flushes, appends one change-log entry per touched alarm and queues the notifications.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.rows: dict[tuple[str, str], AlarmRow | None] = {}
+        self.events: dict[int, tuple[AlarmRow, str, dt.datetime]] = {}
+        self.notify: dict[int, tuple[AlarmRow, Asset, bool, dt.datetime]] = {}
+        self._crews: list[Crew] | None = None
+
+    def current(self, asset_id: str, rule_key: str) -> AlarmRow | None:
+        """The rule's alarm on the asset that a raise would count on (not yet cleared *and* acknowledged)."""
+        key = (asset_id, rule_key)
+        if key not in self.rows:
+            self.rows[key] = _latest(self.session, asset_id, rule_key, REPEATABLE)
+        row = self.rows[key]
+        return row if row is not None and row.state in REPEATABLE else None
+
+    def crews(self) -> list[Crew]:
+        if self._crews is None:
+            self._crews = list(self.session.scalars(sa.select(Crew).where(Crew.active).order_by(Crew.id)))
+        return self._crews
+
+    def recipients(self, asset: Asset, row: AlarmRow) -> list[tuple[str, str]]:
+        crews = [c.id for c in self.crews() if asset.kind in c.skills and asset.estate_id in c.estates]
+        order = self.session.get(Order, row.order_id) if row.order_id else None
+        if order is not None and order.crew_id and order.crew_id not in crews:
+            crews.insert(0, order.crew_id)
+        return [("crew", c) for c in crews]
+
+    def finish(self) -> None:
+        self.session.flush()
+        for row, event, at in self.events.values():
+            record_change(self.session, "alarm", {"event": event, **alarm_payload(self.session, row)}, at)
+        for row, asset, urgent, at in self.notify.values():
+            payload = {"note": "alarm", **alarm_payload(self.session, row)}
+            enqueue_channels(self.session, self.recipients(asset, row), payload, at, urgent)
+        self.events.clear()
+        self.notify.clear()
 
 
-def apply_signal(session: Session, rule: Rule, signal: Signal, asset: Asset) -> AlarmRow | None:
-    """Raise/repeat or clear the alarm of ``rule`` on ``asset``; returns the alarm changed (None: nothing)."""
+def apply_signal(
+    session: Session,
+    rule: Rule,
+    signal: Signal,
+    asset: Asset,
+    notify: bool = True,
+    batch: Batch | None = None,
+) -> AlarmRow | None:
+    """Raise/repeat or clear the alarm of ``rule`` on ``asset``; returns the alarm changed (None: nothing).
+
+    ``notify`` False (history backfills) queues no notifications. With a ``batch`` the change log and the
+    notifications wait for ``batch.finish()``; without one they are written at once.
+    """
+    b = batch if batch is not None else Batch(session)
+    row = _apply(b, rule, signal, asset, notify)
+    if batch is None:
+        b.finish()
+    return row
+
+
+def _touch(b: Batch, row: AlarmRow, event: str, at: dt.datetime) -> None:
+    if row.id is None:
+        b.session.flush()
+    earlier = b.events.get(row.id)
+    if earlier is not None and earlier[1] == "raised" and event == "repeated":
+        event = "raised"  # new in this batch: announced as raised, with its count
+    b.events[row.id] = (row, event, at)
+
+
+def _apply(b: Batch, rule: Rule, signal: Signal, asset: Asset, notify: bool) -> AlarmRow | None:
     at = _ms(signal.at_ms)
+    row = b.current(asset.id, rule.key)
     if signal.action is Action.CLEAR:
-        row = _latest(session, asset.id, rule.key, UNCLEARED)
-        if row is None:
+        if row is None or row.state not in UNCLEARED:
             return None
         _clear(row, SYSTEM_ACTOR, at, signal.outcome, "")
-        session.flush()
-        record_change(session, "alarm", {"event": "cleared", **alarm_payload(session, row)}, at)
+        _touch(b, row, "cleared", at)
         return row
-    row = _latest(session, asset.id, rule.key, REPEATABLE)
-    notify = row is None or row.state == AlarmState.CLEARED_UNACKNOWLEDGED.value
+    notify = notify and (row is None or row.state == AlarmState.CLEARED_UNACKNOWLEDGED.value)
     if row is None:
         row = AlarmRow(
             asset_id=asset.id,
@@ -238,7 +296,8 @@ def apply_signal(session: Session, rule: Rule, signal: Signal, asset: Asset) -> 
             last_at=at,
             note="",
         )
-        session.add(row)
+        b.session.add(row)
+        b.rows[(asset.id, rule.key)] = row
         event = "raised"
     else:
         row.count += 1
@@ -249,14 +308,10 @@ def apply_signal(session: Session, rule: Rule, signal: Signal, asset: Asset) -> 
         event = "repeated"
     if signal.outcome:
         row.outcome = signal.outcome
-    session.flush()
-    _order_for(session, rule, asset, row, at)
-    session.flush()
-    payload = alarm_payload(session, row)
-    record_change(session, "alarm", {"event": event, **payload}, at)
+    _order_for(b.session, rule, asset, row, at)
+    _touch(b, row, event, at)
     if notify:
-        urgent = rule.severity is Severity.CRITICAL
-        enqueue_channels(session, _recipients(session, asset, row), {"note": "alarm", **payload}, at, urgent)
+        b.notify[row.id] = (row, asset, rule.severity is Severity.CRITICAL, at)
     return row
 
 
