@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 
+from facility.mqtt import BrokerConfig, create_client
 from facility.services.dynsec import (
     CONTROL_TOPIC,
     DEVICE,
@@ -112,20 +113,11 @@ def batches(commands: Sequence[dict[str, Any]], limit: int = BATCH_BYTES) -> lis
 # --------------------------------------------------------------------------- the dynsec implementation
 
 
-@dataclass(frozen=True)
-class AdminLogin:
-    host: str
-    port: int
-    username: str
-    password: str
-    tls: bool = False
-    ca_file: str | None = None
-
-
 class DynsecAccounts:
     """``BrokerAccounts`` for mosquitto's dynamic-security plugin, over one admin MQTT connection."""
 
-    def __init__(self, login: AdminLogin, timeout_s: float = 10.0) -> None:
+    def __init__(self, config: BrokerConfig, timeout_s: float = 10.0) -> None:
+        """Connect as the broker's admin (``config`` carries its user name and password)."""
         self.timeout_s = timeout_s
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -133,36 +125,29 @@ class DynsecAccounts:
         self._arrived = threading.Condition(self._lock)
         self._ready = threading.Event()
         self._refused: str | None = None
-        c = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"{RESERVED_PREFIX}admin-{secrets.token_hex(4)}",
-            protocol=mqtt.MQTTv5,
-        )
-        c.username_pw_set(login.username, login.password)
-        if login.tls:
-            c.tls_set(ca_certs=login.ca_file)
+        c = create_client(config, f"{RESERVED_PREFIX}admin-{secrets.token_hex(4)}")
         c.on_connect = self._on_connect
         c.on_subscribe = lambda *a: self._ready.set()
         c.on_message = self._on_message
         self._client = c
         try:
-            c.connect(login.host, login.port, keepalive=30)
+            c.connect(config.host, config.port, keepalive=config.keepalive_s)
         except OSError as exc:
             raise AccountError(
-                f"cannot reach the broker at {login.host}:{login.port} ({exc}): is it running?"
+                f"cannot reach the broker at {config.host}:{config.port} ({exc}): is it running?"
             ) from None
         c.loop_start()
         if not self._ready.wait(timeout_s) or self._refused:
             self.close()
             raise AccountError(
-                f"the broker at {login.host}:{login.port} refused the admin account {login.username!r}"
+                f"the broker at {config.host}:{config.port} refused the admin account {config.username!r}"
                 f" ({self._refused or 'no answer'}): check its password"
             )
 
     @classmethod
     def for_broker(cls, broker: DynsecBroker, timeout_s: float = 10.0) -> DynsecAccounts:
         user, password = broker.admin
-        return cls(AdminLogin(broker.host, broker.port, user, password), timeout_s)
+        return cls(BrokerConfig(broker.host, broker.port, user, password), timeout_s)
 
     def __enter__(self) -> DynsecAccounts:
         return self

@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 
 from facility.contract import AssetRef
 from facility.fleet import Fleet
+from facility.mqtt import BrokerConfig
 from facility.services.dynsec import DEVICE, AccountError, AccountSpec, DynsecBroker, new_password
 from facility.settings import Settings
 from ingest import account_store
-from ingest.broker_accounts import AdminLogin, BrokerAccounts, DynsecAccounts, SyncReport
+from ingest.broker_accounts import BrokerAccounts, DynsecAccounts, SyncReport
 
 
-def admin_login(settings: Settings) -> AdminLogin:
+def admin_login(settings: Settings) -> BrokerConfig:
     """The admin account of the broker in ``settings``: FACILITY_MQTT_ADMIN_PASSWORD, else the local stack's file."""
     password = settings.mqtt_admin_password
     if password is None:
@@ -34,14 +35,7 @@ def admin_login(settings: Settings) -> AdminLogin:
                 f"FACILITY_MQTT_ADMIN_PASSWORD, or start the local stack (`facility services`), which writes "
                 f"{secrets_file}"
             ) from None
-    return AdminLogin(
-        settings.mqtt_host,
-        settings.mqtt_port,
-        settings.mqtt_admin_username,
-        password,
-        settings.mqtt_tls,
-        str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
-    )
+    return BrokerConfig.from_settings(settings, settings.mqtt_admin_username, password)
 
 
 def add(accounts: BrokerAccounts, session: Session, spec: AccountSpec, now: dt.datetime) -> str:

@@ -170,9 +170,7 @@ def cmd_guard(args: argparse.Namespace) -> int:
         login = devices.admin_login(Settings())
     except AccountError as exc:
         raise UserError(str(exc)) from None
-    guard = RetainGuard(
-        login.host, login.port, login.username, login.password, f"{RESERVED_PREFIX}retain-guard"
-    )
+    guard = RetainGuard(login, f"{RESERVED_PREFIX}retain-guard")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     guard.start()

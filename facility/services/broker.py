@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from facility.contract import MAX_PAYLOAD_BYTES
+from facility.mqtt import BrokerConfig
 from facility.services.dynsec import LOCAL_SERVICES, RESERVED_PREFIX, DynsecBroker, ensure_dynsec
 from facility.services.mosquitto import MosquittoServer
 from facility.services.retain_guard import RetainGuard
@@ -43,9 +44,8 @@ class SecureBroker:
         self.credentials = ensure_dynsec(self.config_file, self.secrets_file, self.services)
         self.server.start(timeout_s)
         user, password = self.info.admin
-        self.guard = RetainGuard(
-            self.server.host, self.server.port, user, password, f"{RESERVED_PREFIX}retain-guard"
-        )
+        config = BrokerConfig(self.server.host, self.server.port, user, password)
+        self.guard = RetainGuard(config, f"{RESERVED_PREFIX}retain-guard")
         self.guard.start()
 
     def supervise(self) -> None:

@@ -21,6 +21,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from facility.contract import TOPIC_ROOT, Channel
+from facility.mqtt import BrokerConfig, connect_async, create_client
 
 log = logging.getLogger(__name__)
 CLEARED = (Channel.TELEMETRY.value, Channel.EVENT.value)
@@ -35,31 +36,20 @@ def should_clear(topic: str, retain: bool, payload: bytes | bytearray) -> bool:
 class RetainGuard:
     """Deletes retained telemetry/event messages; runs on paho's thread until :meth:`stop`."""
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        username: str,
-        password: str,
-        client_id: str,
-        tls: bool = False,
-        ca_file: str | None = None,
-    ) -> None:
+    def __init__(self, config: BrokerConfig, client_id: str) -> None:
+        """``config`` logs in as an account that may read ``facility/#`` and publish telemetry/event topics."""
         self.cleared = 0
         self.ready = threading.Event()
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        c.username_pw_set(username, password)
-        if tls:
-            c.tls_set(ca_certs=ca_file)
+        c = create_client(config, client_id)
         c.on_connect = self._on_connect
         c.on_subscribe = lambda *_: self.ready.set()
         c.on_message = self._on_message
         c.reconnect_delay_set(1, 30)
         self._client = c
-        self._where = (host, port)
+        self._config = config
 
     def start(self, timeout_s: float = 10.0) -> None:
-        self._client.connect_async(*self._where)
+        connect_async(self._client, self._config, persistent=False)
         self._client.loop_start()
         if not self.ready.wait(timeout_s):
             log.warning("retain guard: no subscription after %.0f s, still trying", timeout_s)
