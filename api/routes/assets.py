@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from api.auth import ALL_ROLES, require_role
 from api.deps import ContextDep
+from api.params import Instant
 from api.services import telemetry
 from facility.contract import SCHEMAS, AssetKind, EventType
 from facility.fleet import AssetSpec
@@ -194,8 +195,8 @@ def asset_history(
     ctx: ContextDep,
     asset_id: str,
     field: Annotated[str, Query(description="telemetry field, e.g. vibration_mm_s")],
-    start: dt.datetime,
-    end: dt.datetime | None = None,
+    start: Instant,
+    end: Instant | None = None,
     interval_s: Annotated[int | None, Query(ge=1, le=30 * 86400)] = None,
 ) -> HistoryOut:
     spec = _find(ctx, asset_id)
@@ -232,8 +233,8 @@ def list_events(
     asset: str | None = None,
     kind: AssetKind | None = None,
     type: EventType | None = None,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    start: Instant | None = None,
+    end: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ) -> list[EventOut]:
     end = _aware(end, "end") if end else dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import ContextDep, get_database
+from api.params import Instant
 from facility.contract import AssetKind
 from predict.down import DownAsset, summary
 from predict.forecast import Forecast
@@ -112,7 +113,7 @@ def _store_down(exc: SQLAlchemyError) -> HTTPException:
 
 
 @router.get("/assets/{asset_id}/forecast", response_model=ForecastPublic)
-def asset_forecast(asset_id: str, ctx: ContextDep, at: dt.datetime | None = None) -> ForecastPublic:
+def asset_forecast(asset_id: str, ctx: ContextDep, at: Instant | None = None) -> ForecastPublic:
     now = at or dt.datetime.now(dt.UTC)
     try:
         svc = service(ctx)
@@ -133,7 +134,7 @@ def ranking(
     response: Response,
     kind: AssetKind | None = None,
     limit: int = Query(20, ge=1, le=1000),
-    at: dt.datetime | None = None,
+    at: Instant | None = None,
 ) -> list[ForecastPublic]:
     """The assets that are up, riskiest first. Down assets are left out: the headers ``X-Left-Out`` (how many)
     and ``X-Left-Out-Reasons`` (``open_fault=3,offline=1``) say so, and ``/forecasts/down`` lists them."""
@@ -151,7 +152,7 @@ def ranking(
 
 @router.get("/forecasts/down", response_model=list[DownPublic])
 def down_assets(
-    ctx: ContextDep, kind: AssetKind | None = None, at: dt.datetime | None = None
+    ctx: ContextDep, kind: AssetKind | None = None, at: Instant | None = None
 ) -> list[DownPublic]:
     """Assets down now (open fault, offline, under maintenance): not ranked and not planned."""
     now = at or dt.datetime.now(dt.UTC)

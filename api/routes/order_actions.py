@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.deps import ClockDep, SessionDep
+from api.params import RowId
 from api.routes.orders import (
     FilterDep,
     Operators,
@@ -115,7 +116,7 @@ def _errors(field: str) -> Iterator[None]:
 
 
 def _act(
-    order_id: int,
+    order_id: RowId,
     session: SessionDep,
     who: Operators,
     clock: ClockDep,
@@ -132,7 +133,12 @@ def _act(
 
 @router.post("/orders/{order_id}/approve", response_model=OrderOut, responses={409: {}, 422: {}})
 def approve_order(
-    order_id: int, body: ApproveIn, session: SessionDep, who: Operators, clock: ClockDep, targets: TargetsDep
+    order_id: RowId,
+    body: ApproveIn,
+    session: SessionDep,
+    who: Operators,
+    clock: ClockDep,
+    targets: TargetsDep,
 ) -> OrderOut:
     """Approve a proposal (an order in ``created``): it goes to the chosen or the suggested crew."""
     when = _aware(body.scheduled_for, "scheduled_for")
@@ -149,7 +155,7 @@ def approve_order(
 
 @router.post("/orders/{order_id}/decline", response_model=OrderOut, responses={409: {}, 422: {}})
 def decline_order(
-    order_id: int, body: ReasonIn, session: SessionDep, who: Operators, clock: ClockDep, targets: TargetsDep
+    order_id: RowId, body: ReasonIn, session: SessionDep, who: Operators, clock: ClockDep, targets: TargetsDep
 ) -> OrderOut:
     """Decline a proposal with a reason: it is cancelled and the reason kept in its timeline."""
     return _act(
@@ -165,7 +171,7 @@ def decline_order(
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderOut, responses={409: {}, 422: {}})
 def cancel_order(
-    order_id: int, body: ReasonIn, session: SessionDep, who: Operators, clock: ClockDep, targets: TargetsDep
+    order_id: RowId, body: ReasonIn, session: SessionDep, who: Operators, clock: ClockDep, targets: TargetsDep
 ) -> OrderOut:
     """Cancel an open order with a reason."""
     return _act(
@@ -181,7 +187,7 @@ def cancel_order(
 
 @router.post("/orders/{order_id}/reschedule", response_model=OrderOut, responses={409: {}, 422: {}})
 def reschedule_order(
-    order_id: int,
+    order_id: RowId,
     body: RescheduleIn,
     session: SessionDep,
     who: Operators,
@@ -204,7 +210,12 @@ def reschedule_order(
 
 @router.post("/orders/{order_id}/reassign", response_model=OrderOut, responses={409: {}, 422: {}})
 def reassign_order(
-    order_id: int, body: ReassignIn, session: SessionDep, who: Operators, clock: ClockDep, targets: TargetsDep
+    order_id: RowId,
+    body: ReassignIn,
+    session: SessionDep,
+    who: Operators,
+    clock: ClockDep,
+    targets: TargetsDep,
 ) -> OrderOut:
     """Give an open order to another crew; it waits for that crew to acknowledge it."""
     return _act(

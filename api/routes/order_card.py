@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import OPERATORS, Principal, Role, require_role
 from api.deps import ClockDep, SessionDep
+from api.params import RowId
 from api.routes.orders import Readers, _load, unprocessable
 from maintenance import card
 from maintenance.order_records import OrderPhoto
@@ -67,7 +68,7 @@ class CheckIn(BaseModel):
     model_config = {"json_schema_extra": {"examples": [{"item": "check.elevator.1", "done": True}]}}
 
 
-def _photo_out(order_id: int, p: tuple[int, str, int, str, dt.datetime]) -> PhotoOut:
+def _photo_out(order_id: RowId, p: tuple[int, str, int, str, dt.datetime]) -> PhotoOut:
     pid, ctype, size, actor, at = p
     return PhotoOut(
         id=pid,
@@ -80,7 +81,7 @@ def _photo_out(order_id: int, p: tuple[int, str, int, str, dt.datetime]) -> Phot
 
 
 @router.get("/orders/{order_id}/card", response_model=CardOut)
-def read_card(order_id: int, session: SessionDep, who: Readers) -> CardOut:
+def read_card(order_id: RowId, session: SessionDep, who: Readers) -> CardOut:
     """The order's checklist (catalogue items for its kind and type, then the crew's own), notes and photos."""
     order = _load(session, order_id, who)
     return CardOut(
@@ -95,7 +96,7 @@ def read_card(order_id: int, session: SessionDep, who: Readers) -> CardOut:
 
 
 @router.post("/orders/{order_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED)
-def add_note(order_id: int, body: NoteIn, session: SessionDep, who: Workers, clock: ClockDep) -> NoteOut:
+def add_note(order_id: RowId, body: NoteIn, session: SessionDep, who: Workers, clock: ClockDep) -> NoteOut:
     """A note in the order's timeline (kept apart from its state: any open or finished order takes notes)."""
     order = _load(session, order_id, who)
     add_order_note(session, order, who.actor, clock(), body.text.strip())
@@ -104,7 +105,7 @@ def add_note(order_id: int, body: NoteIn, session: SessionDep, who: Workers, clo
 
 
 @router.put("/orders/{order_id}/checklist", response_model=CheckOut)
-def tick(order_id: int, body: CheckIn, session: SessionDep, who: Workers, clock: ClockDep) -> CheckOut:
+def tick(order_id: RowId, body: CheckIn, session: SessionDep, who: Workers, clock: ClockDep) -> CheckOut:
     """Tick or untick a checklist item; an item the catalogue does not have is added to this order."""
     order = _load(session, order_id, who)
     try:
@@ -126,7 +127,7 @@ def tick(order_id: int, body: CheckIn, session: SessionDep, who: Workers, clock:
     },
 )
 async def upload_photo(
-    order_id: int, request: Request, session: SessionDep, who: Workers, clock: ClockDep
+    order_id: RowId, request: Request, session: SessionDep, who: Workers, clock: ClockDep
 ) -> PhotoOut:
     """Attach a photo: the body is the image itself (JPEG, PNG or WebP, at most 5 MB), its type in
     Content-Type. 413 when too big, 415 when not such an image."""
@@ -153,7 +154,7 @@ async def upload_photo(
 
 
 @router.get("/orders/{order_id}/photos/{photo_id}", response_class=Response)
-def read_photo(order_id: int, photo_id: int, session: SessionDep, who: Readers) -> Response:
+def read_photo(order_id: RowId, photo_id: RowId, session: SessionDep, who: Readers) -> Response:
     order = _load(session, order_id, who)
     photo = session.get(OrderPhoto, photo_id)
     if photo is None or photo.order_id != order.id:

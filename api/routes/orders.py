@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import OPERATORS, READERS, Principal, Role, ensure_crew_access, require_role
 from api.deps import ClockDep, ContextDep, SessionDep
+from api.params import RowId
 from facility.contract import AssetKind
 from maintenance import escalation
 from maintenance.assignment import choose_crew
@@ -212,7 +213,7 @@ def order_out(
     )
 
 
-def _load(session: SessionDep, order_id: int, who: Principal) -> Order:
+def _load(session: SessionDep, order_id: RowId, who: Principal) -> Order:
     try:
         order = get_order(session, order_id)
     except NotFound as exc:
@@ -315,7 +316,9 @@ def create(
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut)
-def read(order_id: int, session: SessionDep, who: Readers, clock: ClockDep, targets: TargetsDep) -> OrderOut:
+def read(
+    order_id: RowId, session: SessionDep, who: Readers, clock: ClockDep, targets: TargetsDep
+) -> OrderOut:
     now = clock()
     order = _load(session, order_id, who)
     return order_out(order, now, targets, _Suggestions(session, now)(order))
@@ -323,7 +326,12 @@ def read(order_id: int, session: SessionDep, who: Readers, clock: ClockDep, targ
 
 @router.post("/orders/{order_id}/transitions", response_model=OrderOut, responses={409: {}})
 def move(
-    order_id: int, body: TransitionIn, session: SessionDep, who: Actors, clock: ClockDep, targets: TargetsDep
+    order_id: RowId,
+    body: TransitionIn,
+    session: SessionDep,
+    who: Actors,
+    clock: ClockDep,
+    targets: TargetsDep,
 ) -> Any:
     order = _load(session, order_id, who)
     if who.role is Role.CREW and body.to not in CREW_TARGETS:
@@ -348,7 +356,7 @@ def move(
 
 @router.post("/orders/{order_id}/assign", response_model=OrderOut)
 def assign(
-    order_id: int, body: AssignIn, session: SessionDep, who: Operators, clock: ClockDep, targets: TargetsDep
+    order_id: RowId, body: AssignIn, session: SessionDep, who: Operators, clock: ClockDep, targets: TargetsDep
 ) -> OrderOut:
     order = _load(session, order_id, who)
     now = clock()
@@ -374,7 +382,12 @@ def _transition_errors() -> Iterator[None]:
 
 @router.post("/orders/{order_id}/follow-up", response_model=OrderOut)
 def record_follow_up(
-    order_id: int, body: FollowUpIn, session: SessionDep, who: Operators, clock: ClockDep, targets: TargetsDep
+    order_id: RowId,
+    body: FollowUpIn,
+    session: SessionDep,
+    who: Operators,
+    clock: ClockDep,
+    targets: TargetsDep,
 ) -> OrderOut:
     """回访: the resident was called back after the fix; ``rating`` 1..5 is theirs."""
     order = _load(session, order_id, who)

@@ -301,7 +301,7 @@ def _render(rep: Report, fmt: str) -> Response:
 
 @router.get("/reports/district/{period}.{fmt}", response_class=Response)
 def district_report(
-    period: str, fmt: Literal["html", "pdf"], ev: EvalDep, who: Readers, clock: ClockDep, lang: Lang = "zh",
+    period: PeriodText, fmt: Literal["html", "pdf"], ev: EvalDep, who: Readers, clock: ClockDep, lang: Lang = "zh",
     as_of: AsOf = None,
 ) -> Response:  # fmt: skip
     """The district's monthly (2026-10) or quarterly (2026Q3) report: every company ranked, groups, colours
@@ -319,7 +319,7 @@ def _report_period(text: str) -> Period:
 
 @router.get("/reports/{company}/{period}.{fmt}", response_class=Response)
 def report(
-    company: str, period: str, fmt: Literal["html", "pdf", "csv"], ev: EvalDep, who: Readers, clock: ClockDep,
+    company: str, period: PeriodText, fmt: Literal["html", "pdf", "csv"], ev: EvalDep, who: Readers, clock: ClockDep,
     lang: Lang = "zh", as_of: AsOf = None,
 ) -> Response:  # fmt: skip
     """A company's monthly (2026-10) or quarterly (2026Q3) report; CSV: every figure of a month."""

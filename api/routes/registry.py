@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import ALL_ROLES, OPERATORS, READERS, Principal, Role, require_role
 from api.deps import SessionDep
+from api.params import Instant
 from facility.contract import AssetKind, AssetRef, ContractError
 from facility.fleet import AssetSpec
 from facility.fleet import Building as FleetBuilding
@@ -188,7 +189,7 @@ def asset_timeline(
     asset_id: str,
     session: SessionDep,
     who: Anyone,
-    since: dt.datetime | None = Query(None, description="only intervals ending after this time"),
+    since: Instant | None = Query(None, description="only intervals ending after this time"),
 ) -> list[IntervalOut]:
     if session.get(Asset, asset_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"asset {asset_id!r} is not in the registry")
