@@ -61,3 +61,17 @@ def test_the_command_lives_on_the_top_floor() -> None:
     assert issubclass(UserError, Exception)
     commands = next(a for a in build_parser()._actions if a.dest == "command").choices or {}
     assert {"worker", "registry", "demo", "api", "ingest", "maintenance"} <= set(commands)
+
+
+def test_each_command_is_registered_by_the_module_the_cli_imports_for_it() -> None:
+    import argparse
+    import importlib
+
+    from runtime.cli import COMMAND_MODULES, COMMAND_OWNERS
+
+    owners = {}
+    for name in COMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(name).register(sub)
+        owners |= dict.fromkeys(sub.choices, name)
+    assert owners == COMMAND_OWNERS
