@@ -156,7 +156,12 @@ def measure_ingest(mq: MosquittoServer, influxd: InfluxServer, n: int, workers: 
     influx.create_database()
     # create the sessions, then stop the workers so the broker queues all N for them
     procs = start_workers()
-    time.sleep(2.0)
+    deadline = time.monotonic() + 120  # start-up migrates the store first: wait for each session
+    while time.monotonic() < deadline and not all(
+        b"connected" in (var / f"w{i}.log").read_bytes() for i in range(workers)
+    ):
+        time.sleep(0.1)
+    time.sleep(0.5)
     for p in procs:
         p.terminate()
     for p in procs:

@@ -35,6 +35,7 @@ DAY_MS = 86_400_000
 #: how much of a refused payload is kept by default (its length and SHA-256 are always kept)
 PAYLOAD_MAX_BYTES = 4096
 PRUNED, SUPPRESSED = "pruned", "suppressed"
+MIGRATE_TRIES = 5
 _IN_CHUNK = 500
 
 _letters = cast(sa.Table, DeadLetterRow.__table__)
@@ -129,7 +130,16 @@ class DeadLetterStore:
         """Migrate the store at ``url`` (idempotent) and open it; :meth:`close` disposes of the engine."""
         from maintenance.db import make_engine, migrate
 
-        migrate(url)
+        for attempt in range(1, MIGRATE_TRIES + 1):
+            try:
+                migrate(url)
+                break
+            except sa.exc.OperationalError:
+                # on SQLite two processes starting together may both try to create the tables ("already
+                # exists"): the other one finished the work, so the next attempt finds it done
+                if attempt == MIGRATE_TRIES:
+                    raise
+                time.sleep(0.5 * attempt)
         return cls(make_engine(url), retention, owns_engine=True, **kwargs)
 
     def close(self) -> None:
