@@ -179,6 +179,13 @@ def hashed(password: str, salt: bytes | None = None) -> dict[str, Any]:
     }
 
 
+def _service_roles() -> list[dict[str, Any]]:
+    return [
+        {"rolename": role_name("", r), "acls": [a.as_json() for a in acls]}
+        for r, acls in SERVICE_ROLES.items()
+    ]
+
+
 def dynsec_document(
     admin: tuple[str, str], services: Iterable[tuple[AccountSpec, str]] = ()
 ) -> dict[str, Any]:
@@ -186,10 +193,7 @@ def dynsec_document(
 
     Default access denies publishing and subscribing; receiving what a subscription allows is permitted.
     """
-    roles = [
-        {"rolename": role_name("", r), "acls": [a.as_json() for a in acls]}
-        for r, acls in SERVICE_ROLES.items()
-    ]
+    roles = _service_roles()
     clients = []
     for spec, password in [(AccountSpec(admin[0], "admin"), admin[1]), *services]:
         client: dict[str, Any] = {
@@ -220,18 +224,32 @@ def _write_private(path: Path, text: str) -> None:
 def ensure_dynsec(
     config_file: Path, secrets_file: Path, services: Mapping[str, str] = LOCAL_SERVICES, admin: str = "admin"
 ) -> dict[str, str]:
-    """The plugin's config and our service passwords (user name -> password, ``admin`` included).
+    """The plugin's config and our service passwords (user name -> password, ``admin`` included), before the
+    broker starts.
 
-    The first call writes both files (mode 0600) with fresh passwords; later calls read the passwords back
-    and leave the plugin's file alone (it holds the device accounts added since).
+    The first call writes both files (mode 0600) with fresh passwords. Later calls keep the plugin's file (it
+    holds the device accounts added since) but bring it up to date: the service roles are rewritten as
+    ``SERVICE_ROLES`` says now, and a service account missing from our passwords file (a new service, or the
+    file was lost) gets a fresh password in both files.
     """
-    if config_file.is_file() and secrets_file.is_file():
-        creds: dict[str, str] = json.loads(secrets_file.read_text())
-        return creds
-    creds = {admin: new_password(), **{name: new_password() for name in services}}
-    doc = dynsec_document(
-        (admin, creds[admin]), [(AccountSpec.service(n, r), creds[n]) for n, r in services.items()]
-    )
+    creds: dict[str, str] = json.loads(secrets_file.read_text()) if secrets_file.is_file() else {}
+    wanted = {admin: "admin", **services}
+    if config_file.is_file():
+        doc = json.loads(config_file.read_text())
+        fresh = {name: new_password() for name in wanted if name not in creds}
+    else:  # a new plugin file: every service account, with the passwords we have (so running services keep theirs)
+        doc = {"defaultACLAccess": dict(_DEFAULT_ACCESS), "clients": [], "groups": [], "roles": []}
+        fresh = {name: creds.get(name) or new_password() for name in wanted}
+    creds.update(fresh)
+    clients = {c["username"]: c for c in doc.get("clients", [])}
+    for name, password in fresh.items():
+        spec = AccountSpec.service(name, wanted[name])
+        client = clients.setdefault(name, {"username": name})
+        client.update(hashed(password), roles=[{"rolename": spec.rolename, "priority": 0}])
+        client.pop("clientid", None)
+    ours = {role_name("", r) for r in SERVICE_ROLES}
+    doc["roles"] = [r for r in doc.get("roles", []) if r["rolename"] not in ours] + _service_roles()
+    doc["clients"] = list(clients.values())
     _write_private(secrets_file, json.dumps(creds, indent=1))
     _write_private(config_file, json.dumps(doc, indent=1))
     return creds

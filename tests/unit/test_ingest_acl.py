@@ -90,11 +90,34 @@ def test_the_plugin_file_holds_hashes_it_can_check(tmp_path: Path) -> None:
     assert doc["defaultACLAccess"] == {
         "publishClientSend": False, "publishClientReceive": True, "subscribe": False, "unsubscribe": True,
     }  # fmt: skip
-    creds = ensure_dynsec(tmp_path / "d.json", tmp_path / "c.json", {"ingest": "ingest"})
-    assert (
-        sorted(creds) == ["admin", "ingest"] and oct((tmp_path / "c.json").stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_local_broker_file_keeps_devices_and_gains_new_services(tmp_path: Path) -> None:
+    conf, secrets_file = tmp_path / "d.json", tmp_path / "c.json"
+    creds = ensure_dynsec(conf, secrets_file, {"ingest": "ingest"})
+    assert sorted(creds) == ["admin", "ingest"] and oct(secrets_file.stat().st_mode & 0o777) == "0o600"
+    doc = json.loads(conf.read_text())  # the plugin adds a device while the broker runs
+    doc["clients"].append(
+        {"username": "lift-1", "clientid": "lift-1", "roles": [{"rolename": "device-lift-1"}]}
     )
-    assert ensure_dynsec(tmp_path / "d.json", tmp_path / "c.json", {"ingest": "ingest"}) == creds  # kept
+    doc["roles"].append({"rolename": "device-lift-1", "acls": []})
+    conf.write_text(json.dumps(doc))
+
+    again = ensure_dynsec(
+        conf, secrets_file, {"ingest": "ingest", "app": "app"}
+    )  # a newer version adds "app"
+    assert {k: again[k] for k in creds} == creds and sorted(again) == ["admin", "app", "ingest"]
+    doc = json.loads(conf.read_text())
+    assert sorted(c["username"] for c in doc["clients"]) == ["admin", "app", "ingest", "lift-1"]
+    assert {r["rolename"] for r in doc["roles"]} >= {"device-lift-1", "facility-app", "facility-ingest"}
+
+    secrets_file.unlink()  # lost: every service gets a new password, devices stay
+    lost = ensure_dynsec(conf, secrets_file, {"ingest": "ingest"})
+    assert lost["ingest"] != creds["ingest"]
+    clients = {c["username"]: c for c in json.loads(conf.read_text())["clients"]}
+    salt = base64.b64decode(clients["ingest"]["salt"])
+    digest = hashlib.pbkdf2_hmac("sha512", lost["ingest"].encode(), salt, 101, 64)
+    assert clients["ingest"]["password"] == base64.b64encode(digest).decode() and "lift-1" in clients
 
 
 def test_the_compose_roles_file_is_generated_from_the_roles() -> None:
