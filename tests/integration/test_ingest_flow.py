@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
+from hashlib import sha256
 from pathlib import Path
 
 import httpx
@@ -149,6 +150,7 @@ def test_api_lists_dead_letters_and_stats(
         time.sleep(0.8)  # one stats interval
     finally:
         ing.stop()
+    stopped_ms = int(time.time() * 1000)
     ctx = AppContext(settings, InfluxClient(influx.url, influx.database))
     with TestClient(create_app(ctx=ctx)) as client:
         client.headers["Authorization"] = f"Bearer {make_token(settings, Role.ENGINEER)}"
@@ -163,6 +165,15 @@ def test_api_lists_dead_letters_and_stats(
         assert stats["dead_letters_by_reason"] == dict(Counter(m.reason for m in msgs if m.reason))
         (worker,) = [w for w in stats["workers"] if w["worker"] == "t-api"]
         assert worker["received"] == len(msgs)
+        # the time of the figure: when the worker wrote it (not the start of the query's hour)
+        assert stopped_ms - 5_000 <= worker["time"] <= stopped_ms
+        letter = bad[0]
+        assert (letter["source"], letter["deliveries"], letter["payload_truncated"]) == ("ingest", 1, False)
+        payload = letter["payload"].encode()
+        assert (letter["payload_bytes"], letter["payload_sha256"]) == (
+            len(payload),
+            sha256(payload).hexdigest(),
+        )
     ctx.close()
 
 
