@@ -37,8 +37,9 @@ def mosquitto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosqu
 @pytest.fixture(scope="session")
 def dynsec_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DynsecBroker]:
     """(B) mosquitto with the dynamic-security plugin, as the stack runs it: anonymous off, the service
-    accounts provisioned (``.login("ingest")``, ``.admin``), the retain guard on. Devices: add them with
-    ``ingest.broker_accounts.DynsecAccounts`` and unique names (the broker is shared by the session)."""
+    accounts provisioned (``.login("ingest")``, ``.login("app")``, ``.admin``), the retain guard on. The broker is
+    shared by the session: add devices (and services of your own) with ``DynsecAccounts.for_broker(...)`` under
+    unique names, and give back any shared service password you rotate (``.credentials`` has the originals)."""
     from facility.services.broker import SecureBroker
 
     broker = SecureBroker(tmp_path_factory.mktemp("dynsec"), free_port())

@@ -103,6 +103,17 @@ def accounts(dynsec_broker: DynsecBroker) -> Iterator[DynsecAccounts]:
         yield acc
 
 
+@pytest.fixture(scope="module")
+def svc(accounts: DynsecAccounts) -> dict[str, tuple[str, str]]:
+    """Service accounts of this module's own (the session's shared ones may be rotated by other tests)."""
+    logins = {}
+    for role in ("ingest", "app"):
+        name = f"probe-{role}-{next(_names)}"
+        accounts.add(AccountSpec.service(name, role), "pw-" + name)
+        logins[role] = (name, "pw-" + name)
+    return logins
+
+
 def new_device(accounts: DynsecAccounts, kind: AssetKind = AssetKind.ELEVATOR) -> tuple[AssetRef, str]:
     ref = AssetRef("E9", "B9", kind, f"probe-{next(_names)}")
     accounts.add(AccountSpec.device(ref), "pw-" + ref.asset)
@@ -126,10 +137,10 @@ def test_anonymous_and_wrong_password_are_refused(
 
 
 def test_a_device_publishes_only_its_own_contract_topics(
-    dynsec_broker: DynsecBroker, accounts: DynsecAccounts
+    dynsec_broker: DynsecBroker, accounts: DynsecAccounts, svc: dict[str, tuple[str, str]]
 ) -> None:
     (a, pw_a), (b, _) = new_device(accounts), new_device(accounts, AssetKind.WATER_PUMP)
-    ingest = Peer(dynsec_broker, dynsec_broker.login("ingest"), f"probe-ingest-{next(_names)}")
+    ingest = Peer(dynsec_broker, svc["ingest"], f"probe-ingest-{next(_names)}")
     assert ingest.subscribe("facility/E9/#") == 1
     dev = Peer(dynsec_broker, (a.asset, pw_a), a.asset)
     own = a.topic(Channel.TELEMETRY)
@@ -165,12 +176,12 @@ def test_a_device_publishes_only_its_own_contract_topics(
 
 
 def test_only_the_ingest_role_may_subscribe_to_a_share_group(
-    dynsec_broker: DynsecBroker, accounts: DynsecAccounts
+    dynsec_broker: DynsecBroker, accounts: DynsecAccounts, svc: dict[str, tuple[str, str]]
 ) -> None:
     ref, pw = new_device(accounts)
     dev = Peer(dynsec_broker, (ref.asset, pw), ref.asset)
-    app = Peer(dynsec_broker, dynsec_broker.login("maintenance"), f"probe-app-{next(_names)}")
-    ingest = Peer(dynsec_broker, dynsec_broker.login("ingest"), f"probe-ingest-{next(_names)}")
+    app = Peer(dynsec_broker, svc["app"], f"probe-app-{next(_names)}")
+    ingest = Peer(dynsec_broker, svc["ingest"], f"probe-ingest-{next(_names)}")
     share = "$share/ingest/facility/+/+/+/+/+"
     assert dev.subscribe(share) == NOT_AUTHORIZED
     assert app.subscribe(share) == NOT_AUTHORIZED
@@ -187,7 +198,9 @@ def test_client_id_takeover_is_refused_and_the_ingester_keeps_its_backlog(
     readings lost). Now it is refused; and rotating the ingest password while it is away keeps the backlog."""
     ref, pw = new_device(accounts)
     ingest_id = f"facility-ingest-probe-{next(_names)}"
-    ingest = Peer(dynsec_broker, dynsec_broker.login("ingest"), ingest_id, persistent=True)
+    user = f"probe-ingest-{next(_names)}"
+    accounts.add(AccountSpec.service(user, "ingest"), "before")
+    ingest = Peer(dynsec_broker, (user, "before"), ingest_id, persistent=True)
     assert ingest.subscribe(f"facility/E9/B9/elevator/{ref.asset}/telemetry") == 1
     ingest.close()  # away (a restart): the broker keeps its session and queues for it
 
@@ -206,16 +219,13 @@ def test_client_id_takeover_is_refused_and_the_ingester_keeps_its_backlog(
     assert acks == [SUCCESS] * 300
     dev.close()
 
-    accounts.rotate("ingest", "rotated-" + ingest_id)  # the service's password changes while it is away
-    try:
-        assert Peer(dynsec_broker, dynsec_broker.login("ingest"), ingest_id).connack == NOT_AUTHORIZED
-        back = Peer(dynsec_broker, ("ingest", "rotated-" + ingest_id), ingest_id, persistent=True)
-        assert back.connack == SUCCESS
-        assert back.wait(lambda: len(back.received) == 300)
-        assert [p for _, p, _ in back.received] == sent
-        back.close()
-    finally:
-        accounts.rotate("ingest", dynsec_broker.credentials["ingest"])
+    accounts.rotate(user, "after")  # the service's password changes while it is away
+    assert Peer(dynsec_broker, (user, "before"), ingest_id).connack == NOT_AUTHORIZED
+    back = Peer(dynsec_broker, (user, "after"), ingest_id, persistent=True)
+    assert back.connack == SUCCESS
+    assert back.wait(lambda: len(back.received) == 300)
+    assert [p for _, p, _ in back.received] == sent
+    back.close()
 
 
 def test_a_revoked_device_is_disconnected_at_once_and_cannot_reconnect(
@@ -234,11 +244,11 @@ def test_a_revoked_device_is_disconnected_at_once_and_cannot_reconnect(
 
 
 def test_retained_messages_are_kept_only_on_status(
-    dynsec_broker: DynsecBroker, accounts: DynsecAccounts
+    dynsec_broker: DynsecBroker, accounts: DynsecAccounts, svc: dict[str, tuple[str, str]]
 ) -> None:
     ref, pw = new_device(accounts)
     prefix = f"facility/E9/B9/elevator/{ref.asset}"
-    watcher = Peer(dynsec_broker, dynsec_broker.login("ingest"), f"probe-watch-{next(_names)}")
+    watcher = Peer(dynsec_broker, svc["ingest"], f"probe-watch-{next(_names)}")
     assert watcher.subscribe(f"{prefix}/+", retain_as_published=True) == 1
     dev = Peer(dynsec_broker, (ref.asset, pw), ref.asset)
     assert dev.publish(ref.topic(Channel.TELEMETRY), reading(0), retain=True) == SUCCESS
@@ -252,7 +262,7 @@ def test_retained_messages_are_kept_only_on_status(
         ("telemetry", b""),
     ]
     watcher.close()
-    late = Peer(dynsec_broker, dynsec_broker.login("ingest"), f"probe-late-{next(_names)}")
+    late = Peer(dynsec_broker, svc["ingest"], f"probe-late-{next(_names)}")
     assert late.subscribe(f"{prefix}/+") == 1
     assert late.wait(lambda: len(late.received) >= 1)
     time.sleep(0.2)  # anything else retained would arrive with it
