@@ -108,7 +108,9 @@ class OrderOut(BaseModel):
     #: where the asset is (for lists and the crew's card)
     kind: str = ""
     estate_id: str = ""
+    estate_name: str = ""
     building: str = ""
+    building_name: str = ""
     floor: int | None = None
     location: str = ""
     #: for a proposal (``created``): the crew automatic assignment would choose now
@@ -177,7 +179,9 @@ def order_out(
         asset_id=order.asset_id,
         kind=asset.kind,
         estate_id=asset.estate_id,
+        estate_name=asset.estate.name if asset.estate is not None else "",
         building=asset.building.code if asset.building is not None else "",
+        building_name=asset.building.name if asset.building is not None else "",
         floor=getattr(asset, "floor", None),
         location=asset.location or "",
         suggested_crew=suggested_crew,

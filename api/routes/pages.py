@@ -52,6 +52,27 @@ NAV: list[tuple[str, str]] = [
 ]
 
 
+#: API paths the page scripts adapt to (a capability may be missing from a server): the shell says which exist,
+#: so a phone never downloads the whole OpenAPI document to find out
+OPTIONAL_ENDPOINTS = (
+    "/stream",
+    "/models",
+    "/orders",
+    "/alarm-rules",
+    "/forecasts/ranking",
+    "/assets/{asset_id}/forecast",
+    "/session/login",
+)
+
+
+def _endpoints(request: Request) -> list[str]:
+    try:  # the app's OpenAPI document is built once and cached by FastAPI
+        paths = set(request.app.openapi().get("paths", {}))
+    except Exception:  # the pages still work: the scripts then ask /openapi.json themselves
+        return []
+    return [p for p in OPTIONAL_ENDPOINTS if f"/api/v1{p}" in paths]
+
+
 def page_language(request: Request) -> str:
     """``?lang=`` → ``lang`` cookie → Accept-Language → zh."""
     return pick_language(
@@ -61,7 +82,7 @@ def page_language(request: Request) -> str:
     )
 
 
-def _config(lang: str, **extra: object) -> str:
+def _config(lang: str, endpoints: list[str], **extra: object) -> str:
     schemas = {
         kind.value: [
             {
@@ -77,7 +98,14 @@ def _config(lang: str, **extra: object) -> str:
         ]
         for kind, s in SCHEMAS.items()
     }
-    data = {"schemas": schemas, "lang": lang, "tz": DEFAULT_TIMEZONE, **extra}
+    data = {
+        "schemas": schemas,
+        "lang": lang,
+        "tz": DEFAULT_TIMEZONE,
+        "endpoints": endpoints,
+        "endpoints_checked": list(OPTIONAL_ENDPOINTS),
+        **extra,
+    }
     # "<" escaped so no value can close the <script> element
     return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
 
@@ -114,7 +142,7 @@ def render_page(
 <body data-page="{page}" data-lang="{lang}">
 <header class="top"><a class="brand" href="/">{html.escape(t("app.name", lang))}</a><nav>{nav}</nav>{switch}</header>
 <main id="app" aria-live="polite"><p class="muted">{html.escape(t("common.loading", lang))}</p></main>
-<script id="facility-config" type="application/json">{_config(lang, **extra)}</script>
+<script id="facility-config" type="application/json">{_config(lang, _endpoints(request), **extra)}</script>
 <script type="module" src="/static/js/{page}.js"></script>
 </body>
 </html>
@@ -185,5 +213,7 @@ def static_file(path: str) -> FileResponse:
     target = (STATIC_DIR / path).resolve()
     if not target.is_file() or not target.is_relative_to(STATIC_DIR):
         raise HTTPException(404, f"no static file {path!r}")
-    media_type = "text/javascript" if target.suffix == ".js" else mimetypes.guess_type(target.name)[0]
+    media_type = (
+        "text/javascript" if target.suffix in (".js", ".mjs") else mimetypes.guess_type(target.name)[0]
+    )
     return FileResponse(target, media_type=media_type, headers={"Cache-Control": "no-cache"})

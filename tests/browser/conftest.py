@@ -53,15 +53,25 @@ class Site:
     engineer_token: str
     order_ids: tuple[int, ...]  # assigned to the crew "lift-lv"
     other_order_id: int  # assigned to another crew
+    #: G (issue 16): the smart-bin crew of lvyuan (the kind with a trained model) and a supervisor
+    bins_crew_token: str = ""
+    supervisor_token: str = ""
 
 
-def _seed_store(db: Database, now: dt.datetime) -> tuple[str, str, tuple[int, ...], int]:
+def _seed_store(db: Database, now: dt.datetime) -> tuple[str, str, tuple[int, ...], int, str, str]:
     with db.transaction() as s:
         load_fleet(s, demo_fleet())
         s.add_all(
             [
                 Crew(id="lift-lv", name="Lüyuan lifts", skills=["elevator"], estates=["lvyuan"]),
                 Crew(id="pumps-jh", name="Jinhu pumps", skills=["water_pump"], estates=["jinhu"]),
+                Crew(
+                    id="bins-lv",
+                    name="绿苑环卫",
+                    skills=["smart_bin"],
+                    estates=["lvyuan"],
+                    timezone="Asia/Shanghai",
+                ),
             ]
         )
         s.flush()
@@ -93,7 +103,9 @@ def _seed_store(db: Database, now: dt.datetime) -> tuple[str, str, tuple[int, ..
         transition(s, other, OrderState.ASSIGNED, "system", now, "auto", "pumps-jh")
         crew = create_token(s, "li-wei", Role.CREW, now, crew_id="lift-lv")
         engineer = create_token(s, "eng-wang", Role.ENGINEER, now)
-        return crew, engineer, tuple(ids), other.id
+        bins = create_token(s, "zhang-min", Role.CREW, now, crew_id="bins-lv")
+        supervisor = create_token(s, "jiedao-chen", Role.SUPERVISOR, now)
+        return crew, engineer, tuple(ids), other.id, bins, supervisor
 
 
 FORECAST_KIND = AssetKind.SMART_BIN
@@ -138,7 +150,7 @@ def site(influx_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
         manage_services=False,
     )
     db = Database.open(settings.sqlalchemy_url)
-    crew, engineer, ids, other = _seed_store(db, now)
+    crew, engineer, ids, other, bins, supervisor = _seed_store(db, now)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -149,7 +161,7 @@ def site(influx_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
         time.sleep(0.05)
-    yield Site(f"http://127.0.0.1:{port}", db, crew, engineer, ids, other)
+    yield Site(f"http://127.0.0.1:{port}", db, crew, engineer, ids, other, bins, supervisor)
     server.should_exit = True
     thread.join(timeout=10)
     db.dispose()

@@ -1,38 +1,117 @@
 // Asset page: details, latest readings, telemetry charts, events, forecast with its window, orders.
-import { ApiError, api, badge, config, errorBox, fmt, h, hasEndpoint, mount, needToken, section, t, table, tr } from "./common.js";
-import { lineChart } from "./chart.js";
+import {
+  ApiError, api, badge, config, downloadCsv, errorBox, fmt, h, hasEndpoint, isoToLocalInput, localInputToIso, mount, needToken,
+  section, t, table, tr,
+} from "./common.js";
+import { timeChart, usefulHorizon } from "./chart.js";
 
 const assetId = config.asset;
 const RANGES = { "6 h": 6, "24 h": 24, "7 d": 168, "30 d": 720 };
 let rangeH = 24;
+let custom = null; // {from, to} ms chosen with the date-range picker
+let shown = null; // the range the charts show after zooming, for the CSV export
+let loaded = []; // [{f, points}] of the charts drawn
+
+function span() {
+  if (custom) return custom;
+  const to = Date.now();
+  return { from: to - rangeH * 3600e3, to };
+}
+
+// alarm thresholds of this asset's kind (D's rules in force for this asset) by field, in the field's unit
+async function thresholds(asset, fields) {
+  if (!(await hasEndpoint("/alarm-rules"))) return {};
+  try {
+    const rules = await api(`/alarm-rules?kind=${asset.kind}&asset=${encodeURIComponent(assetId)}`);
+    const out = {};
+    for (const r of rules) {
+      const p = r.params || {};
+      const f = fields.find((x) => x.name === p.field);
+      if (r.type !== "threshold" || r.enabled === false || !f || typeof p.value !== "number") continue;
+      if (p.unit && p.unit !== f.unit) continue;
+      (out[f.name] ||= []).push({ value: p.value, label: `${t("chart.threshold")} ${p.op} ${fmt.num(p.value)} ${f.unit_label}` });
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}
 
 async function charts(asset) {
   const fields = config.schemas[asset.kind] || [];
-  const end = new Date();
-  const start = new Date(end.getTime() - rangeH * 3600e3);
-  const results = await Promise.all(
-    fields.map((f) =>
-      api(`/assets/${encodeURIComponent(assetId)}/history?` + new URLSearchParams({ field: f.name, start: start.toISOString(), end: end.toISOString() }))
-        .then((r) => ({ f, r }))
-        .catch((err) => ({ f, err })),
+  const { from, to } = span();
+  shown = { from, to };
+  const [limits, results] = await Promise.all([
+    thresholds(asset, fields),
+    Promise.all(
+      fields.map((f) =>
+        api(`/assets/${encodeURIComponent(assetId)}/history?` + new URLSearchParams({ field: f.name, start: new Date(from).toISOString(), end: new Date(to).toISOString() }))
+          .then((r) => ({ f, points: r.points.map((p) => ({ t: new Date(p.ts).getTime(), mean: p.mean, min: p.min, max: p.max })) }))
+          .catch((err) => ({ f, err })),
+      ),
     ),
-  );
+  ]);
+  loaded = results.filter((r) => !r.err);
   return h(
     "div",
     { class: "charts" },
-    results.map(({ f, r, err }) =>
+    results.map(({ f, points, err }) =>
       h(
         "figure",
         { class: "card chart-card", dataset: { field: f.name } },
         h("figcaption", {}, f.label, f.unit_label ? h("span", { class: "muted" }, ` (${f.unit_label})`) : null),
         err
           ? errorBox(err)
-          : lineChart(
-              r.points.map((p) => ({ t: new Date(p.ts).getTime(), mean: p.mean, min: p.min, max: p.max })),
-              { unit: f.unit_label, title: f.label, from: start.getTime(), to: end.getTime() },
-            ),
+          : timeChart(points, {
+              unit: f.unit_label,
+              title: f.label,
+              from,
+              to,
+              thresholds: limits[f.name] || [],
+              sync: "telemetry",
+              onZoom: (a, b) => (shown = { from: a, to: b }),
+            }),
       ),
     ),
+  );
+}
+
+// CSV of what the charts show (after zooming): local time, then mean/min/max of each field
+function exportShown() {
+  const { from, to } = shown || span();
+  const times = [...new Set(loaded.flatMap((r) => r.points.map((p) => p.t)))].filter((x) => x >= from && x <= to).sort((a, b) => a - b);
+  const byField = loaded.map((r) => Object.fromEntries(r.points.map((p) => [p.t, p])));
+  const header = [t("col.time"), ...loaded.flatMap((r) => ["mean", "min", "max"].map((s) => `${r.f.label} ${t(`chart.${s}`)}${r.f.unit_label ? ` (${r.f.unit_label})` : ""}`))];
+  const rows = times.map((x) => [fmt.time(x), ...byField.flatMap((m) => (m[x] ? [m[x].mean, m[x].min, m[x].max] : ["", "", ""]))]);
+  downloadCsv(`${assetId}_${fmt.date(from)}_${fmt.date(to)}.csv`, header, rows);
+}
+
+function rangeTools() {
+  const { from, to } = span();
+  const a = h("input", { type: "datetime-local", id: "range-from", value: isoToLocalInput(new Date(from)), "aria-label": t("chart.from") });
+  const b = h("input", { type: "datetime-local", id: "range-to", value: isoToLocalInput(new Date(to)), "aria-label": t("chart.to") });
+  const msg = h("span", { class: "late small", id: "range-error" });
+  return h(
+    "div",
+    { class: "chart-tools" },
+    Object.entries(RANGES).map(([label, hours]) =>
+      h("button", { class: !custom && hours === rangeH ? "range active" : "range", onclick: () => ((custom = null), (rangeH = hours), render()) }, label),
+    ),
+    h("label", { class: "filter" }, t("chart.from"), a),
+    h("label", { class: "filter" }, t("chart.to"), b),
+    h("button", {
+      id: "range-apply",
+      onclick: () => {
+        const x = Date.parse(localInputToIso(a.value));
+        const y = Date.parse(localInputToIso(b.value));
+        if (!(x < y)) return (msg.textContent = t("chart.bad_range"));
+        custom = { from: x, to: y };
+        render();
+      },
+    }, t("chart.apply")),
+    h("button", { id: "export-range", onclick: exportShown }, t("chart.export_range")),
+    h("span", { class: "muted small" }, t("chart.zoom_hint")),
+    msg,
   );
 }
 
@@ -77,7 +156,7 @@ function details(asset) {
 function driverLabel(kind, name) {
   const [field, stat] = String(name).split("__");
   const f = (config.schemas[kind] || []).find((x) => x.name === field);
-  const base = f ? f.label : tr("code", field);
+  const base = f ? f.label : t(`driver.${field}`) !== `driver.${field}` ? t(`driver.${field}`) : tr(["event.type", "code"], field);
   return stat ? `${base}（${t(`chart.${stat}`) === `chart.${stat}` ? stat : t(`chart.${stat}`)}）` : base;
 }
 
@@ -112,7 +191,10 @@ async function forecastSection(asset) {
     const windows = f.window_start && f.window_end
       ? [{ from: new Date(f.window_start).getTime(), to: new Date(f.window_end).getTime(), label: t("asset.window_label") }]
       : [];
-    const curve = (f.curve_days || []).map((d, i) => ({ t: t0 + d * 86400e3, mean: f.survival[i] }));
+    const days = f.curve_days || [];
+    const windowEnd = f.window_end ? (new Date(f.window_end).getTime() - t0) / 86400e3 : null;
+    const horizon = days.length ? usefulHorizon(days, f.survival, windowEnd) : 0;
+    const curve = days.map((d, i) => ({ t: t0 + d * 86400e3, mean: f.survival[i] })).filter((p) => p.t <= t0 + horizon * 86400e3);
     return section(
       t("asset.forecast"),
       kpis,
@@ -123,7 +205,7 @@ async function forecastSection(asset) {
         "figure",
         { class: "chart-card", id: "survival" },
         h("figcaption", {}, t("asset.survival")),
-        lineChart(curve, { yMin: 0, yMax: 1, windows, title: t("asset.survival"), width: 1100, height: 220 }),
+        timeChart(curve, { yMin: 0, yMax: 1, windows, title: t("chart.survival"), height: 240, digits: 3, from: t0, to: t0 + horizon * 86400e3 }),
       ),
       f.drivers && f.drivers.length
         ? h("p", { class: "muted small" }, t("asset.drivers"), f.drivers.map((d) => `${driverLabel(asset.kind, d.name)} (${d.contribution > 0 ? "+" : ""}${fmt.num(d.contribution)})`).join("、"))
@@ -171,13 +253,7 @@ async function render() {
   try {
     const asset = await api(`/assets/${encodeURIComponent(assetId)}`);
     const [chartsEl, forecast, events, orders] = await Promise.all([charts(asset), forecastSection(asset), eventsSection(), ordersSection()]);
-    const ranges = h(
-      "div",
-      { class: "filters" },
-      Object.entries(RANGES).map(([label, hours]) =>
-        h("button", { class: hours === rangeH ? "range active" : "range", onclick: () => ((rangeH = hours), render()) }, label),
-      ),
-    );
+    const ranges = rangeTools();
     mount(
       h("p", {}, h("a", { href: "/" }, t("common.back_overview"))),
       h("h1", {}, `${assetId} `, badge(asset.state)),

@@ -1,104 +1,152 @@
-// A small SVG time-series chart: mean line, min–max band, time axis, optional shaded windows.
-const NS = "http://www.w3.org/2000/svg";
+// Time-series charts with uPlot (vendored, MIT): hover values in the legend, drag to zoom (double-click to
+// reset), local dates and times (the estate's time zone), units, alarm thresholds and shaded windows drawn.
+import uPlot from "../vendor/uplot/uPlot.min.mjs";
+import { TZ, fmt, h, t } from "./common.js";
 
-function svg(tag, attrs = {}) {
-  const el = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  return el;
+(function css() {
+  if (document.querySelector("link[data-uplot]")) return;
+  document.head.append(h("link", { rel: "stylesheet", href: "/static/vendor/uplot/uPlot.min.css", "data-uplot": "1" }));
+})();
+
+const tzDate = (ts) => uPlot.tzDate(new Date(ts * 1e3), TZ);
+const ACCENT = "#1f6feb";
+const BAD = "#c62828";
+
+function valueText(v, unit, digits = 2) {
+  return v === null || v === undefined ? "—" : `${fmt.num(v, digits)}${unit ? " " + unit : ""}`;
 }
 
-function niceTicks(lo, hi, n = 4) {
-  if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / n;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
-  const out = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toFixed(10));
-  return out;
+// tick labels in the display time zone: "12-07" over days, "14:00" within a day, the date where it changes
+function timeTicks(u, splits) {
+  const spanDays = (u.scales.x.max - u.scales.x.min) / 86400;
+  let lastDay = null;
+  return splits.map((x) => {
+    const ms = x * 1e3;
+    const day = fmt.date(ms).slice(5);
+    if (spanDays > 3) return day;
+    const label = day !== lastDay ? `${fmt.clock(ms)}\n${day}` : fmt.clock(ms);
+    lastDay = day;
+    return label;
+  });
 }
 
-function timeLabel(ms, spanMs) {
-  const d = new Date(ms);
-  if (spanMs > 3 * 86400e3) return d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
-  return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+// draws dashed horizontal lines (thresholds) and shaded time windows on top of the series
+function overlays(thresholds, windows) {
+  return (u) => {
+    const { ctx } = u;
+    const { left, top, width, height } = u.bbox;
+    ctx.save();
+    for (const w of windows) {
+      const x0 = Math.max(left, u.valToPos(w.from / 1e3, "x", true));
+      const x1 = Math.min(left + width, u.valToPos(w.to / 1e3, "x", true));
+      if (x1 <= x0) continue;
+      ctx.fillStyle = "rgba(198, 40, 40, 0.15)";
+      ctx.fillRect(x0, top, x1 - x0, height);
+    }
+    ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+    ctx.lineWidth = 1.5 * devicePixelRatio;
+    ctx.strokeStyle = BAD;
+    ctx.fillStyle = BAD;
+    ctx.font = `${12 * devicePixelRatio}px system-ui, sans-serif`;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "bottom";
+    for (const th of thresholds) {
+      const y = u.valToPos(th.value, "y", true);
+      if (y < top || y > top + height) continue;
+      ctx.beginPath();
+      ctx.moveTo(left, y);
+      ctx.lineTo(left + width, y);
+      ctx.stroke();
+      ctx.fillText(th.label, left + 4 * devicePixelRatio, y - 4 * devicePixelRatio);
+    }
+    ctx.restore();
+  };
 }
 
 /**
- * points: [{t: ms, mean, min, max}] (nulls allowed); opts: {unit, width, height, windows: [{from, to, label}]}
- * Returns an <svg> element (scales with its container).
+ * points: [{t: ms, mean, min, max}]; opts: {unit, title, from, to (ms), thresholds: [{value, label}],
+ * windows: [{from, to, label}], yMin, yMax, height, digits, sync (a key: charts with it zoom together),
+ * onZoom(fromMs, toMs)}. Returns a <div class="chart"> (data-points = how many points it draws).
  */
-export function lineChart(points, opts = {}) {
-  const W = opts.width || 560;
-  const H = opts.height || 180;
-  const m = { l: 48, r: 10, t: 10, b: 24 };
-  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img" });
-  root.append(svg("title"));
-  root.firstChild.textContent = opts.title || "chart";
-  const good = points.filter((p) => p.mean !== null && p.mean !== undefined);
+export function timeChart(points, opts = {}) {
+  const box = h("div", { class: "chart", role: "img", "aria-label": opts.title || "chart", dataset: { points: points.length } });
+  const thresholds = opts.thresholds || [];
   const windows = opts.windows || [];
-  if (!good.length && !windows.length) {
-    const t = svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "chart-empty" });
-    t.textContent = "no data in this range";
-    root.append(t);
-    return root;
+  if (!points.length && !windows.length) {
+    box.append(h("p", { class: "muted chart-empty" }, t("chart.no_data")));
+    return box;
   }
-  const ts = [...good.map((p) => p.t), ...windows.flatMap((w) => [w.from, w.to])];
-  let t0 = opts.from ?? Math.min(...ts);
-  let t1 = opts.to ?? Math.max(...ts);
-  if (t1 === t0) t1 = t0 + 60e3;
-  const vals = good.flatMap((p) => [p.min ?? p.mean, p.max ?? p.mean]);
-  let v0 = vals.length ? Math.min(...vals) : 0;
-  let v1 = vals.length ? Math.max(...vals) : 1;
-  if (opts.yMin !== undefined) v0 = Math.min(v0, opts.yMin);
-  if (opts.yMax !== undefined) v1 = Math.max(v1, opts.yMax);
-  if (v1 === v0) {
-    v0 -= 1;
-    v1 += 1;
+  const xs = points.map((p) => p.t / 1e3);
+  const hasBand = points.some((p) => p.min !== undefined && p.min !== null);
+  const data = [xs, points.map((p) => p.mean ?? null)];
+  const unit = opts.unit || "";
+  const series = [
+    { value: (u, v) => (v === null ? "—" : fmt.time(v * 1e3)) },
+    { label: hasBand ? t("chart.mean") : opts.title || t("chart.mean"), stroke: ACCENT, width: 2, value: (u, v) => valueText(v, unit, opts.digits) },
+  ];
+  const bands = [];
+  if (hasBand) {
+    data.push(points.map((p) => p.min ?? null), points.map((p) => p.max ?? null));
+    series.push(
+      { label: t("chart.min"), stroke: "rgba(31,111,235,0.35)", width: 1, value: (u, v) => valueText(v, unit, opts.digits) },
+      { label: t("chart.max"), stroke: "rgba(31,111,235,0.35)", width: 1, value: (u, v) => valueText(v, unit, opts.digits) },
+    );
+    bands.push({ series: [3, 2], fill: "rgba(31,111,235,0.10)" });
   }
-  const pad = (v1 - v0) * 0.08;
-  v0 -= pad;
-  v1 += pad;
-  const x = (t) => m.l + ((t - t0) / (t1 - t0)) * (W - m.l - m.r);
-  const y = (v) => H - m.b - ((v - v0) / (v1 - v0)) * (H - m.t - m.b);
+  const yValues = [...data.slice(1).flat().filter((v) => v !== null), ...thresholds.map((x) => x.value)];
+  let yLo = yValues.length ? Math.min(...yValues) : 0;
+  let yHi = yValues.length ? Math.max(...yValues) : 1;
+  if (opts.yMin !== undefined) yLo = Math.min(yLo, opts.yMin);
+  if (opts.yMax !== undefined) yHi = Math.max(yHi, opts.yMax);
+  const pad = yHi > yLo ? (yHi - yLo) * 0.08 : 1;
+  const xFrom = (opts.from ?? Math.min(...(xs.length ? xs.map((x) => x * 1e3) : windows.map((w) => w.from)))) / 1e3;
+  const xTo = (opts.to ?? Math.max(...(xs.length ? xs.map((x) => x * 1e3) : windows.map((w) => w.to)))) / 1e3;
+  const axisFont = "13px system-ui, sans-serif";
+  const make = (width) =>
+    new uPlot(
+      {
+        width,
+        height: opts.height || 220,
+        tzDate,
+        series,
+        bands,
+        cursor: { drag: { x: true, y: false }, sync: opts.sync ? { key: opts.sync } : undefined },
+        scales: {
+          x: { time: true, min: xFrom, max: xTo > xFrom ? xTo : xFrom + 60 },
+          y: { range: () => [opts.yMin ?? yLo - pad, opts.yMax ?? yHi + pad] },
+        },
+        axes: [
+          { font: axisFont, stroke: "#4a5566", grid: { stroke: "#e3e6eb" }, size: 48, values: timeTicks },
+          { font: axisFont, stroke: "#4a5566", grid: { stroke: "#e3e6eb" }, size: 56, label: unit || undefined, labelFont: axisFont, labelSize: 20 },
+        ],
+        hooks: {
+          draw: [overlays(thresholds, windows)],
+          setScale: [
+            (u, key) => {
+              if (key === "x" && opts.onZoom) opts.onZoom(u.scales.x.min * 1e3, u.scales.x.max * 1e3);
+            },
+          ],
+        },
+      },
+      data,
+      box,
+    );
+  // sized to its container once it is on the page (and again when the page is resized)
+  let plot = null;
+  const ro = new ResizeObserver(() => {
+    const width = Math.max(240, Math.floor(box.clientWidth));
+    if (!plot) plot = make(width);
+    else if (Math.abs(plot.width - width) > 4) plot.setSize({ width, height: plot.height });
+  });
+  ro.observe(box);
+  return box;
+}
 
-  for (const w of windows) {
-    const rect = svg("rect", {
-      x: x(w.from),
-      y: m.t,
-      width: Math.max(2, x(w.to) - x(w.from)),
-      height: H - m.t - m.b,
-      class: "chart-window",
-    });
-    const tt = svg("title");
-    tt.textContent = w.label || "";
-    rect.append(tt);
-    root.append(rect);
-  }
-  for (const v of niceTicks(v0, v1)) {
-    root.append(svg("line", { x1: m.l, x2: W - m.r, y1: y(v), y2: y(v), class: "chart-grid" }));
-    const label = svg("text", { x: m.l - 6, y: y(v) + 4, "text-anchor": "end", class: "chart-axis" });
-    label.textContent = String(v);
-    root.append(label);
-  }
-  for (const t of niceTicks(t0, t1, 4)) {
-    const label = svg("text", { x: x(t), y: H - 6, "text-anchor": "middle", class: "chart-axis" });
-    label.textContent = timeLabel(t, t1 - t0);
-    root.append(label);
-  }
-  if (good.length && good.some((p) => p.min !== undefined && p.min !== null)) {
-    const upper = good.map((p) => `${x(p.t)},${y(p.max ?? p.mean)}`);
-    const lower = good.map((p) => `${x(p.t)},${y(p.min ?? p.mean)}`).reverse();
-    root.append(svg("polygon", { points: [...upper, ...lower].join(" "), class: "chart-band" }));
-  }
-  if (good.length) {
-    root.append(svg("polyline", { points: good.map((p) => `${x(p.t)},${y(p.mean)}`).join(" "), class: "chart-line" }));
-    const last = good[good.length - 1];
-    root.append(svg("circle", { cx: x(last.t), cy: y(last.mean), r: 3, class: "chart-dot" }));
-  }
-  if (opts.unit) {
-    const u = svg("text", { x: m.l + 4, y: m.t + 10, class: "chart-unit" });
-    u.textContent = opts.unit;
-    root.append(u);
-  }
-  return root;
+// The useful horizon of a survival curve: until it has (almost) reached 0, past the failure window, never
+// the long flat tail at zero. days, survival: arrays; windowEndDay: number | null.
+export function usefulHorizon(days, survival, windowEndDay = null) {
+  let last = days.length - 1;
+  while (last > 0 && survival[last - 1] < 0.01) last -= 1;
+  const end = Math.max(days[last] * 1.15, windowEndDay ? windowEndDay * 1.2 : 0, Math.min(14, days[days.length - 1]));
+  return Math.min(end, days[days.length - 1]);
 }

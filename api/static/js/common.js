@@ -109,6 +109,8 @@ export async function apiUpload(path, blob, contentType) {
 // once instead of probing, so a missing endpoint is a message on the page, not a failed request.
 let pathsPromise = null;
 export async function hasEndpoint(template) {
+  // the page shell says whether the endpoints pages commonly adapt to exist (no OpenAPI download)
+  if ((config.endpoints_checked || []).includes(template) && (config.endpoints || []).length) return config.endpoints.includes(template);
   pathsPromise ??= fetch(`${API}/openapi.json`)
     .then((r) => (r.ok ? r.json() : { paths: {} }))
     .then((doc) => new Set(Object.keys(doc.paths || {})));
@@ -134,6 +136,7 @@ export function h(tag, attrs = {}, ...children) {
 export function mount(...children) {
   const app = document.getElementById("app");
   app.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  if (lastNotice) notice(lastNotice.text, lastNotice.ok); // a re-render (e.g. a live update) keeps it
   return app;
 }
 
@@ -356,11 +359,17 @@ export function localInputToIso(value) {
 }
 
 // A message above the page's content after an action (ok or error), kept until the next action.
+let lastNotice = null;
+
 export function notice(text, ok = true) {
+  lastNotice = { text, ok };
   let el = document.getElementById("notice");
   if (!el) {
     el = h("p", { id: "notice", role: "status" });
-    document.getElementById("app").prepend(el);
+    const app = document.getElementById("app");
+    const title = app.querySelector("h1");
+    if (title) title.after(el);
+    else app.prepend(el);
   }
   el.className = ok ? "notice" : "error";
   el.textContent = text;

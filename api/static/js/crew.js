@@ -41,7 +41,7 @@ function why(o) {
 }
 
 function where(o) {
-  return [o.estate_id, o.building, o.floor !== null && o.floor !== undefined ? t("crew.floor", { n: o.floor }) : null, o.location || null]
+  return [o.estate_name || o.estate_id, o.building_name || o.building, o.floor !== null && o.floor !== undefined ? t("crew.floor", { n: o.floor }) : null, o.location || null]
     .filter(Boolean)
     .join(" · ");
 }
@@ -188,10 +188,10 @@ function orderCard(o, card) {
             await render();
           },
         }, t("crew.save_note")),
-        h("label", { class: "big button-like" }, `📷 ${t("crew.photo")}`, file),
+        h("label", { class: "big button-like" }, t("crew.photo"), file),
       ),
-      card?.photos.length ? h("p", { class: "muted small photos-count" }, t("crew.photos_n", { n: card.photos.length })) : null,
     );
+    if (card?.photos.length) el.append(h("p", { class: "muted small photos-count" }, t("crew.photos_n", { n: card.photos.length })));
   }
   return el;
 }

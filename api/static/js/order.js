@@ -101,7 +101,7 @@ function notes(card) {
       h("button", { type: "submit" }, t("action.add_note")),
     ),
     card.photos.length
-      ? h("div", { class: "photos" }, card.photos.map((p) => h("span", { class: "photo muted small" }, `📷 ${fmt.time(p.at)} · ${p.actor} · ${Math.round(p.size / 1024)} KB`)))
+      ? h("div", { class: "photos" }, card.photos.map((p) => h("span", { class: "photo muted small" }, h("a", { href: p.url, target: "_blank" }, `${t("order.photos")} #${p.id}`), ` ${fmt.time(p.at)} · ${p.actor} · ${Math.round(p.size / 1024)} KB`)))
       : null,
   );
 }
@@ -123,7 +123,7 @@ async function render() {
             { class: "facts", id: "facts" },
             ...[
               [t("col.asset"), h("a", { href: `/assets/${encodeURIComponent(o.asset_id)}` }, `${o.asset_id} (${tr("kind", o.kind)})`)],
-              [t("asset.place"), `${o.estate_id} / ${o.building}${o.floor !== null && o.floor !== undefined ? " · " + t("crew.floor", { n: o.floor }) : ""}`],
+              [t("asset.place"), `${o.estate_name || o.estate_id} / ${o.building_name || o.building}${o.floor !== null && o.floor !== undefined ? " · " + t("crew.floor", { n: o.floor }) : ""}`],
               [t("asset.location"), o.location || "—"],
               [t("col.type"), tr("order.type", o.type)],
               [t("col.crew"), o.crew_id || (o.suggested_crew ? `${o.suggested_crew} (?)` : "—")],

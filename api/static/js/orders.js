@@ -66,7 +66,7 @@ async function run(orderId, what, path, body) {
   try {
     await api(`/orders/${orderId}/${path}`, { method: "POST", body });
     notice(actionMessage(orderId, what));
-    await render(actionMessage(orderId, what));
+    await render();
   } catch (err) {
     notice(actionMessage(orderId, what, err), false);
   }
@@ -182,14 +182,13 @@ async function listSection() {
   );
 }
 
-async function render(message = null) {
+async function render() {
   if (needToken(t("page.orders"), render)) return;
   remember();
   try {
     if (!crews.length) [crews, estates] = await Promise.all([api("/crews"), api("/estates")]);
     const [queue, list] = await Promise.all([proposals(), listSection()]);
     mount(h("h1", {}, t("page.orders")), queue, list);
-    if (typeof message === "string") notice(message);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return needToken(t("page.orders"), render, err);
     mount(h("h1", {}, t("page.orders")), errorBox(err));
