@@ -131,6 +131,7 @@ def quarter_record(
         "monthly": [{"period": p, "score": _r(s)} for p, s in q.monthly],
         "inspection": q.inspection.describe() if q.inspection else None,
         "inspections_per_month": q.inspection.per_month if q.inspection else None,
+        "weekly": q.inspection.weekly if q.inspection else None,
         "rectification_plan": q.inspection.rectification_plan if q.inspection else None,
     }
 

@@ -1,0 +1,46 @@
+"""The ratings page in a real browser: its title says what it lists, the breakdown shows effective weights in
+per cent adding up to 100 %, and the page links to the company and district reports, which open in the
+page's language."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.browser.test_pages import _open
+
+
+def test_ratings_page_title_weights_and_report_links(site, page) -> None:
+    # the shared site has too little monitoring for scores (every estate is "no data"); its breakdowns are served
+    # with the scheme's weights as effective weights, as a fully scored estate has them, to check the display
+    def scored(route) -> None:
+        body = route.fetch().json()
+        for i in body["indicators"]:
+            i["effective_weight"], i["points"], i["contribution"] = i["weight"], 50.0, i["weight"] / 2
+        body["score"] = 50.0
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page.route(re.compile(r".*/api/v1/ratings/monthly/[^/]+/(estate|company)/[^/?]+(\?.*)?$"), scored)
+    _open(page, f"{site.url}/ratings?token={site.engineer_token}&lang=zh")  # the browser asks for English
+    assert page.locator("#ratings-title").inner_text() == "物业服务企业考核评级"
+    page.select_option("select[name='entity']", "estate")
+    page.wait_for_function("document.getElementById('ratings-title').textContent === '小区考核评级'")
+    page.locator("tr[data-id]").first.click()
+    page.wait_for_selector("#drill tr[data-indicator]")
+    weights = page.locator("#drill tr[data-indicator] td.weight").all_inner_texts()
+    assert weights[0] == "20.0%"  # intactness: 20 % (it showed 2000.0 %)
+    assert sum(float(w.rstrip("%")) for w in weights) == 100.0
+    assert page.locator("#drill tr.total th.weight").inner_text() == "100.0%"
+    links = page.locator("#reports a.report-link")
+    assert links.count() == 3
+    href = links.first.get_attribute("href")
+    assert re.fullmatch(r"/api/v1/ratings/reports/district/\d{4}-\d{2}\.html\?lang=zh", href)
+    auth = {"Authorization": f"Bearer {site.engineer_token}"}
+    report = page.request.get(site.url + href, headers=auth)
+    assert report.status == 200 and "月度辖区物业考核报告" in report.text()
+    page.select_option("select[name='entity']", "company")
+    page.wait_for_function("document.getElementById('ratings-title').textContent === '物业服务企业考核评级'")
+    page.locator("tr[data-id]").first.click()
+    page.wait_for_selector("#drill a.report-link")
+    assert page.locator("#drill a.report-link").count() == 3  # the company's monthly, quarterly and PDF
+    assert page.console_errors == []
