@@ -109,7 +109,12 @@ class LocalStack:
                 )
             log.info("starting %s on %s:%s (data in %s)", what, server.host, server.port, server.workdir)
             if self.broker is not None and server is self.mosquitto:
-                self.broker.start()
+                try:
+                    self.broker.start()
+                except (
+                    FileNotFoundError
+                ) as exc:  # no dynamic-security plugin: never fall back to an open broker
+                    raise StackError(str(exc)) from None
                 log.info(
                     "broker accounts: dynamic-security plugin; service passwords in %s",
                     self.broker.secrets_file,
