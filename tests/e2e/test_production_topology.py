@@ -227,6 +227,7 @@ def test_production_topology(topology: tuple[Topology, Database], tmp_path: Path
         )
         s.add(Crew(id="water", name="Water crew", skills=["water_pump"], estates=[ESTATE]))
         engineer = create_token(s, "eng", Role.ENGINEER, now)
+        supervisor = create_token(s, "sup", Role.SUPERVISOR, now)
     # the broker's accounts as compose's mosquitto-init makes them (app, ingest) plus one per device
     app_password = _secret("MQTT_APP_PASSWORD", topo.secrets)
     ingest_password = _secret("MQTT_INGEST_PASSWORD", topo.secrets)
@@ -291,18 +292,21 @@ def test_production_topology(topology: tuple[Topology, Database], tmp_path: Path
     thief.loop_stop()
     pump, rc = mqtt_client(broker, (PUMP.asset, device_passwords[PUMP.asset]), PUMP.asset)
     assert not rc.is_failure
-    base = int(time.time() * 1000) - 60_000
-    for i in range(200):
+    # a reading every 15 minutes since the month began (what the month's rating observes)
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    base = int(month_start.timestamp() * 1000)
+    n = min(2000, int((now - month_start).total_seconds() // 900))
+    for i in range(n):
         info = pump.publish(
             PUMP.topic(Channel.TELEMETRY),
-            encode_reading({"outlet_pressure_mpa": 0.4}, base + i * 10, i),
+            encode_reading({"outlet_pressure_mpa": 0.4}, base + i * 900_000, i),
             qos=1,
         )
         assert info.rc == 0
     from ingest.influx import InfluxClient
 
     influx = InfluxClient(topo.influx_url, topo.influx_db)
-    stored = wait_for(lambda: _count(influx, PUMP.asset) == 200, 30, "200 readings in InfluxDB")
+    stored = wait_for(lambda: _count(influx, PUMP.asset) == n, 30, f"{n} readings in InfluxDB")
     assert stored
 
     mark("readings stored")
@@ -347,18 +351,39 @@ def test_production_topology(topology: tuple[Topology, Database], tmp_path: Path
     }
 
     mark("jobs")
-    # 5. the API in a fresh container (no files of the old one) serves the same orders from the store
+    # 5. the API in a fresh container (no files of the old one) serves the same orders and ledger
+    period = f"{now:%Y-%m}"
+    sup = {"Authorization": f"Bearer {supervisor}"}
+    # the month's history of every asset, as `facility history` would have loaded it, so the month has scores
+    from evaluation.testing import reading_lines
+    from maintenance.registry import read_fleet
+
+    with db.transaction() as s:
+        assets = [a for a in read_fleet(s).assets if a.id != PUMP.asset]
+    influx.write(reading_lines(assets, month_start, now, dt.timedelta(hours=1)))
+    # and the month's resident survey and 12345 hotline figures (external indicators, kept in the store)
+    external = [
+        {"estate": ESTATE, "month": period, "indicator": "resident_satisfaction", "value": 0.8, "count": 40},
+        {"estate": ESTATE, "month": period, "indicator": "hotline_handled_rate", "value": 0.9, "count": 10},
+    ]
+    assert api.post("/api/v1/ratings/external", json=external, headers=sup).status_code == 201
+    r = api.post("/api/v1/ratings/publish", json={"period": period, "provisional": True}, headers=sup)
+    assert r.status_code == 201, r.text
+    ledger = _json_as(api, "/api/v1/ratings/ledger", sup)
+    assert len(ledger) == 1 and ledger[0]["period"] == period
     before = sorted(o["id"] for o in _json(api, "/api/v1/orders"))
     topo.kill("api", signal.SIGTERM)
     topo.run("api", fresh=True)
     wait_for(lambda: _ok(api, "/api/v1/jobs"), 60, "the restarted API")
     assert sorted(o["id"] for o in _json(api, "/api/v1/orders")) == before
+    assert _json_as(api, "/api/v1/ratings/ledger", sup) == ledger
+    assert _json_as(api, "/api/v1/ratings/ledger/verify", sup)["ok"] is True
+    influx.close()
     mark("api restarted")
     for c in [dev, pump, crew_sub, *devices]:
         c.disconnect()
     for c in [dev, pump, crew_sub, *devices]:
         c.loop_stop()
-    influx.close()
     mark("clients closed")
 
 
@@ -378,6 +403,12 @@ def _ok(api: httpx.Client, path: str) -> bool:
 
 def _json(api: httpx.Client, path: str) -> Any:
     r = api.get(path)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _json_as(api: httpx.Client, path: str, headers: dict[str, str]) -> Any:
+    r = api.get(path, headers=headers)
     assert r.status_code == 200, r.text
     return r.json()
 
