@@ -20,6 +20,7 @@ from maintenance.tokens import Role
 from simulators.fleetsim import FleetSimulator
 from simulators.publisher import MqttPublisher
 from simulators.service import broker_config
+from tests.registry_support import import_fleet
 from tests.support import make_token
 
 pytestmark = pytest.mark.e2e
@@ -50,6 +51,7 @@ def test_simulated_readings_come_back_through_the_api(
         metrics_port=0,
         batch_interval_s=0.1,
     )
+    import_fleet(settings, fleet)  # the registry in the store is what the API serves
     ingester = Ingester(settings)
     ingester.start()
     try:
