@@ -77,6 +77,15 @@ async def _store_unavailable(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": "the database cannot be reached: retry later"}, status_code=503)
 
 
+async def _beyond_64_bits(request: Request, exc: Exception) -> Response:
+    """A number too large for the store that a route's parameter types let through: 422, not 500."""
+    log.warning("%s %s: a number beyond 64 bits reached the store: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": "a number in this request is too large: ids and counts are at most 9223372036854775807"},
+        status_code=422,
+    )
+
+
 def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:
     settings = settings or (ctx.settings if ctx else Settings())
     owned = ctx is None
@@ -100,6 +109,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.state.ctx = context
     app.add_exception_handler(StarletteHTTPException, _to_login)  # type: ignore[arg-type]
     app.add_exception_handler(OperationalError, _store_unavailable)
+    app.add_exception_handler(OverflowError, _beyond_64_bits)  # the safety net under api/params.py's RowId
     #: ids of the routes (as their routers define them) that anyone may call
     app.state.public_routes = set()
     for info in sorted(pkgutil.iter_modules(api.routes.__path__), key=lambda m: m.name):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import ALL_ROLES, OPERATORS, Principal, Role, require_role
 from api.deps import ClockDep, SessionDep
+from api.params import RowId
 from facility.contract import AlarmOutcome, AssetKind
 from maintenance.alarms.queries import AlarmFilter, counts, list_alarms
 from maintenance.alarms.rule_store import delete_rule, rules_in_force, upsert_rule
@@ -98,7 +99,7 @@ def get_counts(session: SessionDep, estate: str | None = Query(None, max_length=
 
 
 @router.get("/alarms/{alarm_id}")
-def get_one(alarm_id: int, session: SessionDep) -> dict[str, Any]:
+def get_one(alarm_id: RowId, session: SessionDep) -> dict[str, Any]:
     try:
         return alarm_payload(session, get_alarm(session, alarm_id))
     except AlarmNotFound as exc:
@@ -125,14 +126,14 @@ def _step(fn: Any, *args: Any) -> dict[str, Any]:
 
 @router.post("/alarms/{alarm_id}/acknowledge")
 def post_acknowledge(
-    alarm_id: int, session: SessionDep, clock: ClockDep, who: Responders, body: AckIn | None = None
+    alarm_id: RowId, session: SessionDep, clock: ClockDep, who: Responders, body: AckIn | None = None
 ) -> dict[str, Any]:
     return _step(acknowledge, session, alarm_id, _actor(who), clock(), body.note if body else "")
 
 
 @router.post("/alarms/{alarm_id}/clear")
 def post_clear(
-    alarm_id: int, session: SessionDep, clock: ClockDep, who: Operators, body: ClearIn | None = None
+    alarm_id: RowId, session: SessionDep, clock: ClockDep, who: Operators, body: ClearIn | None = None
 ) -> dict[str, Any]:
     b = body or ClearIn(note="", outcome=None)
     outcome = b.outcome.value if b.outcome else None
@@ -182,7 +183,7 @@ def put_rule(body: RuleIn, session: SessionDep, clock: ClockDep, who: Operators)
 
 
 @router.delete("/alarm-rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_rule(rule_id: int, session: SessionDep, clock: ClockDep, who: Operators) -> None:
+def remove_rule(rule_id: RowId, session: SessionDep, clock: ClockDep, who: Operators) -> None:
     if not delete_rule(session, rule_id, clock()):
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"stored rule {rule_id} does not exist (defaults cannot be deleted)"

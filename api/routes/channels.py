@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import OPERATORS, READERS, Principal, require_role
 from api.deps import ContextDep, SessionDep
+from api.params import RowId
 from maintenance.alarms.models import ChannelRow
 from maintenance.channels.base import URL_CHANNELS, ChannelType
 from maintenance.domain import zone
@@ -129,7 +130,7 @@ def create_channel(body: ChannelIn, session: SessionDep, ctx: ContextDep, who: O
 
 
 @router.delete("/channels/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_channel(channel_id: int, session: SessionDep, who: Operators) -> None:
+def delete_channel(channel_id: RowId, session: SessionDep, who: Operators) -> None:
     ch = session.get(ChannelRow, channel_id)
     if ch is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"channel {channel_id} does not exist")

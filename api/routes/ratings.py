@@ -384,7 +384,7 @@ def file_objection(body: ObjectionIn, ev: EvalDep, who: Readers, clock: ClockDep
 
 @router.post("/objections/{objection_id}/decision")
 def decide_objection(
-    objection_id: int, body: DecisionIn, ev: EvalDep, who: Deciders, clock: ClockDep
+    objection_id: RowId, body: DecisionIn, ev: EvalDep, who: Deciders, clock: ClockDep
 ) -> dict[str, Any]:
     """An engineer or supervisor (not the one who filed it) accepts or rejects an objection with a reason; an
     accepted objection to a published month appends a correction entry (``correction_seq``) naming the entry
