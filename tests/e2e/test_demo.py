@@ -37,7 +37,7 @@ def test_demo_serves_every_asset_with_a_recent_reading_and_stops_cleanly(tmp_pat
     started = time.monotonic()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "facility.cli", "demo", "--history-days", "30"],
+            [sys.executable, "-m", "runtime.cli", "demo", "--history-days", "30"],
             cwd=REPO,
             env=env,
             stdout=out,
