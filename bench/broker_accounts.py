@@ -56,7 +56,7 @@ def main() -> None:
         try:
             info = broker.info
             out: dict[str, object] = {"devices": n, "cpus": os.cpu_count()}
-            with DynsecAccounts.for_broker(info, timeout_s=600) as acc:
+            with DynsecAccounts.for_broker(info) as acc:
                 assert broker.server.proc is not None
                 cpu0 = _cpu_s(broker.server.proc.pid)
                 out["sync_new_s"] = _timed(lambda: acc.sync(specs))

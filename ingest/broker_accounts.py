@@ -15,6 +15,7 @@ import secrets
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
@@ -191,13 +192,21 @@ class DynsecAccounts:
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 raise AccountError(f"could not send to the broker: {mqtt.error_string(info.rc)}")
         with self._arrived:
-            ok = self._arrived.wait_for(lambda: all(i in self._replies for i in ids), self.timeout_s)
-            if not ok:
-                raise AccountError(
-                    f"the broker answered {sum(i in self._replies for i in ids)} of {len(ids)} account commands"
-                    f" within {self.timeout_s:.0f} s: is the dynamic-security plugin loaded?"
-                )
+            # a big batch takes the plugin a while (it saves its file after each command): give up only when
+            # no answer at all has come for ``timeout_s``
+            answered = -1
+            while (done := sum(i in self._replies for i in ids)) < len(ids):
+                if done == answered:
+                    raise AccountError(
+                        f"the broker answered {done} of {len(ids)} account commands and then nothing for "
+                        f"{self.timeout_s:.0f} s: is the dynamic-security plugin loaded?"
+                    )
+                answered = done
+                self._arrived.wait_for(partial(self._more_than, ids, done), self.timeout_s)
             return [self._replies.pop(i) for i in ids]
+
+    def _more_than(self, ids: Sequence[str], n: int) -> bool:
+        return sum(i in self._replies for i in ids) > n
 
     def _checked(
         self, commands: Sequence[dict[str, Any]], tolerate: tuple[str, ...] = ()
