@@ -35,6 +35,8 @@ from facility.i18n import (
 )
 
 UNPREFIXED = True
+#: the session cookie of a signed-in person (api/auth.py, api/routes/session.py)
+SESSION_COOKIE = "fm_session"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 LANG_COOKIE = "lang"
 
@@ -82,7 +84,7 @@ def page_language(request: Request) -> str:
     )
 
 
-def _config(lang: str, endpoints: list[str], **extra: object) -> str:
+def _config(lang: str, endpoints: list[str], session: bool, **extra: object) -> str:
     schemas = {
         kind.value: [
             {
@@ -104,6 +106,8 @@ def _config(lang: str, endpoints: list[str], **extra: object) -> str:
         "tz": DEFAULT_TIMEZONE,
         "endpoints": endpoints,
         "endpoints_checked": list(OPTIONAL_ENDPOINTS),
+        #: a session cookie came with the page: the scripts call the API with it (no token needed)
+        "session": session,
         **extra,
     }
     # "<" escaped so no value can close the <script> element
@@ -142,7 +146,7 @@ def render_page(
 <body data-page="{page}" data-lang="{lang}">
 <header class="top"><a class="brand" href="/">{html.escape(t("app.name", lang))}</a><nav>{nav}</nav>{switch}</header>
 <main id="app" aria-live="polite"><p class="muted">{html.escape(t("common.loading", lang))}</p></main>
-<script id="facility-config" type="application/json">{_config(lang, _endpoints(request), **extra)}</script>
+<script id="facility-config" type="application/json">{_config(lang, _endpoints(request), SESSION_COOKIE in request.cookies, **extra)}</script>
 <script type="module" src="/static/js/{page}.js"></script>
 </body>
 </html>

@@ -23,6 +23,7 @@ from maintenance.db import Database
 from maintenance.domain import OrderState, OrderType, Priority
 from maintenance.models import Crew
 from maintenance.orders import create_order, transition
+from maintenance.people import add_user
 from maintenance.registry import load_fleet
 from maintenance.tokens import Role, create_token
 from predict.features import spec_for_kind
@@ -34,6 +35,8 @@ from simulators.history import generate_history
 from tests.integration.test_dashboards_queries import REPO, demo_fleet, write_run
 
 ARTIFACTS = REPO / "test-artifacts"
+#: a crew member of bins-lv who signs in with name and password (the session cookie, not a token)
+BINS_CREW_LOGIN = ("张敏", "bins-crew-password-1")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -104,6 +107,7 @@ def _seed_store(db: Database, now: dt.datetime) -> tuple[str, str, tuple[int, ..
         crew = create_token(s, "li-wei", Role.CREW, now, crew_id="lift-lv")
         engineer = create_token(s, "eng-wang", Role.ENGINEER, now)
         bins = create_token(s, "zhang-min", Role.CREW, now, crew_id="bins-lv")
+        add_user(s, BINS_CREW_LOGIN[0], BINS_CREW_LOGIN[1], Role.CREW, now, crew_id="bins-lv")
         supervisor = create_token(s, "jiedao-chen", Role.SUPERVISOR, now)
         return crew, engineer, tuple(ids), other.id, bins, supervisor
 

@@ -20,7 +20,7 @@ import pytest
 from facility.i18n import t
 from maintenance.models import Order, Transition
 from maintenance.order_records import OrderCheck
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, BINS_CREW_LOGIN
 
 pytestmark = pytest.mark.browser
 
@@ -126,7 +126,15 @@ def test_proposal_approved_worked_on_a_phone_and_the_risk_falls(site, watched, l
     # 2. the crew works it from a phone: what, where, when, why; checklist; a note kept across a reload
     phone_ctx, w_crew = watched(lang, **PHONE)
     phone = phone_ctx.new_page()
-    ready(phone, f"{site.url}/crew?token={site.bins_crew_token}")
+    ready(phone, f"{site.url}/crew")  # not signed in: the way in, no request refused
+    phone.locator("#sign-in").tap()
+    phone.wait_for_url("**/login?next=*")
+    phone.fill("input[name='name']", BINS_CREW_LOGIN[0])
+    phone.fill("input[name='password']", BINS_CREW_LOGIN[1])
+    phone.locator("button[type='submit']").tap()
+    phone.wait_for_url("**/crew")
+    phone.wait_for_selector("body[data-ready='1']")
+    assert phone.evaluate("localStorage.getItem('facility.token')") is None  # the session cookie, no token
     card = phone.locator(f"article.order[data-order='{oid}']")
     card.wait_for()
     w_crew.received, w_crew.by_url = 0, {}

@@ -76,9 +76,9 @@ let signedIn = false;
 // Every read of the API needs a token (any role); it is sent whenever one is stored.
 export async function api(path, { method = "GET", body, auth = true } = {}) {
   const headers = { Accept: "application/json" };
-  const t = token();
-  if (t) headers.Authorization = `Bearer ${t}`;
-  else if (auth) throw new ApiError(401, t("token.missing"));
+  const bearer = token();
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  else if (auth && !config.session) throw new ApiError(401, t("token.missing"));
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET") Object.assign(headers, csrfHeader());
   const r = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -217,17 +217,39 @@ export function table(headers, rows) {
   );
 }
 
-// Show the token form instead of the page when no token is stored (or the stored one was refused).
-export function needToken(title, onSaved, refused = null) {
-  if (refused) clearToken();
-  if (token()) return false;
-  mount(
-    h("h1", {}, title),
-    refused ? errorBox(refused) : null,
-    tokenForm(onSaved, refused ? t("token.refused") : t("token.hint")),
-  );
+// Signed in (a session cookie came with the page) or holding an API token (machines, demo links)?
+export function hasCredentials() {
+  return Boolean(token() || config.session);
+}
+
+// The way in when the page has no credentials (or they were refused): sign in with name and password, or
+// paste an API token. Returns true when it took over the page.
+export function needToken(title, onSaved, refused = null, hint = null) {
+  if (refused) {
+    clearToken();
+    config.session = false;
+  }
+  if (hasCredentials()) return false;
+  mount(h("h1", {}, title), refused ? errorBox(refused) : null, signIn(), tokenForm(onSaved, hint || (refused ? t("token.refused") : t("token.hint"))));
   document.body.dataset.ready = "1";
   return true;
+}
+
+// A link to the sign-in page that comes back here afterwards
+export function signIn() {
+  if (!(config.endpoints || []).includes("/session/login")) return null;
+  const next = encodeURIComponent(location.pathname + location.search);
+  return h("p", { class: "sign-in" }, h("a", { class: "button-like big primary", href: `/login?next=${next}`, id: "sign-in" }, t("signin.link")), " ", h("span", { class: "muted" }, t("signin.or_token")));
+}
+
+// Forget the token and end the session (if any), then show the way in again
+export async function signOut(after) {
+  clearToken();
+  if (config.session) {
+    await fetch("/api/v1/session/logout", { method: "POST", headers: csrfHeader() }).catch(() => null);
+    config.session = false;
+  }
+  after();
 }
 
 // A small token form used by the pages that need an API token.

@@ -1,9 +1,7 @@
 // The crew's phone page: a card per order — what, where, when (local time), why in plain words, the
 // checklist, notes (a draft is kept on the phone while typing and never overwritten by an update), photos —
 // and acknowledge / start / resolve in a few taps. Finished orders: newest first.
-import {
-  ApiError, api, apiUpload, badge, clearToken, errorBox, fmt, h, live, mount, t, token, tokenForm, tr,
-} from "./common.js";
+import { ApiError, api, apiUpload, badge, fmt, h, live, mount, needToken, signOut, t, tr } from "./common.js";
 
 // what a crew member may do from each state, in the order the buttons are shown
 const ACTIONS = [
@@ -199,11 +197,7 @@ function orderCard(o, card) {
 const finishedAt = (o) => (o.transitions.length ? o.transitions[o.transitions.length - 1].at : o.opened_at);
 
 async function render() {
-  if (!token()) {
-    mount(h("h1", {}, t("page.crew")), tokenForm(render, t("token.hint_crew")));
-    document.body.dataset.ready = "1";
-    return;
-  }
+  if (needToken(t("page.crew"), render, null, t("token.hint_crew"))) return;
   try {
     const orders = await api("/orders?limit=200");
     const open = orders.filter((o) => !DONE.has(o.state));
@@ -222,15 +216,11 @@ async function render() {
         h("button", { class: "big", id: "toggle-done", onclick: () => ((showDone = !showDone), render()) }, showDone ? t("crew.hide_done") : t("crew.show_done")),
       ),
       mine.length ? h("div", { class: "orders" }, mine.map((o) => orderCard(o, byId[o.id]))) : h("p", { class: "muted", id: "no-orders" }, t("crew.no_orders")),
-      h("p", { class: "small" }, h("button", { class: "link", onclick: () => (clearToken(), render()) }, t("token.signout"))),
+      h("p", { class: "small" }, h("button", { class: "link", id: "sign-out", onclick: () => signOut(render) }, t("token.signout"))),
     );
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) {
-      clearToken();
-      mount(h("h1", {}, t("page.crew")), errorBox(err), tokenForm(render, t("token.refused")));
-    } else {
-      mount(h("h1", {}, t("page.crew")), errorBox(err));
-    }
+    if (err instanceof ApiError && err.status === 401) return needToken(t("page.crew"), render, err, t("token.refused"));
+    mount(h("h1", {}, t("page.crew")), h("p", { class: "error", role: "alert" }, `${err.status || ""} ${err.message}`));
   }
   document.body.dataset.ready = "1";
 }
