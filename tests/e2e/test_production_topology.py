@@ -35,6 +35,7 @@ from facility.contract import AssetKind, AssetRef, Channel, EventType, encode_ev
 from facility.services.dynsec import AccountError, AccountSpec, DynsecBroker
 from facility.services.ports import free_port
 from ingest.broker_accounts import DynsecAccounts
+from ingest.influx import InfluxClient
 from maintenance.db import Database
 from maintenance.models import Crew, Order
 from maintenance.tokens import Role, create_token
@@ -110,16 +111,19 @@ class Topology:
         env["FACILITY_WORKER_METRICS_PORT"] = str(free_port())
         return env
 
-    def run(self, service: str, extra_env: dict[str, str] | None = None, fresh: bool = False) -> None:
-        """Start ``service``'s compose command (the image's entry point is ``facility``)."""
+    def run(
+        self, service: str, extra_env: dict[str, str] | None = None, fresh: bool = False, name: str = ""
+    ) -> None:
+        """Start ``service``'s compose command (the image's entry point is ``facility``) as ``name``."""
+        name = name or service
         spec = SERVICES[service]
         assert "entrypoint" not in spec, f"{service} runs a shell, not a facility command"
         env = {k: v for k, v in os.environ.items() if not k.startswith("FACILITY_")}
         env |= self.env(service, fresh) | (extra_env or {})
-        log = (self.root / f"{service}.log").open("ab")
+        log = (self.root / f"{name}.log").open("ab")
         cwd = Path(env["FACILITY_VAR_DIR"]).parent  # not the repository: no .env of a developer is read
         # its own process group, as a container: stopping it stops what it started (the ingest workers)
-        self.procs[service] = subprocess.Popen(
+        self.procs[name] = subprocess.Popen(
             [FACILITY, *spec["command"]],
             env=env,
             cwd=cwd,
@@ -261,6 +265,32 @@ def test_production_topology(topology: tuple[Topology, Database], tmp_path: Path
     topo.wait_log("ingester", r"MQTT facility-ingest-\d connected", count=2)
 
     mark("consumers connected")
+    influx = InfluxClient(topo.influx_url, topo.influx_db)
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    # 0. the ratings ledger and external indicators are kept by the store: publish the month now, and start
+    # the API's replacement (a fresh container: no files of the old one) to read them back at the end
+    period = f"{now:%Y-%m}"
+    sup = {"Authorization": f"Bearer {supervisor}"}
+    # the month's history of every asset, as `facility history` would have loaded it, so the month has scores
+    from evaluation.testing import reading_lines
+    from maintenance.registry import read_fleet
+
+    with db.transaction() as s:
+        assets = [a for a in read_fleet(s).assets if a.id != PUMP.asset]
+    influx.write(reading_lines(assets, month_start, now, dt.timedelta(hours=1)))
+    # and the month's resident survey and 12345 hotline figures (external indicators, kept in the store)
+    external = [
+        {"estate": ESTATE, "month": period, "indicator": "resident_satisfaction", "value": 0.8, "count": 40},
+        {"estate": ESTATE, "month": period, "indicator": "hotline_handled_rate", "value": 0.9, "count": 10},
+    ]
+    assert api.post("/api/v1/ratings/external", json=external, headers=sup).status_code == 201
+    r = api.post("/api/v1/ratings/publish", json={"period": period, "provisional": True}, headers=sup)
+    assert r.status_code == 201, r.text
+    ledger = _json_as(api, "/api/v1/ratings/ledger", sup)
+    assert len(ledger) == 1 and ledger[0]["period"] == period
+    api2_port = free_port()
+    topo.run("api", {"FACILITY_API_PORT": str(api2_port)}, fresh=True, name="api-2")
+    mark("ledger published")
     # 1. a fault → an order assigned to the lift crew and notified on its topic
     crew_sub, rc = mqtt_client(broker, ("app", app_password), f"topo-watch-{secrets.token_hex(3)}")
     assert not rc.is_failure, rc
@@ -293,7 +323,6 @@ def test_production_topology(topology: tuple[Topology, Database], tmp_path: Path
     pump, rc = mqtt_client(broker, (PUMP.asset, device_passwords[PUMP.asset]), PUMP.asset)
     assert not rc.is_failure
     # a reading every 15 minutes since the month began (what the month's rating observes)
-    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     base = int(month_start.timestamp() * 1000)
     n = min(2000, int((now - month_start).total_seconds() // 900))
     for i in range(n):
@@ -303,9 +332,6 @@ def test_production_topology(topology: tuple[Topology, Database], tmp_path: Path
             qos=1,
         )
         assert info.rc == 0
-    from ingest.influx import InfluxClient
-
-    influx = InfluxClient(topo.influx_url, topo.influx_db)
     stored = wait_for(lambda: _count(influx, PUMP.asset) == n, 30, f"{n} readings in InfluxDB")
     assert stored
 
@@ -351,29 +377,10 @@ def test_production_topology(topology: tuple[Topology, Database], tmp_path: Path
     }
 
     mark("jobs")
-    # 5. the API in a fresh container (no files of the old one) serves the same orders and ledger
-    period = f"{now:%Y-%m}"
-    sup = {"Authorization": f"Bearer {supervisor}"}
-    # the month's history of every asset, as `facility history` would have loaded it, so the month has scores
-    from evaluation.testing import reading_lines
-    from maintenance.registry import read_fleet
-
-    with db.transaction() as s:
-        assets = [a for a in read_fleet(s).assets if a.id != PUMP.asset]
-    influx.write(reading_lines(assets, month_start, now, dt.timedelta(hours=1)))
-    # and the month's resident survey and 12345 hotline figures (external indicators, kept in the store)
-    external = [
-        {"estate": ESTATE, "month": period, "indicator": "resident_satisfaction", "value": 0.8, "count": 40},
-        {"estate": ESTATE, "month": period, "indicator": "hotline_handled_rate", "value": 0.9, "count": 10},
-    ]
-    assert api.post("/api/v1/ratings/external", json=external, headers=sup).status_code == 201
-    r = api.post("/api/v1/ratings/publish", json={"period": period, "provisional": True}, headers=sup)
-    assert r.status_code == 201, r.text
-    ledger = _json_as(api, "/api/v1/ratings/ledger", sup)
-    assert len(ledger) == 1 and ledger[0]["period"] == period
+    # 5. the old API stops; its replacement serves the same orders (those of the burst too) and ledger
     before = sorted(o["id"] for o in _json(api, "/api/v1/orders"))
     topo.kill("api", signal.SIGTERM)
-    topo.run("api", fresh=True)
+    api.base_url = httpx.URL(f"http://127.0.0.1:{api2_port}")
     wait_for(lambda: _ok(api, "/api/v1/jobs"), 60, "the restarted API")
     assert sorted(o["id"] for o in _json(api, "/api/v1/orders")) == before
     assert _json_as(api, "/api/v1/ratings/ledger", sup) == ledger
