@@ -63,6 +63,7 @@ def get_alarms(
     limit: int = Query(200, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> AlarmPage:
+    """Alarms, newest first, filtered by state, severity, estate, asset or kind"""
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise HTTPException(
@@ -100,6 +101,7 @@ def get_counts(session: SessionDep, estate: str | None = Query(None, max_length=
 
 @router.get("/alarms/{alarm_id}")
 def get_one(alarm_id: RowId, session: SessionDep) -> dict[str, Any]:
+    """One alarm with its repeat count, linked order and change log"""
     try:
         return alarm_payload(session, get_alarm(session, alarm_id))
     except AlarmNotFound as exc:
@@ -128,6 +130,7 @@ def _step(fn: Any, *args: Any) -> dict[str, Any]:
 def post_acknowledge(
     alarm_id: RowId, session: SessionDep, clock: ClockDep, who: Responders, body: AckIn | None = None
 ) -> dict[str, Any]:
+    """Acknowledge an alarm (someone is on it)"""
     return _step(acknowledge, session, alarm_id, _actor(who), clock(), body.note if body else "")
 
 
@@ -135,6 +138,7 @@ def post_acknowledge(
 def post_clear(
     alarm_id: RowId, session: SessionDep, clock: ClockDep, who: Operators, body: ClearIn | None = None
 ) -> dict[str, Any]:
+    """Clear an alarm with its outcome (fire alarms: real fire, false alarm or test)"""
     b = body or ClearIn(note="", outcome=None)
     outcome = b.outcome.value if b.outcome else None
     return _step(clear, session, alarm_id, _actor(who), clock(), outcome, b.note)
@@ -184,6 +188,7 @@ def put_rule(body: RuleIn, session: SessionDep, clock: ClockDep, who: Operators)
 
 @router.delete("/alarm-rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_rule(rule_id: RowId, session: SessionDep, clock: ClockDep, who: Operators) -> None:
+    """Delete an alarm rule"""
     if not delete_rule(session, rule_id, clock()):
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"stored rule {rule_id} does not exist (defaults cannot be deleted)"

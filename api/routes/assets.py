@@ -137,6 +137,7 @@ def _aware(value: dt.datetime, name: str) -> dt.datetime:
 
 @router.get("/estates", response_model=list[EstateOut])
 def list_estates(ctx: ContextDep) -> list[EstateOut]:
+    """Estates and their buildings as the fleet file defines them"""
     fleet = ctx.fleet()
     return [
         EstateOut(
@@ -159,6 +160,7 @@ def list_assets(
     kind: AssetKind | None = None,
     state: AssetState | None = None,
 ) -> list[AssetOut]:
+    """Assets with their latest reading, filtered by estate or kind"""
     fleet = ctx.fleet()
     if estate is not None and estate not in {e.id for e in fleet.estates}:
         raise HTTPException(422, f"estate: no estate {estate!r}")
@@ -176,6 +178,7 @@ def list_assets(
 
 @router.get("/assets/{asset_id}", response_model=AssetOut)
 def get_asset(ctx: ContextDep, asset_id: str) -> AssetOut:
+    """One asset with its latest reading"""
     spec = _find(ctx, asset_id)
     latest = telemetry.latest_readings(ctx.influx, [spec.kind])
     return _asset_out(spec, latest, telemetry.open_faults(ctx.influx), telemetry.offline_assets(ctx.influx))
@@ -183,6 +186,7 @@ def get_asset(ctx: ContextDep, asset_id: str) -> AssetOut:
 
 @router.get("/assets/{asset_id}/latest", response_model=ReadingOut)
 def latest_reading(ctx: ContextDep, asset_id: str) -> ReadingOut:
+    """The asset's latest telemetry reading"""
     spec = _find(ctx, asset_id)
     reading = _reading(telemetry.latest_readings(ctx.influx, [spec.kind]).get(asset_id))
     if reading is None:
@@ -199,6 +203,7 @@ def asset_history(
     end: Instant | None = None,
     interval_s: Annotated[int | None, Query(ge=1, le=30 * 86400)] = None,
 ) -> HistoryOut:
+    """One telemetry field of an asset over time, aggregated to an interval (mean, min, max)"""
     spec = _find(ctx, asset_id)
     schema = SCHEMAS[spec.kind]
     if field not in schema.by_name:
@@ -237,6 +242,7 @@ def list_events(
     end: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ) -> list[EventOut]:
+    """Device events (faults, alarms, recoveries), newest first"""
     end = _aware(end, "end") if end else dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
     start = _aware(start, "start") if start else end - dt.timedelta(days=30)
     rows = telemetry.events(

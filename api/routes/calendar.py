@@ -20,6 +20,7 @@ Subscriber = Annotated[Principal, Depends(require_role(*READERS, Role.CREW, quer
 
 @router.get("/crews/{crew_id}/calendar.ics", response_class=Response)
 def crew_calendar(crew_id: str, session: SessionDep, who: Subscriber, clock: ClockDep) -> Response:
+    """The crew's scheduled work as an iCal feed (calendar clients may pass ?token=)"""
     ensure_crew_access(who, crew_id)
     if session.get(Crew, crew_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"crew {crew_id!r} does not exist")

@@ -84,6 +84,7 @@ def list_channels(
     owner_type: Literal["crew", "engineer", "manager"] | None = None,
     owner_id: str | None = Query(None, max_length=64),
 ) -> list[dict[str, Any]]:
+    """Notification channels (WeCom, DingTalk, Feishu, SMS, e-mail) and their delivery state"""
     q = sa.select(ChannelRow).order_by(ChannelRow.id)
     if owner_type:
         q = q.where(ChannelRow.owner_type == owner_type)
@@ -94,6 +95,7 @@ def list_channels(
 
 @router.post("/channels", status_code=status.HTTP_201_CREATED)
 def create_channel(body: ChannelIn, session: SessionDep, ctx: ContextDep, who: Operators) -> dict[str, Any]:
+    """Add a notification channel"""
     owner = {"crew": Crew, "engineer": Engineer, "manager": Estate}[body.owner_type]
     if session.get(owner, body.owner_id) is None:
         raise _422("owner_id", f"{body.owner_type} {body.owner_id!r} does not exist")
@@ -131,6 +133,7 @@ def create_channel(body: ChannelIn, session: SessionDep, ctx: ContextDep, who: O
 
 @router.delete("/channels/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_channel(channel_id: RowId, session: SessionDep, who: Operators) -> None:
+    """Delete a notification channel"""
     ch = session.get(ChannelRow, channel_id)
     if ch is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"channel {channel_id} does not exist")

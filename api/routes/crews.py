@@ -125,11 +125,13 @@ def _apply(session: SessionDep, crew: Crew, body: CrewUpdate) -> None:
 
 @router.get("/crews", response_model=list[CrewOut])
 def list_crews(session: SessionDep, who: Overseers) -> list[CrewOut]:
+    """Every maintenance crew"""
     return [crew_out(c) for c in session.scalars(sa.select(Crew).order_by(Crew.id))]
 
 
 @router.post("/crews", response_model=CrewOut, status_code=status.HTTP_201_CREATED)
 def create_crew(body: CrewCreate, session: SessionDep, ctx: ContextDep, who: Operators) -> CrewOut:
+    """Add a crew"""
     if session.get(Crew, body.id) is not None:
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"crew {body.id!r} exists: PATCH /crews/{body.id} to change it"
@@ -152,6 +154,7 @@ def _get(session: SessionDep, crew_id: str) -> Crew:
 
 @router.get("/crews/{crew_id}", response_model=CrewOut)
 def read_crew(crew_id: str, session: SessionDep, who: Readers) -> CrewOut:
+    """One crew (crew members: only their own)"""
     ensure_crew_access(who, crew_id)
     return crew_out(_get(session, crew_id))
 
@@ -160,6 +163,7 @@ def read_crew(crew_id: str, session: SessionDep, who: Readers) -> CrewOut:
 def update_crew(
     crew_id: str, body: CrewUpdate, session: SessionDep, ctx: ContextDep, who: Operators
 ) -> CrewOut:
+    """Change a crew's name, skills, estates, hours, members or webhook"""
     crew = _get(session, crew_id)
     if body.webhook_url is not None:  # safe destinations (issue 13): 422 for loopback/private/metadata
         check_destination(str(body.webhook_url), ctx.settings.outgoing_allow, "webhook_url")

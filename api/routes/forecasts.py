@@ -114,6 +114,7 @@ def _store_down(exc: SQLAlchemyError) -> HTTPException:
 
 @router.get("/assets/{asset_id}/forecast", response_model=ForecastPublic)
 def asset_forecast(asset_id: str, ctx: ContextDep, at: Instant | None = None) -> ForecastPublic:
+    """One asset's failure forecast: probabilities, survival curve, drivers, and whether it is down"""
     now = at or dt.datetime.now(dt.UTC)
     try:
         svc = service(ctx)

@@ -24,6 +24,7 @@ class Health(BaseModel):
 
 @router.get("/health", response_model=Health)
 def health(ctx: ContextDep, response: Response) -> Health:
+    """Whether the broker and InfluxDB answer (503 when either does not)"""
     broker_ok, broker_detail = broker_reachable(ctx.settings)
     influx_ok = ctx.influx.ping()
     ok = broker_ok and influx_ok

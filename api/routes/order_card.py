@@ -155,6 +155,7 @@ async def upload_photo(
 
 @router.get("/orders/{order_id}/photos/{photo_id}", response_class=Response)
 def read_photo(order_id: RowId, photo_id: RowId, session: SessionDep, who: Readers) -> Response:
+    """One photo attached to an order"""
     order = _load(session, order_id, who)
     photo = session.get(OrderPhoto, photo_id)
     if photo is None or photo.order_id != order.id:

@@ -294,6 +294,7 @@ def list_orders(
 def create(
     body: OrderCreate, session: SessionDep, who: Operators, clock: ClockDep, targets: TargetsDep
 ) -> OrderOut:
+    """Open a work order"""
     now = clock()
     try:
         order = create_order(
@@ -323,6 +324,7 @@ def create(
 def read(
     order_id: RowId, session: SessionDep, who: Readers, clock: ClockDep, targets: TargetsDep
 ) -> OrderOut:
+    """One work order with its SLA clocks"""
     now = clock()
     order = _load(session, order_id, who)
     return order_out(order, now, targets, _Suggestions(session, now)(order))
@@ -337,6 +339,7 @@ def move(
     clock: ClockDep,
     targets: TargetsDep,
 ) -> Any:
+    """Move an order to its next state (409 lists the allowed ones)"""
     order = _load(session, order_id, who)
     if who.role is Role.CREW and body.to not in CREW_TARGETS:
         raise HTTPException(
@@ -362,6 +365,7 @@ def move(
 def assign(
     order_id: RowId, body: AssignIn, session: SessionDep, who: Operators, clock: ClockDep, targets: TargetsDep
 ) -> OrderOut:
+    """Assign an order to a crew"""
     order = _load(session, order_id, who)
     now = clock()
     with _transition_errors():
@@ -405,6 +409,7 @@ def record_follow_up(
 
 @router.get("/escalations", response_model=list[EscalationOut])
 def escalations(session: SessionDep, who: Overseers) -> list[EscalationOut]:
+    """SLA breaches escalated so far"""
     rows = session.scalars(sa.select(Escalation).order_by(Escalation.id))
     return [
         EscalationOut(order_id=e.order_id, clock=e.clock, due_at=e.due_at, at=e.at, engineer_id=e.engineer_id)

@@ -89,6 +89,7 @@ def _month(ev: Evaluation, period: PeriodText, as_of: dt.datetime) -> MonthResul
 
 @router.get("/scheme")
 def scheme(ev: EvalDep, who: Readers) -> dict[str, Any]:
+    """The scoring scheme in force: indicators, weights and colour cut-offs"""
     s = ev.ratings.scheme
     return {
         "name": s.name,
@@ -105,6 +106,7 @@ def scheme(ev: EvalDep, who: Readers) -> dict[str, Any]:
 
 @router.get("/metrics")
 def metrics_catalogue(who: Readers) -> dict[str, str]:
+    """Every metric the ratings can compute, with its definition"""
     return CATALOGUE
 
 
@@ -153,6 +155,7 @@ def rankings(
     period: PeriodText, ev: EvalDep, who: Readers, clock: ClockDep, entity: Entity = "estate", group: str | None = None,
     as_of: AsOf = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
+    """A month's ranking of estates or companies, overall or within a group"""
     res = _month(ev, period, _as_of(as_of, clock))
     pool = res.estates if entity == "estate" else res.companies
     return [score_record(r, res.provisional) for r in pool if group is None or r.score.group == group]
@@ -225,6 +228,7 @@ def _entry(e: Any, content: bool = False) -> dict[str, Any]:
 
 @router.post("/publish", status_code=status.HTTP_201_CREATED)
 def publish(body: PublishIn, ev: EvalDep, who: Publishers, clock: ClockDep) -> dict[str, Any]:
+    """Publish a month's or quarter's ratings to the tamper-evident ledger"""
     p = _period(body.period)
     as_of = _as_of(body.as_of, clock)
     try:
@@ -241,17 +245,20 @@ def publish(body: PublishIn, ev: EvalDep, who: Publishers, clock: ClockDep) -> d
 
 @router.get("/ledger")
 def ledger(ev: EvalDep, who: Anyone) -> list[dict[str, Any]]:
+    """Published ratings, oldest first"""
     return [_entry(e) for e in ev.ledger.entries()]
 
 
 @router.get("/ledger/verify")
 def ledger_verify(ev: EvalDep, who: Anyone, head: str | None = None) -> dict[str, Any]:
+    """Check the ledger's hash chain (optionally against a known head)"""
     v = ev.ledger.verify(head)
     return {"ok": v.ok, "entries": v.entries, "head": v.head, "problems": [p.__dict__ for p in v.problems]}
 
 
 @router.get("/ledger/{seq}")
 def ledger_entry(seq: RowId, ev: EvalDep, who: Anyone) -> dict[str, Any]:
+    """One published entry of the ledger"""
     try:
         return _entry(ev.ledger.get(seq), content=True)
     except LedgerError as exc:
@@ -280,6 +287,7 @@ def external_json(ev: EvalDep, who: Publishers, rows: list[dict[str, Any]] = Bod
 def external_csv(
     ev: EvalDep, who: Publishers, text: str = Body(..., media_type="text/csv")
 ) -> dict[str, int]:
+    """Import external indicators (resident surveys, hotline) from CSV; all rows or none"""
     try:
         values = parse_csv(text, _known_estates(ev))
     except ExternalError as exc:

@@ -109,11 +109,13 @@ def _unprocessable(field: str, msg: str) -> HTTPException:
 
 @router.get("/registry/estates", response_model=list[EstateOut])
 def list_estates(session: SessionDep, who: Anyone) -> list[EstateOut]:
+    """Estates in the registry with their company and buildings"""
     return [estate_out(e, session) for e in session.scalars(sa.select(Estate).order_by(Estate.id))]
 
 
 @router.put("/registry/estates/{estate_id}", response_model=EstateOut)
 def put_estate(estate_id: str, body: EstateIn, session: SessionDep, who: Operators) -> EstateOut:
+    """Add or change an estate"""
     if body.id != estate_id:
         raise _unprocessable("id", f"body id {body.id!r} differs from the path's {estate_id!r}")
     estate = upsert_estate(
@@ -132,6 +134,7 @@ def put_estate(estate_id: str, body: EstateIn, session: SessionDep, who: Operato
 
 @router.get("/registry/assets", response_model=list[AssetOut])
 def list_assets(session: SessionDep, who: Anyone, estate: str | None = None) -> list[AssetOut]:
+    """Assets in the registry, optionally of one estate"""
     q = sa.select(Asset).order_by(Asset.id)
     if estate is not None:
         q = q.where(Asset.estate_id == estate)
@@ -140,6 +143,7 @@ def list_assets(session: SessionDep, who: Anyone, estate: str | None = None) -> 
 
 @router.get("/registry/assets/{asset_id}", response_model=AssetOut)
 def read_asset(asset_id: str, session: SessionDep, who: Anyone) -> AssetOut:
+    """One asset of the registry"""
     a = session.get(Asset, asset_id)
     if a is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"asset {asset_id!r} is not in the registry")
@@ -148,6 +152,7 @@ def read_asset(asset_id: str, session: SessionDep, who: Anyone) -> AssetOut:
 
 @router.put("/registry/assets/{asset_id}", response_model=AssetOut)
 def put_asset(asset_id: str, body: AssetIn, session: SessionDep, who: Operators) -> AssetOut:
+    """Add or change an asset"""
     if body.id != asset_id:
         raise _unprocessable("id", f"body id {body.id!r} differs from the path's {asset_id!r}")
     if session.get(Estate, body.estate) is None:
@@ -168,6 +173,7 @@ def put_asset(asset_id: str, body: AssetIn, session: SessionDep, who: Operators)
 
 @router.get("/registry/export.csv", response_class=Response)
 def export(session: SessionDep, who: Overseers) -> Response:
+    """The registry as CSV (the format registry/import reads)"""
     return Response(export_csv(session), media_type="text/csv; charset=utf-8")
 
 
@@ -191,6 +197,7 @@ def asset_timeline(
     who: Anyone,
     since: Instant | None = Query(None, description="only intervals ending after this time"),
 ) -> list[IntervalOut]:
+    """The asset's state intervals (in service, faulted, offline, maintenance)"""
     if session.get(Asset, asset_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"asset {asset_id!r} is not in the registry")
     rows = timeline.history(session, asset_id)
