@@ -279,7 +279,7 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
         if stop.is_set():
             return 0
         # the same jobs as `facility worker`, in a thread of this process
-        worker_app = bootstrap(account("maintenance"), db=maint.db)
+        worker_app = bootstrap(account("worker"), db=maint.db)
         worker = Worker(worker_app, holder="demo")
         analytics = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
         analytics.start()
