@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import RouteContext
+from fastapi.testclient import TestClient
 
-from api.app import PUBLIC
+from api.app import PUBLIC, create_app
 from api.auth import authenticated
+from facility.services.ports import free_port
+from facility.settings import Settings
 from runtime.schema import metadata
 from tests.security.conftest import EL, PASSWORD, ROLES, Site, api_routes, is_api
 
@@ -201,3 +205,12 @@ def test_get_routes_never_write(site: Site) -> None:
             answered += r.status_code == 200
     assert answered >= 30
     assert (_sql_counts(site), _influx_counts(site)) == before
+
+
+def test_a_store_that_is_down_is_a_503_that_leaks_nothing(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://u:secret@127.0.0.1:{free_port()}/x"
+    settings = Settings(var_dir=tmp_path, database_url=url, manage_services=False)
+    with TestClient(create_app(settings)) as client:
+        r = client.get("/api/v1/orders", headers={"Authorization": "Bearer fm_whatever"})
+    assert r.status_code == 503
+    assert r.json() == {"detail": "the database cannot be reached: retry later"}
