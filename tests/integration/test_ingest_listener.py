@@ -129,7 +129,7 @@ def test_a_store_outage_mid_burst_loses_no_event(
         assert listener.subscribed.wait(10)
         publish(host, port, msgs[:8], client_id="t-listener-dev")
         assert wait_until(lambda: listener.handled == 8)
-        outage(db_url, request)(1.5)
+        outage(db_url, request)(1.0)
         time.sleep(0.2)
         publish(host, port, msgs[8:], client_id="t-listener-dev")
         assert wait_until(lambda: listener.handled == len(msgs), timeout_s=30)
