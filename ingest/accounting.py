@@ -7,7 +7,9 @@ For each device we count
   only once it falls more than ``window`` below the highest number seen, so late or reordered deliveries
   inside the window are not miscounted;
 * ``duplicates``: a number received again (a QoS 1 redelivery; harmless, the point overwrites itself);
-* ``resets``: the counter went back to 0 (or far below the window): the device restarted.
+* ``resets``: the counter went back to 0 (or far below the window): the device restarted; also a jump
+  *ahead* by more than ``max_jump`` (a million): no device loses that many messages between two it delivers,
+  so it is a new stream (a corrupted or re-provisioned counter), not a million gaps.
 
 With N workers on a shared subscription each worker sees only part of a device's stream, so gaps are only
 meaningful for a single worker; duplicates and resets remain per worker. See docs/ingest.md.
@@ -18,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DEFAULT_WINDOW = 1024
+DEFAULT_MAX_JUMP = 1 << 20
 
 
 @dataclass
@@ -37,6 +40,7 @@ class DeviceSeq:
 class SeqTracker:
     window: int = DEFAULT_WINDOW
     devices: dict[str, DeviceSeq] = field(default_factory=dict)
+    max_jump: int = DEFAULT_MAX_JUMP
 
     def observe(self, device: str, seq: int) -> None:
         d = self.devices.get(device)
@@ -45,6 +49,12 @@ class SeqTracker:
         d.received += 1
         w = self.window
         if d.high < 0:
+            d.start, d.high, d.seen = seq, seq, 1
+            return
+        if seq - d.high > self.max_jump:
+            # not a loss of a million messages: a new stream (close the old one as at a restart)
+            d.resets += 1
+            d.gaps += self._missing(d, d.high - w + 1, d.high)
             d.start, d.high, d.seen = seq, seq, 1
             return
         if seq > d.high:

@@ -70,3 +70,14 @@ def test_random_loss_with_duplicates_and_local_reordering_is_counted_exactly() -
     t = feed(stream, window=64)
     assert t.devices["dev"].gaps + t.pending_gaps("dev") == lost - (n - 1 - max(kept))
     assert t.devices["dev"].duplicates == dups
+
+
+def test_a_jump_ahead_beyond_a_million_is_a_new_stream_not_a_million_gaps() -> None:
+    t = SeqTracker(window=16)
+    for s in [0, 1, 2, 4, *range(4_000_000_000, 4_000_000_040)]:
+        t.observe("dev", s)
+    d = t.devices["dev"]
+    assert (d.received, d.gaps, d.resets, d.duplicates) == (44, 1, 1, 0)  # 3 was lost, then a new stream
+    t.observe("dev", 4_000_000_000 + 1_048_576 + 39)  # exactly max_jump ahead: still counted as gaps
+    d = t.devices["dev"]
+    assert (d.gaps + t.pending_gaps("dev"), d.resets) == (1 + 1_048_575, 1)
