@@ -187,6 +187,8 @@ class BoundedBuffer(Generic[T]):
         """Up to ``n`` items, oldest first; waits up to ``timeout_s`` for the first one."""
         items = self._items
         if not items:
+            if self.closed:
+                return []
             self._waiting = True
             self._ready.clear()
             try:
