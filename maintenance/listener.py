@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from facility.contract import Channel, ContractError, Message, decode, subscription
 from facility.mqtt import AckingConsumer, BrokerConfig, EdgeMessage
+from facility.settings import Settings
 from ingest.deadletters import DeadLetter, DeadLetterStore
 from maintenance.db import Database
 from maintenance.handler import Outcome, handle_event
@@ -86,6 +87,28 @@ class EventListener:
         self.retries = 0
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._run, name="maintenance-events", daemon=True)
+
+    @classmethod
+    def from_settings(
+        cls,
+        db: Database,
+        settings: Settings,
+        publisher: Publisher | None = None,
+        clock: Clock = utcnow,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> EventListener:
+        """The listener of ``settings``: its broker (TLS and account included), client id and retry back-off."""
+        return cls(
+            db,
+            settings.mqtt_host,
+            settings.mqtt_port,
+            settings.maintenance_client_id,
+            publisher,
+            clock,
+            on_outcome,
+            broker=BrokerConfig.from_settings(settings),
+            retry_max_s=settings.listener_retry_max_s,
+        )
 
     def start(self) -> None:
         self._worker.start()
