@@ -152,7 +152,10 @@ def main() -> int:
         "bare_msgs_per_s": round(bare),
         "ingest_msgs_per_s_without_rules": round(without["ingest_msgs_per_s"]),
         "ingest_msgs_per_s_with_rules": round(with_rules["ingest_msgs_per_s"]),
-        "with_over_without": round(with_rules["ingest_msgs_per_s"] / without["ingest_msgs_per_s"], 3),
+        "with_over_without": round(
+            with_rules["ingest_msgs_per_s"] / max(without["ingest_msgs_per_s"], 1e-9), 3
+        ),
+        "stored_without_rules": without["stored"],
         "ratio_to_bare_with_rules": round(with_rules["ingest_msgs_per_s"] / bare, 3),
         "stored_with_rules": with_rules["stored"],
         "engine_messages": engine.get("messages"),

@@ -109,8 +109,9 @@ class AlarmEngine:
             return 0
         with self.db.transaction() as s:
             batch = Batch(s)
+            assets = batch.preload({sig.asset for _, sig in signals})
             for rule, sig in signals:
-                asset = s.get(Asset, sig.asset)
+                asset = assets.get(sig.asset)
                 if asset is not None:
                     apply_signal(s, rule, sig, asset, self.notify, batch)
             batch.finish()

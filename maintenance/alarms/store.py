@@ -59,14 +59,16 @@ def _iso(at: dt.datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
 
-def alarm_payload(session: Session, row: AlarmRow) -> dict[str, Any]:
-    building = session.get(Building, row.building_id)
+def alarm_payload(session: Session, row: AlarmRow, building_code: str | None = None) -> dict[str, Any]:
+    if building_code is None:
+        building = session.get(Building, row.building_id)
+        building_code = building.code if building else str(row.building_id)
     return {
         "id": row.id,
         "asset": row.asset_id,
         "kind": row.kind,
         "estate": row.estate_id,
-        "building": building.code if building else str(row.building_id),
+        "building": building_code,
         "rule": row.rule_key,
         "severity": row.severity,
         "state": row.state,
@@ -209,12 +211,34 @@ class Batch:
         self.events: dict[int, tuple[AlarmRow, str, dt.datetime]] = {}
         self.notify: dict[int, tuple[AlarmRow, Asset, bool, dt.datetime]] = {}
         self._crews: list[Crew] | None = None
+        #: assets whose repeatable alarms were all read by ``preload``
+        self._complete: set[str] = set()
+        self.buildings: dict[int, str] = {}
+
+    def preload(self, asset_ids: set[str]) -> dict[str, Asset]:
+        """Read the assets, their buildings and their repeatable alarms in three queries; returns the assets."""
+        ids = sorted(asset_ids - {k[0] for k in self.rows})
+        assets = {a.id: a for a in self.session.scalars(sa.select(Asset).where(Asset.id.in_(asset_ids)))}
+        if ids:
+            building_ids = {a.building_id for a in assets.values()} - set(self.buildings)
+            for b in self.session.scalars(sa.select(Building).where(Building.id.in_(building_ids))):
+                self.buildings[b.id] = b.code
+            rows = self.session.scalars(
+                sa.select(AlarmRow)
+                .where(AlarmRow.asset_id.in_(ids), AlarmRow.state.in_(REPEATABLE))
+                .order_by(AlarmRow.id)
+            )
+            for row in rows:  # the latest per (asset, rule) wins
+                self.rows[(row.asset_id, row.rule_key)] = row
+            self._complete = self._complete | set(ids)
+        return assets
 
     def current(self, asset_id: str, rule_key: str) -> AlarmRow | None:
         """The rule's alarm on the asset that a raise would count on (not yet cleared *and* acknowledged)."""
         key = (asset_id, rule_key)
         if key not in self.rows:
-            self.rows[key] = _latest(self.session, asset_id, rule_key, REPEATABLE)
+            preloaded = asset_id in self._complete
+            self.rows[key] = None if preloaded else _latest(self.session, asset_id, rule_key, REPEATABLE)
         row = self.rows[key]
         return row if row is not None and row.state in REPEATABLE else None
 
@@ -232,10 +256,14 @@ class Batch:
 
     def finish(self) -> None:
         self.session.flush()
-        for row, event, at in self.events.values():
-            record_change(self.session, "alarm", {"event": event, **alarm_payload(self.session, row)}, at)
-        for row, asset, urgent, at in self.notify.values():
-            payload = {"note": "alarm", **alarm_payload(self.session, row)}
+        payloads = {
+            key: alarm_payload(self.session, row, self.buildings.get(row.building_id))
+            for key, (row, _, _) in self.events.items()
+        }
+        for key, (_, event, at) in self.events.items():
+            record_change(self.session, "alarm", {"event": event, **payloads[key]}, at)
+        for key, (row, asset, urgent, at) in self.notify.items():
+            payload = {"note": "alarm", **payloads[key]}
             enqueue_channels(self.session, self.recipients(asset, row), payload, at, urgent)
         self.events.clear()
         self.notify.clear()
