@@ -22,10 +22,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
 
+from facility.cli import UserError
 from facility.contract import Event, EventType, Message
 from facility.fleet import Fleet
 from facility.settings import Settings
@@ -169,7 +171,6 @@ class RepairHook:
 
 
 def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
-    from facility.cli import UserError
     from facility.services.dynsec import AccountError
     from ingest.devices import provision_local
     from ingest.service import Ingester
@@ -331,7 +332,13 @@ def demo_registry(app: App) -> Fleet:
         fleet = read_fleet(s)
         if not fleet.assets:
             path = app.settings.fleet_file
-            n = import_file(s, path.name, path.read_text(encoding="utf-8"))
+            if not path.is_absolute() and not path.exists():  # the default, relative to the checkout
+                path = Path(__file__).resolve().parents[1] / path
+            try:
+                text = path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                raise UserError(f"fleet file {path} does not exist: set FACILITY_FLEET_FILE") from None
+            n = import_file(s, path.name, text)
             log.info("registry loaded from %s: %d assets", path, n)
             fleet = read_fleet(s)
     return fleet
