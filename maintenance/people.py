@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import json
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -28,6 +30,7 @@ __all__ = [
     "add_user",
     "check_password",
     "csrf_matches",
+    "demo_people",
     "disable_user",
     "end_session",
     "ensure_user",
@@ -223,3 +226,28 @@ def end_session(session: Session, session_id: int, now: dt.datetime) -> None:
     if row is not None and row.ended_at is None:
         row.ended_at = now
         session.flush()
+
+
+def demo_people(
+    session: Session, crews: list[str], now: dt.datetime, passwords_file: Path
+) -> list[tuple[str, str, str]]:
+    """The demo's people (an admin, an engineer, a supervisor, one member per crew): (name, role, password).
+
+    Their passwords are made once and kept in ``passwords_file`` (mode 600, under var/), so a restart of the demo
+    keeps the same people, passwords and open sessions; someone whose password was changed keeps the new one.
+    """
+    wanted = [
+        ("admin", Role.ADMIN, None),
+        ("engineer", Role.ENGINEER, None),
+        ("supervisor", Role.SUPERVISOR, None),
+        *((f"{crew}-member", Role.CREW, crew) for crew in crews),
+    ]
+    known: dict[str, str] = json.loads(passwords_file.read_text()) if passwords_file.exists() else {}
+    for name, _, _ in wanted:
+        known.setdefault(name, secrets.token_urlsafe(9))
+    passwords_file.parent.mkdir(parents=True, exist_ok=True)
+    passwords_file.touch(mode=0o600)
+    passwords_file.write_text(json.dumps(known, indent=1))
+    for name, role, crew in wanted:
+        ensure_user(session, name, known[name], role, now, crew_id=crew)
+    return [(name, role.value, known[name]) for name, role, _ in wanted]

@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import io
 from http.cookies import SimpleCookie
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -268,3 +269,15 @@ def test_facility_users(
     assert _cli(site, monkeypatch, ["disable", "sun"]) == 0
     r = site.fresh_client().post(LOGIN, json={"name": "sun", "password": pw})
     assert r.status_code == 401
+
+
+def test_the_demo_people_keep_their_passwords_across_restarts(site: Site, tmp_path: Path) -> None:
+    file = tmp_path / "var" / "demo-people.json"
+    with site.db.transaction() as s:
+        first = people.demo_people(s, ["lift-a"], T0, file)
+    with site.db.transaction() as s:
+        again = people.demo_people(s, ["lift-a"], T0, file)
+    assert first == again and [p[:2] for p in first][-1] == ("lift-a-member", "crew")
+    assert oct(file.stat().st_mode & 0o777) == "0o600"
+    name, _, password = first[1]
+    assert login(site, name, password).get("/api/v1/session/me").json()["role"] == "engineer"
