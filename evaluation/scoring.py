@@ -17,7 +17,7 @@ from evaluation.availability import Timelines, timelines
 from evaluation.credibility import RATE_METRICS, Estimate, Priors, exposure_by_kind, kind_ids, shrink
 from evaluation.inputs import Dataset
 from evaluation.metric_types import MetricSettings, MetricValue
-from evaluation.metrics import compute_all
+from evaluation.metrics import compute_all, rate_metrics
 from evaluation.periods import Period
 from evaluation.scheme import Inspection, Scheme
 
@@ -176,7 +176,7 @@ def district_priors(
     if scheme.credibility_asset_months <= 0:
         return None
     s = metric_settings(scheme, as_of)
-    per_kind = {k: compute_all(ds.subset(ids), p, s, tl.of(ids)) for k, ids in kind_ids(ds).items()}
+    per_kind = {k: rate_metrics(ds.subset(ids), p, s, tl.of(ids)) for k, ids in kind_ids(ds).items()}
     return cred.district_priors(per_kind)
 
 

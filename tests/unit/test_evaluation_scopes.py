@@ -167,3 +167,21 @@ def test_an_entrapment_counts_once_and_small_exposure_is_shrunk():
     assert trapped.value == pytest.approx(100 * (1 + k * district / 100) / (months + k))
     assert trapped.low < trapped.value < trapped.high
     assert 0 < trapped.points < 100
+
+
+def test_the_priors_lean_rates_equal_the_full_computation():
+    from evaluation.availability import timelines
+    from evaluation.credibility import RATE_METRICS, kind_ids
+    from evaluation.metrics import compute_all, rate_metrics
+    from evaluation.scoring import metric_settings
+
+    ds, p = generated_fleet(1), month(2026, 6)
+    s = metric_settings(SCHEME, AS_OF)
+    tl = timelines(ds, s)
+    for ids in kind_ids(ds).values():
+        sub, stl = ds.subset(ids), tl.of(ids)
+        full, lean = compute_all(sub, p, s, stl), rate_metrics(sub, p, s, stl)
+        for name in RATE_METRICS.keys() & lean.keys():
+            assert (lean[name].value, lean[name].numerator, lean[name].denominator) == pytest.approx(
+                (full[name].value, full[name].numerator, full[name].denominator)
+            ), name
