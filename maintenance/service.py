@@ -9,15 +9,12 @@ import threading
 
 import sqlalchemy as sa
 
-from facility.fleet import load_fleet
 from facility.settings import Settings
 from maintenance.alarms.engine import AlarmConsumer, AlarmEngine
 from maintenance.db import Database
 from maintenance.escalation import check_sla
 from maintenance.listener import Clock, EventListener, utcnow
-from maintenance.models import Asset
 from maintenance.notify import ChannelSettings, MqttPublisher, deliver_all, deliver_outbox, prune_outbox
-from maintenance.registry import load_fleet as load_fleet_into
 from maintenance.sla import SlaTargets, default_targets, load_targets
 
 log = logging.getLogger(__name__)
@@ -73,13 +70,6 @@ class MaintenanceService:
         self.alarm_consumer = start_alarm_engine(settings, self.alarms, clock, autostart=False)
         self._notifier = threading.Thread(target=self._notify, name="maintenance-notify", daemon=True)
 
-    def ensure_registry(self) -> None:
-        """Load the fleet file when the registry is empty (first start of a demo)."""
-        with self.db.transaction() as session:
-            if session.scalar(sa.select(sa.func.count()).select_from(Asset)) == 0:
-                n = load_fleet_into(session, load_fleet(self.settings.fleet_file))
-                log.info("registry loaded from %s: %d assets", self.settings.fleet_file, n)
-
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
@@ -102,7 +92,7 @@ class MaintenanceService:
                 log.exception("alarm tick or notification delivery failed; retrying next round")
 
     def start(self) -> None:
-        self.ensure_registry()
+        # the registry is loaded by the operator (`facility registry import`) or the demo, never from a fleet file here
         self.listener.start()
         self.alarm_consumer.start()
         self._ticker.start()

@@ -19,6 +19,7 @@ from maintenance.models import Crew, Order
 from maintenance.service import MaintenanceService
 from tests.alarm_receivers import Mailbox, Receivers
 from tests.maint_helpers import FLEET_YAML
+from tests.registry_support import import_fleet
 
 pytestmark = pytest.mark.e2e
 LIFT = AssetRef("lvyuan", "b1", AssetKind.ELEVATOR, "lvyuan-b1-el1")
@@ -53,6 +54,7 @@ def test_entrapment_opens_a_p1_order_and_reaches_every_channel_of_the_lift_crew(
         smtp_port=mailbox.port,
         alarm_tick_s=0.5,
     )
+    import_fleet(settings, fleet)  # the registry is loaded by the operator, not by the service
     svc = MaintenanceService(settings, interval_s=0.5)
     with svc.db.transaction() as s:
         s.add(Crew(id="lift-a", name="Lift A", skills=["elevator"], estates=["lvyuan"]))

@@ -18,6 +18,7 @@ from facility.settings import Settings
 from maintenance.models import Crew, Engineer, Order
 from maintenance.service import MaintenanceService
 from tests.maint_helpers import FLEET_YAML, T0
+from tests.registry_support import import_fleet
 
 pytestmark = pytest.mark.integration
 EL = AssetRef("jinhu", "t1", AssetKind.ELEVATOR, "jinhu-t1-el1")
@@ -35,6 +36,7 @@ def test_service_turns_mqtt_faults_into_orders_and_escalates(mosquitto_server, t
         maintenance_client_id=f"svc-{secrets.token_hex(4)}",
         manage_services=False,
     )
+    import_fleet(settings, fleet)  # the registry is loaded by the operator, not by the service
     now = [T0 + dt.timedelta(seconds=1)]
     svc = MaintenanceService(settings, clock=lambda: now[0], interval_s=0.1)
     with svc.db.transaction() as s:
