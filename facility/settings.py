@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     #: start mosquitto and influxd as child processes (False: use the servers named above)
     manage_services: bool = True
 
-    #: fleet definition used by the demo and simulators
+    #: a fleet YAML: what `facility registry import` loads without a FILE and the demo imports into an empty
+    #: registry (readers use the registry in the store, never this file)
     fleet_file: Path = Field(default=Path("simulators/fleets/demo.yaml"))
 
     # --- ingest observability (added by ingest): Prometheus /metrics port of the ingester (0 = off; worker i

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from facility.cli import UserError
+from facility.settings import Settings
 from runtime.bootstrap import App, bootstrap
 
 
@@ -26,7 +27,7 @@ def registry_import(args: argparse.Namespace) -> int:
     path = Path(args.file) if args.file else None
     if path is None:
         if args.fleet is None and args.csv is None:
-            path = bootstrap().settings.fleet_file  # the demo fleet unless FACILITY_FLEET_FILE says otherwise
+            path = Settings().fleet_file  # the demo fleet unless FACILITY_FLEET_FILE says otherwise
         else:
             path = Path(args.csv or args.fleet)
     try:
