@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     stats_interval_s: float = 10.0
 
     # --- evaluation (added by evaluation): the scoring scheme YAML (None: evaluation/schemes/default.yaml);
-    # the ledger and imported external indicators live under var_dir/evaluation/
+    # the ledger, imported external indicators and objections live in the relational store (migration 0010)
     rating_scheme_file: Path | None = None
 
     # --- maintenance (added by maintenance): the event listener's persistent MQTT client id, the SLA
