@@ -70,8 +70,27 @@ def measurement_of(line: str) -> str:
     return re.sub(r"\\(.)", r"\1", line[:end])
 
 
+_BOOLS = frozenset(("t", "T", "true", "True", "TRUE", "f", "F", "false", "False", "FALSE"))
+
+
+def _value_type(value: str) -> str:
+    if value.startswith('"'):
+        return _STR
+    if value in _BOOLS:
+        return _BOOL
+    if value.endswith("i"):
+        return _INT
+    if value.endswith("u"):
+        return _UINT
+    return _FLOAT
+
+
 def field_types(line: str) -> dict[str, str]:
     """``{field: type}`` of one line (types named as InfluxDB names them)."""
+    if '"' not in line and "\\" not in line:  # the common case: plain splits
+        parts = line.split(" ")
+        if len(parts) >= 2:
+            return {n: _value_type(v) for n, _, v in (f.partition("=") for f in parts[1].split(","))}
     start = _unescaped(line, " ")
     end = _unescaped(line, " ", start + 1)
     fields = line[start + 1 : end if end >= 0 else len(line)]
@@ -81,17 +100,7 @@ def field_types(line: str) -> dict[str, str]:
         eq = _unescaped(fields, "=", pos)
         comma = _unescaped(fields, ",", eq + 1)
         name = re.sub(r"\\(.)", r"\1", fields[pos:eq])
-        value = fields[eq + 1 : comma if comma >= 0 else len(fields)]
-        if value.startswith('"'):
-            out[name] = _STR
-        elif value in ("t", "T", "true", "True", "TRUE", "f", "F", "false", "False", "FALSE"):
-            out[name] = _BOOL
-        elif value.endswith("i"):
-            out[name] = _INT
-        elif value.endswith("u"):
-            out[name] = _UINT
-        else:
-            out[name] = _FLOAT
+        out[name] = _value_type(fields[eq + 1 : comma if comma >= 0 else len(fields)])
         if comma < 0:
             break
         pos = comma + 1

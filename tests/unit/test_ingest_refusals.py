@@ -41,6 +41,9 @@ def test_a_type_conflict_names_measurement_field_and_types() -> None:
 
 
 def test_line_parser_types_and_measurement_with_escapes() -> None:
+    plain = "elevator,estate=E1,building=B1,asset=a trips=3i,motor_current_a=12.5,seq=42i 1700000000000"
+    assert measurement_of(plain) == "elevator"
+    assert field_types(plain) == {"trips": "integer", "motor_current_a": "float", "seq": "integer"}
     line = r'ev\ x,a=1\,2 s="a \"q\" b, c=d",i=3i,f=2.5,u=4u,b=t,g=1e3 1700000000000'
     assert measurement_of(line) == "ev x"
     assert field_types(line) == {
