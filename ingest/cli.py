@@ -53,6 +53,10 @@ def worker_main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def run_ingest(args: argparse.Namespace) -> int:
     from facility.cli import UserError
 
@@ -78,6 +82,8 @@ def run_ingest(args: argparse.Namespace) -> int:
         )
         for i in range(args.workers)
     ]
+    # SIGTERM (docker stop: this launcher is the container's PID 1) stops the workers cleanly too
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
