@@ -97,8 +97,12 @@ def ingest_stats(ctx: ContextDep) -> IngestStatsOut:
         dead_letters_pruned_by_reason=status.dead_letter_pruned_counts(ctx.settings),
         dead_letters_suppressed_by_reason=status.dead_letter_suppressed_counts(ctx.settings),
         flooding_devices=[
-            FloodOut(device=f["device"], first_at=_utc(f["first_ms"]), last_at=_utc(f["last_ms"]),
-                     suppressed=f["suppressed"])
+            FloodOut(
+                device=f["device"],
+                first_at=_utc(f["first_ms"]),
+                last_at=_utc(f["last_ms"]),
+                suppressed=f["suppressed"],
+            )
             for f in status.floods(ctx.settings)
         ],
         workers=status.worker_stats(ctx.influx),
