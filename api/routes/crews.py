@@ -12,6 +12,7 @@ from api.auth import OPERATORS, READERS, Principal, Role, ensure_crew_access, re
 from api.deps import ContextDep, SessionDep
 from api.routes.channels import check_destination
 from facility.contract import AssetKind
+from facility.i18n import DEFAULT_TIMEZONE
 from maintenance.domain import zone
 from maintenance.models import Crew, CrewMember, Estate
 
@@ -33,7 +34,10 @@ class CrewUpdate(BaseModel):
     estates: list[str] | None = None
     hours_start: int | None = Field(None, ge=0, le=23)
     hours_end: int | None = Field(None, ge=1, le=24)
-    timezone: str | None = Field(None, description="IANA time zone of the working hours, e.g. Asia/Shanghai")
+    timezone: str | None = Field(
+        None,
+        description="IANA time zone of the working hours (Asia/Shanghai when a crew is created without one)",
+    )
     active: bool | None = None
     members: list[MemberIn] | None = None
     webhook_url: HttpUrl | None = None
@@ -136,7 +140,8 @@ def create_crew(body: CrewCreate, session: SessionDep, ctx: ContextDep, who: Ope
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"crew {body.id!r} exists: PATCH /crews/{body.id} to change it"
         )
-    crew = Crew(id=body.id, hours_start=0, hours_end=24, active=True, timezone="UTC")
+    # crews work in local time: hours are Asia/Shanghai unless the request names another zone
+    crew = Crew(id=body.id, hours_start=0, hours_end=24, active=True, timezone=DEFAULT_TIMEZONE)
     if body.webhook_url is not None:  # safe destinations (issue 13): 422 for loopback/private/metadata
         check_destination(str(body.webhook_url), ctx.settings.outgoing_allow, "webhook_url")
     _apply(session, crew, body)

@@ -178,3 +178,17 @@ def test_the_crew_card_keeps_ticks_notes_and_photos(api: Api) -> None:
     assert [p["id"] for p in card["photos"]] == [photo["id"]] and card["photos"][0]["size"] == len(PNG)
     with api.db.transaction() as s:
         assert s.get(Order, o["id"]).asset_id == EL
+
+
+def test_a_crew_created_without_a_time_zone_works_shanghai_hours(api: Api) -> None:
+    body = {
+        "id": "night-b",
+        "name": "夜班",
+        "skills": ["smart_bin"],
+        "estates": ["lvyuan"],
+        "hours_start": 20,
+        "hours_end": 8,
+    }
+    r = api.client.post("/api/v1/crews", json=body, headers=api.h("engineer"))
+    assert r.status_code == 201, r.text
+    assert (r.json()["timezone"], r.json()["hours_start"], r.json()["hours_end"]) == ("Asia/Shanghai", 20, 8)
