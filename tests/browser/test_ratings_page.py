@@ -31,6 +31,14 @@ def test_ratings_page_title_weights_and_report_links(site, page) -> None:
     assert weights[0] == "20.0%"  # intactness: 20 % (it showed 2000.0 %)
     assert sum(float(w.rstrip("%")) for w in weights) == 100.0
     assert page.locator("#drill tr.total th.weight").inner_text() == "100.0%"
+    # the records behind a figure, and an objection to one of them (an engineer decides it: not shown here)
+    page.locator("#drill tr[data-metric='monitoring_coverage']").click()
+    page.locator("#evidence li[data-record] button.object").first.click()
+    page.fill("#evidence form.objection input[name='reason']", "该设备已报停，不应计入")
+    page.click("#evidence form.objection button[type='submit']")
+    page.wait_for_function(
+        "document.querySelector('#evidence form.objection span').textContent.startsWith('已提交异议 #')"
+    )
     links = page.locator("#reports a.report-link")
     assert links.count() == 3
     href = links.first.get_attribute("href")

@@ -46,6 +46,10 @@ const WORDS = {
     behind: "该数据依据 {n} 条记录{more}。",
     first50: "（显示前 50 条）",
     reports: "报告",
+    object: "提出异议",
+    reason: "异议理由（如：计划内停机、工单误判超时）",
+    file: "提交",
+    filed: "已提交异议 #{id}，待工程师或监管人员处理",
     report_company_month: "{name} 月度报告",
     report_company_quarter: "{name} 季度报告",
     report_district_month: "辖区月度报告 {month}",
@@ -99,6 +103,10 @@ const WORDS = {
     behind: "{n} records behind this figure{more}.",
     first50: " (first 50 shown)",
     reports: "Reports",
+    object: "object",
+    reason: "why the record is wrong (a planned outage, an order wrongly late)",
+    file: "file",
+    filed: "objection #{id} filed; an engineer or supervisor decides it",
     report_company_month: "{name}: monthly report",
     report_company_quarter: "{name}: quarterly report",
     report_district_month: "District report {month}",
@@ -192,12 +200,57 @@ async function evidence(entity, id, metric) {
       section(
         `${fmt.label(metric)}: ${e.display ?? fmt.num(e.value)}`,
         h("p", { class: "muted" }, say("behind", { n: items.length, more: items.length > 50 ? W.first50 : "" })),
-        h("pre", { class: "evidence" }, items.slice(0, 50).map((x) => JSON.stringify(x)).join("\n")),
+        h(
+          "ul",
+          { class: "evidence" },
+          items.slice(0, 50).map((x) =>
+            h(
+              "li",
+              { dataset: { record: x.id } },
+              h("code", {}, JSON.stringify(x)),
+              " ",
+              h("button", { type: "button", class: "object", onclick: (ev) => objectionForm(ev.target.parentElement, entity, id, metric, x.id) }, W.object),
+            ),
+          ),
+        ),
       ),
     );
   } catch (err) {
     box.replaceChildren(errorBox(err));
   }
+}
+
+// A company objects to one record behind a figure; an engineer or supervisor decides (POST .../decision)
+function objectionForm(li, entity, id, metric, record) {
+  if (li.querySelector("form")) return;
+  const reason = h("input", { name: "reason", required: true, maxlength: 2000, placeholder: W.reason, size: 40 });
+  const out = h("span", { class: "muted" });
+  const form = h(
+    "form",
+    {
+      class: "objection",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          const o = await api("/ratings/objections", {
+            method: "POST",
+            body: { period: state.month, entity, entity_id: id, metric, record, reason: reason.value },
+          });
+          out.textContent = say("filed", { id: o.id });
+          form.querySelector("button").disabled = true;
+        } catch (err) {
+          out.textContent = err.message;
+        }
+      },
+    },
+    reason,
+    " ",
+    h("button", { type: "submit" }, W.file),
+    " ",
+    out,
+  );
+  li.append(form);
+  reason.focus();
 }
 
 async function drill(entity, id) {
