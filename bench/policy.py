@@ -62,7 +62,7 @@ REPO = Path(__file__).resolve().parent.parent
 GRIDS: dict[str, tuple[float, ...]] = {
     "fixed_interval": (30.0, 45.0, 60.0, 90.0, 120.0),
     "oracle": (0.1, 0.15, 0.25, 0.35, 0.5),
-    "predictive": (0.2, 0.25, 0.3, 0.4, 0.5),
+    "predictive": (0.15, 0.2, 0.25, 0.3, 0.4),
 }
 POLICIES = ("reactive", *GRIDS)
 #: not tuned: lifts on the regulated 15-day calendar (TSG T5002), the other kinds on their tuned fixed intervals;

@@ -31,7 +31,9 @@ from predict.models import CoxPH, DiscreteHazard, FitFailed, SurvivalModel
 from predict.planner import REFERENCE_CRITICALITY, PlannerSettings, plan_work_orders
 from simulators.asset import Batch
 
-WINDOW_DAYS = 14.0
+#: the feature window: 28 days (4-day buckets) measured better than the product's default 14 on the training
+#: seeds (docs/benchmarks.md, "Issue 12"): a slope over four weeks shows a unit's wear rate, over two it is noise
+WINDOW_DAYS = 28.0
 STEP_DAYS = 3.0
 HORIZON_DAYS = 30
 CANDIDATES: dict[str, SurvivalModel] = {
@@ -257,7 +259,8 @@ class Predictive(Policy):
             inputs = [AssetInput(a, kind.value, self.crit[a]) for a in assets]
             forecasts += forecast_assets(km.model, km.name, X, inputs, now, settings=FORECAST)
         visits = {
-            f.asset: dt.datetime.fromtimestamp(state.last_service_ms[f.asset] / 1000, dt.UTC) for f in forecasts
+            f.asset: dt.datetime.fromtimestamp(state.last_service_ms[f.asset] / 1000, dt.UTC)
+            for f in forecasts
         }
         orders = plan_work_orders(
             forecasts, sorted(state.down), {"crew": capacity}, now, self.planner, last_visits=visits

@@ -185,10 +185,11 @@ def forecast_assets(
             values = contrib.to_numpy(dtype=float)
             names = list(contrib.columns)
             raw = X[names].to_numpy(dtype=float)[explain]
+            all_names, all_raw = list(X.columns), X.to_numpy(dtype=float)
             for j, i in enumerate(explain):
                 if renewed[i]:
                     continue
-                row = X.iloc[int(i)].to_dict()
+                row = dict(zip(all_names, all_raw[int(i)].tolist(), strict=True))
                 kind = assets[int(i)].kind
                 top = np.argsort(-np.abs(values[j]))[: cfg.drivers]
                 drivers[int(i)] = tuple(
