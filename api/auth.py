@@ -39,6 +39,7 @@ __all__ = [
     "authenticated",
     "ensure_crew_access",
     "require_role",
+    "same_origin",
 ]
 
 SESSION_COOKIE = "fm_session"
@@ -79,7 +80,7 @@ def _accepts_query_token(route: Any) -> bool:
     return bool(cached)
 
 
-def _same_origin(request: Request) -> bool:
+def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:  # not a browser's cross-site request (those carry Origin on POST/PUT/PATCH/DELETE)
         return True
@@ -89,7 +90,7 @@ def _same_origin(request: Request) -> bool:
 def _check_csrf(request: Request, info: SessionInfo) -> None:
     if request.method in SAFE_METHODS:
         return
-    if not _same_origin(request):
+    if not same_origin(request):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site request refused: Origin is not this host")
     if not csrf_matches(info, request.headers.get(CSRF_HEADER)):
         raise HTTPException(

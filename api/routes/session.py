@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from api.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, _same_origin, authenticated
+from api.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, authenticated, same_origin
 from api.deps import ClockDep, ContextDep, SessionDep
 from maintenance.people import check_password, csrf_matches, end_session, resolve_session, start_session
 from maintenance.tokens import Principal
@@ -122,10 +122,6 @@ def _failures(ctx: ContextDep) -> _Failures:
     return failures
 
 
-def _error(code: int, text: str) -> HTTPException:
-    return HTTPException(code, text)
-
-
 def _set_cookies(request: Request, response: Response, token: str, csrf: str, max_age: int) -> None:
     secure = request.url.scheme == "https"
     response.set_cookie(
@@ -153,8 +149,8 @@ def login(
 ) -> SessionOut:
     """Sign in with a name and password: sets the session cookie (and the CSRF cookie for the pages)"""
     text = TEXT[language(request)]
-    if not _same_origin(request):
-        raise _error(status.HTTP_403_FORBIDDEN, text["origin"])
+    if not same_origin(request):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, text["origin"])
     now = clock().astimezone(dt.UTC)
     key = body.name.strip().casefold()
     wait = failures.blocked_for(key, now, ctx.settings.login_max_failures)
@@ -168,7 +164,7 @@ def login(
     user = check_password(session, body.name, body.password)
     if user is None:
         failures.add(key, now)
-        raise _error(status.HTTP_401_UNAUTHORIZED, text["wrong"])
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, text["wrong"])
     failures.clear(key)
     ttl = dt.timedelta(hours=ctx.settings.session_hours)
     info = start_session(session, user, now, ttl)
@@ -194,7 +190,7 @@ def logout(request: Request, session: SessionDep, clock: ClockDep) -> Response:
         now = clock().astimezone(dt.UTC)
         info = resolve_session(session, cookie, now)
         if info is not None:
-            if not csrf_matches(info, request.headers.get(CSRF_HEADER)) or not _same_origin(request):
+            if not csrf_matches(info, request.headers.get(CSRF_HEADER)) or not same_origin(request):
                 raise HTTPException(status.HTTP_403_FORBIDDEN, f"send the {CSRF_HEADER} header to sign out")
             end_session(session, info.session_id, now)
     _clear_cookies(response)
