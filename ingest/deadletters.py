@@ -333,17 +333,19 @@ class DeadLetterStore:
             rows = c.execute(sa.select(_meta.c.value).where(_meta.c.key == "rows")).scalar_one()
             if rows > keep.max_rows:
                 return True
-        return bool(
-            keep.max_age_ms
-            and c.execute(
-                sa.select(_letters.c.id).where(_letters.c.received_at_ms < now_ms - keep.max_age_ms).limit(1)
-            ).first()
-        )
+        return bool(keep.max_age_ms and self._oldest_before(c, now_ms - keep.max_age_ms))
+
+    @staticmethod
+    def _oldest_before(c: sa.Connection, cutoff: int) -> bool:
+        """Whether any letter is older than ``cutoff``: ``min()`` over the index (a ``WHERE ... LIMIT 1``
+        lets PostgreSQL's planner scan the whole table when nothing matches)."""
+        oldest = c.execute(sa.select(sa.func.min(_letters.c.received_at_ms))).scalar()
+        return oldest is not None and int(oldest) < cutoff
 
     def _prune(self, c: sa.Connection, now_ms: int, rows: int) -> dict[str, int]:
         t, keep = _letters, self.retention
         removed: Counter[str] = Counter()
-        if keep.max_age_ms:
+        if keep.max_age_ms and self._oldest_before(c, now_ms - keep.max_age_ms):
             cutoff = now_ms - keep.max_age_ms
             old = c.execute(sa.select(t.c.reason).where(t.c.received_at_ms < cutoff)).all()
             if old:
