@@ -319,7 +319,9 @@ class AckingConsumer:
             )
         self.generation += 1
         self.connected = True
-        client.subscribe([(f, SubscribeOptions(qos=1)) for f in self.filters])
+        # retained messages only for a new subscription, not again at every reconnect of the same session
+        opts = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+        client.subscribe([(f, opts) for f in self.filters])
         log.info("MQTT %s connected (session present: %s)", self.client_id, flags.session_present)
         if self._on_state:
             self._on_state(True)
