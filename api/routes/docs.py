@@ -57,7 +57,8 @@ def swagger_ui(request: Request) -> HTMLResponse:
         swagger_css_url=f"{root}{_ASSET_URL}/swagger-ui.css",
         swagger_favicon_url=f"{root}{_ASSET_URL}/favicon.png",
         oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
-        swagger_ui_parameters={"persistAuthorization": True},
+        # no validator badge: Swagger UI would send the schema to validator.swagger.io
+        swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
     )
 
 
