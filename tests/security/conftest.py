@@ -92,6 +92,7 @@ def site(influx_server: InfluxServer, tmp_path_factory: pytest.TempPathFactory) 
         revoked = create_token(s, "sec-revoked", Role.ADMIN, T0)
         revoke(s, "sec-revoked", T0)
         add_user(s, "wang.gong", PASSWORD, Role.ENGINEER, T0)
+        add_user(s, "zhang.admin", PASSWORD, Role.ADMIN, T0)
         add_user(s, "li.shifu", PASSWORD, Role.CREW, T0, crew_id="lift-a")
     minute = 60_000
     t0 = int(T0.timestamp() * 1000)

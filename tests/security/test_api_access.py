@@ -157,6 +157,26 @@ def test_each_role_gets_exactly_what_the_route_allows(site: Site, role: str) -> 
     assert wrong == []
 
 
+def test_every_change_made_with_the_session_cookie_needs_the_csrf_token(site: Site) -> None:
+    client = site.fresh_client()
+    r = client.post("/api/v1/session/login", json={"name": "zhang.admin", "password": PASSWORD})
+    assert r.status_code == 200
+    changes = [(m, rc) for m, rc in guarded(site) if m not in ("GET", "HEAD", "OPTIONS")]
+    assert len(changes) >= 20
+    wrong = []
+    for method, rc in changes:
+        r = client.request(method, url(rc, site), json={})
+        if r.status_code != 403 or "X-CSRF-Token" not in r.json()["detail"]:
+            wrong.append(f"{method} {rc.path} → {r.status_code}")
+    assert wrong == []
+    # and reads with the cookie get what an admin token gets
+    for rc in [rc for m, rc in guarded(site) if m == "GET"][:10]:
+        assert (
+            client.get(url(rc, site)).status_code
+            == site.fresh_client().get(url(rc, site), headers=site.h("admin")).status_code
+        ), rc.path
+
+
 def test_public_routes_answer_without_credentials(site: Site) -> None:
     client = site.fresh_client()
     for rc in api_routes(site.app):
