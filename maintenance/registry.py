@@ -45,8 +45,11 @@ class RegistryError(ValueError):
 
 
 def upsert_estate(session: Session, e: FleetEstate) -> Estate:
-    company = session.get(Company, e.company) or Company(id=e.company, name=e.company_name)
-    company.name = e.company_name
+    company = session.get(Company, e.company)
+    if company is None:
+        company = Company(id=e.company, name=e.company_name)
+    elif e.company_name != e.company:  # a file that names only the company's id keeps its known name
+        company.name = e.company_name
     session.add(company)
     estate = session.get(Estate, e.id) or Estate(id=e.id)
     estate.name, estate.group, estate.company_id = e.name, e.group, e.company

@@ -18,7 +18,14 @@ from facility.fleet import Building as FleetBuilding
 from facility.fleet import Estate as FleetEstate
 from maintenance import timeline
 from maintenance.models import Asset, Building, Estate
-from maintenance.registry import RegistryError, export_csv, import_csv, upsert_asset, upsert_estate
+from maintenance.registry import (
+    RegistryError,
+    export_csv,
+    import_csv,
+    import_file,
+    upsert_asset,
+    upsert_estate,
+)
 
 router = APIRouter(tags=["registry"])
 
@@ -179,12 +186,15 @@ def export(session: SessionDep, who: Overseers) -> Response:
 
 @router.post("/registry/import", response_model=ImportOut)
 async def import_(request: Request, session: SessionDep, who: Admins) -> ImportOut:
-    """Body: the CSV of ``/registry/export.csv`` (Content-Type text/csv). All rows or none."""
+    """Body: the CSV of ``/registry/export.csv`` (Content-Type text/csv), or a fleet YAML (Content-Type
+    application/yaml). All rows or none."""
     raw = await request.body()
+    yaml_body = "yaml" in request.headers.get("content-type", "")
     try:
-        n = import_csv(session, raw.decode("utf-8-sig"))
+        text = raw.decode("utf-8-sig")
+        n = import_file(session, "body.yaml", text) if yaml_body else import_csv(session, text)
     except UnicodeDecodeError:
-        raise _unprocessable("body", "the CSV must be UTF-8") from None
+        raise _unprocessable("body", "the file must be UTF-8") from None
     except RegistryError as exc:
         raise _unprocessable("body", str(exc)) from None
     return ImportOut(assets=n)

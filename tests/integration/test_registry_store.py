@@ -74,9 +74,19 @@ def test_an_imported_csv_is_served_forecast_rated_and_exported(
             # known to forecasts (no model trained yet: 409 naming the command, not 404 unknown asset)
             r = client.get("/api/v1/assets/hx-1-sb1/forecast")
             assert r.status_code == 409, r.text
+            # a fleet YAML posted to the API is another way in
+            fleet_yaml = "estates:\n  - {id: e2, company: pc-x, group: new, buildings: [{id: a, counts: {smart_bin: 1}}]}\n"
+            yaml_type = {"Content-Type": "application/yaml"}
+            r = client.post("/api/v1/registry/import", content=fleet_yaml, headers=yaml_type)
+            assert r.status_code == 200 and r.json() == {"assets": 1}, r.text
+            assert "e2-a-sb1" in {a["id"] for a in client.get("/api/v1/assets").json()}
+            r = client.post(
+                "/api/v1/registry/import", content=fleet_yaml.replace("new", "posh"), headers=yaml_type
+            )
+            assert r.status_code == 422 and "group 'posh' is not one of" in r.json()["detail"][0]["msg"]
             bad = client.put("/api/v1/registry/assets/x-1", json={**new, "id": "x-1", "estate": "nowhere"})
             assert bad.status_code == 422
-            assert "the estates are ['hexie']" in bad.json()["detail"][0]["msg"]
+            assert "the estates are ['e2', 'hexie']" in bad.json()["detail"][0]["msg"]
     finally:
         app.close()
 
@@ -84,18 +94,18 @@ def test_an_imported_csv_is_served_forecast_rated_and_exported(
     from predict.service import ForecastService
 
     service = ForecastService(settings, InfluxClient.from_settings(settings))
-    assert sorted(a.id for a in service.fleet.assets) == ["hx-1-el1", "hx-1-sb1", "hx-1-wp1"]
+    assert sorted(a.id for a in service.fleet.assets) == ["e2-a-sb1", "hx-1-el1", "hx-1-sb1", "hx-1-wp1"]
     service.close()
     ev = build(settings, events=False)
     try:
-        assert ev.fleet is not None and len(ev.fleet.assets) == 3
+        assert ev.fleet is not None and len(ev.fleet.assets) == 4
     finally:
         ev.close()
     out = tmp_path / "out.csv"
     assert main(["registry", "export", str(out)]) == 0
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == HEADER and len(lines) == 4
-    assert lines[2].startswith(
+    assert lines[0] == HEADER and len(lines) == 5
+    assert lines[3].startswith(
         "hx-1-sb1,smart_bin,hexie,和谐苑,affordable,pc-x,新物业,1,1号楼,26,bin-240L,2024-01-01,2,"
     )
 
