@@ -173,18 +173,6 @@ def site(influx_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
     influx.close()
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `facility setup --browser` (installs Debian's chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
     """A fresh context per test; console errors and failed requests are collected and must stay empty."""

@@ -85,26 +85,24 @@ def test_quarterly_district_report_in_chinese_prints_without_overlaps(ratings, t
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs `facility setup --browser`")
-def test_printed_layout_keeps_every_cell_inside_its_column(ratings):
-    from playwright.sync_api import sync_playwright
-
+def test_printed_layout_keeps_every_cell_inside_its_column(ratings, browser):
     pages = [
         render_html(build_report(ratings, parse_period("2026Q4"), AS_OF, "zh")),
         render_html(
             build_report(ratings, parse_period("2026-10"), AS_OF, "en", "pc-a")
         ),  # "… per 100 asset-months"
     ]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": A4_PRINTABLE_PX, "height": 1100})
-        page.emulate_media(media="print")
-        problems = []
+    page = browser.new_page(viewport={"width": A4_PRINTABLE_PX, "height": 1100})
+    page.emulate_media(media="print")
+    problems = []
+    try:
         for html in pages:
             page.set_content(html)
             problems += page.evaluate(OVERLAPS)
             cells = page.evaluate("document.querySelectorAll('td').length")
             assert cells > 10
-        browser.close()
+    finally:
+        page.close()
     assert problems == []
 
 
