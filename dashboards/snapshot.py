@@ -1,6 +1,6 @@
 """One step of the demo / service loop: export the current relational figures to InfluxDB for Grafana.
 
-``export_step(settings, db)`` matches ``facility.demo._analytics_steps``' ``step(settings, db)``. Each part
+``export_all`` is the worker's ``dashboards`` job (runtime/tasks.py); ``export_step(settings, db)`` exports now. Each part
 (forecasts, work orders, intactness, ratings) runs on its own: a part whose capability is not ready (e.g. no
 trained model yet) is logged and skipped, the others are still written.
 """

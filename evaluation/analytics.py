@@ -1,7 +1,7 @@
 """A periodic ratings step for the demo and services: score the running month and the last one, and give
 rows in the shape of the dashboards' ``ratings`` measurement (``dashboards.export.export_ratings``).
 
-Wiring (e.g. in ``facility.demo._analytics_steps``)::
+Wiring (the worker's ``ratings`` job, runtime/tasks.py)::
 
     rows = evaluation.analytics.ratings_step(settings, db, now)
     dashboards.export.export_ratings(influx, rows, now)
