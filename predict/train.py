@@ -106,7 +106,9 @@ def train_model(
         raise DataError(f"no training rows for {kind}: ingest telemetry and fault events first")
     candidates = dict(candidates or default_candidates())
     report: dict[str, Any] = {}
-    if splits > 0:
+    if splits > 0 and data.subject_events < MIN_FAILED_ASSETS:
+        report = {"skipped": f"{data.subject_events} assets with a failure: too few for a backtest"}
+    elif splits > 0:
         try:
             report = run_backtest(data, splits=splits, seed=seed, candidates=candidates)
         except (DataError, FitFailed) as exc:

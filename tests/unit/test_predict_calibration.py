@@ -119,10 +119,11 @@ def test_a_kind_with_three_failures_gets_kaplan_meier_and_a_backtest_is_skipped_
 
 
 def test_training_reports_held_out_brier_beside_kaplan_meier_and_a_reliability_table(
-    tmp_path: Path, fleet: SurvivalData
+    tmp_path: Path,
 ) -> None:
+    small = wear_out_fleet(n=80, seed=5)
     meta = train_model(
-        fleet, "elevator", ModelRegistry(tmp_path), NOW, splits=0, candidates={"cox": CoxPH(0.01)}
+        small, "elevator", ModelRegistry(tmp_path), NOW, splits=0, candidates={"cox": CoxPH(0.01)}
     )
     held = meta.metrics["held_out"]
     assert held["served"] == "cox" and 0 < held["weight"] <= 1
