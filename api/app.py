@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import api.routes
 from api.auth import authenticated
@@ -40,6 +41,37 @@ PUBLIC: dict[str, str] = {
 }
 #: the router attributes a route module may define (``public_router`` is public only when listed above)
 ROUTER_ATTRS = ("router", "public_router")
+
+
+#: sent with every response: no framing by other sites (clickjacking), no MIME sniffing, and no URL (with the
+#: iCal feed's ?token=) in the Referer sent to other hosts
+SECURITY_HEADERS = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+)
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (streaming responses such as the SSE stream pass through untouched)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _summary(doc: str) -> str:
@@ -110,6 +142,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.add_exception_handler(StarletteHTTPException, _to_login)  # type: ignore[arg-type]
     app.add_exception_handler(OperationalError, _store_unavailable)
     app.add_exception_handler(OverflowError, _beyond_64_bits)  # the safety net under api/params.py's RowId
+    app.add_middleware(SecurityHeaders)
     #: ids of the routes (as their routers define them) that anyone may call
     app.state.public_routes = set()
     for info in sorted(pkgutil.iter_modules(api.routes.__path__), key=lambda m: m.name):

@@ -281,3 +281,12 @@ def test_the_demo_people_keep_their_passwords_across_restarts(site: Site, tmp_pa
     assert oct(file.stat().st_mode & 0o777) == "0o600"
     name, _, password = first[1]
     assert login(site, name, password).get("/api/v1/session/me").json()["role"] == "engineer"
+
+
+def test_every_response_carries_the_security_headers(site: Site) -> None:
+    client = site.fresh_client()
+    for r in (client.get("/login"), client.get("/api/v1/orders"), client.get("/docs"), client.get("/")):
+        assert r.headers["x-frame-options"] == "DENY", r.url
+        assert r.headers["content-security-policy"] == "frame-ancestors 'none'"
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "same-origin"
