@@ -5,8 +5,8 @@
 Run 1 is bench/ingest.py's measurement (N messages queued for the ingester's persistent session, then timed
 until all are queryable in InfluxDB). Run 2 repeats it while the alarm engine (the maintenance service's
 AlarmConsumer + AlarmEngine, in its own process, its own non-shared subscription) evaluates every rule of
-every message: it was subscribed before the publish, so it drains the same N messages while the ingester
-does — the worst case for ingest, both competing for the same cores. The payloads are random over each
+every message: its session is created before the publish and it reconnects when the ingest workers do, so
+it drains the same N messages at the same time — the worst case for ingest, both competing for the cores. The payloads are random over each
 field's whole range, so thresholds, rates and hysteresis fire far more often than on a real fleet. Prints one
 JSON object: both ingest rates, their ratio, the engine's own rate, the alarms raised.
 """
@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import bench.ingest
 from bench.ingest import measure_bare, measure_ingest
 from facility.services.influxd import InfluxServer
 from facility.services.mosquitto import MosquittoServer
@@ -61,20 +62,20 @@ def _registry(db_url: str) -> None:
     db.dispose()
 
 
-def _engine_proc(port: int, db_url: str, n: int, out: str, ready: str) -> None:
+def _engine_proc(port: int, db_url: str, n: int, out: str, ready: str, go: str) -> None:
+    """Create the engine's persistent session, disconnect (the broker queues the N messages for it), then on
+    ``go`` (the publish is done) reconnect and drain them while the ingester drains its own copy."""
     from facility.mqtt import BrokerConfig
     from maintenance.alarms.engine import AlarmConsumer, AlarmEngine
     from maintenance.db import Database
 
     db = Database.open(db_url, run_migrations=False)
     engine = AlarmEngine(db, rules_ttl_s=1e9)
-    seen = {"messages": 0, "signals": 0, "first": 0.0, "last": 0.0}
+    seen = {"messages": 0, "signals": 0, "last": 0.0}
     handle = engine.handle
 
     def counting(messages):  # type: ignore[no-untyped-def]
         messages = list(messages)
-        if not seen["first"]:
-            seen["first"] = time.perf_counter()
         k = handle(messages)
         seen["messages"] += len(messages)
         seen["signals"] += k
@@ -82,10 +83,17 @@ def _engine_proc(port: int, db_url: str, n: int, out: str, ready: str) -> None:
         return k
 
     engine.handle = counting  # type: ignore[method-assign]
-    consumer = AlarmConsumer(engine, BrokerConfig(port=port), "bench-alarms", lambda: dt.datetime.now(dt.UTC))
-    consumer.start()
-    consumer.subscribed.wait(30)
+    clock = lambda: dt.datetime.now(dt.UTC)  # noqa: E731
+    first = AlarmConsumer(engine, BrokerConfig(port=port), "bench-alarms", clock)
+    first.start()
+    first.subscribed.wait(30)
+    first.stop()
     Path(ready).write_text("ok")
+    while not Path(go).exists():
+        time.sleep(0.01)
+    consumer = AlarmConsumer(engine, BrokerConfig(port=port), "bench-alarms", clock)
+    t0 = time.perf_counter()
+    consumer.start()
     idle_since = time.perf_counter()
     while seen["messages"] < n and time.perf_counter() - idle_since < 60:
         before = seen["messages"]
@@ -93,10 +101,15 @@ def _engine_proc(port: int, db_url: str, n: int, out: str, ready: str) -> None:
         if seen["messages"] != before:
             idle_since = time.perf_counter()
     consumer.stop()
-    span = max(seen["last"] - seen["first"], 1e-9)
+    span = max(seen["last"] - t0, 1e-9)
     Path(out).write_text(
         json.dumps(
-            {"messages": seen["messages"], "signals": seen["signals"], "msgs_per_s": seen["messages"] / span}
+            {
+                "messages": seen["messages"],
+                "signals": seen["signals"],
+                "msgs_per_s": seen["messages"] / span,
+                "drain_s": span,
+            }
         )
     )
     db.dispose()
@@ -122,15 +135,22 @@ def main() -> int:
         from ingest.influx import InfluxClient
 
         InfluxClient(influxd.url, "bench")._request("POST", "/query", data={"q": 'DROP DATABASE "bench"'})
-        ready = tmp / "engine-ready"
-        out = tmp / "engine.json"
+        ready, go, out = tmp / "engine-ready", tmp / "engine-go", tmp / "engine.json"
         proc = mp.get_context("spawn").Process(
-            target=_engine_proc, args=(mq.port, db_url, args.messages, str(out), str(ready))
+            target=_engine_proc, args=(mq.port, db_url, args.messages, str(out), str(ready), str(go))
         )
         proc.start()
         while not ready.exists():
             time.sleep(0.05)
+        publish = bench.ingest.publish_in_process
+
+        def publish_then_go(*a: object, **kw: object) -> None:
+            publish(*a, **kw)  # type: ignore[arg-type]
+            go.write_text("go")  # the engine reconnects as the ingest workers do
+
+        bench.ingest.publish_in_process = publish_then_go
         with_rules = measure_ingest(mq, influxd, args.messages, args.workers, tmp / "var2")
+        bench.ingest.publish_in_process = publish
         proc.join(600)
         engine = json.loads(out.read_text()) if out.exists() else {}
         from maintenance.alarms.models import AlarmRow
@@ -161,6 +181,7 @@ def main() -> int:
         "engine_messages": engine.get("messages"),
         "engine_msgs_per_s": round(engine.get("msgs_per_s", 0)),
         "engine_signals": engine.get("signals"),
+        "engine_drain_s": round(engine.get("drain_s", 0), 1),
         "alarms_rows": alarms,
         "cpu_count": os.cpu_count(),
         "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
