@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import re
 import secrets
@@ -310,10 +311,9 @@ def test_production_topology(topology: tuple[Topology, Database], tmp_path: Path
     )
     assert (orders[0]["crew_id"], orders[0]["state"], orders[0]["priority"]) == ("lift", "assigned", "p1")
     wait_for(lambda: notices, 15, "the crew's notification")
-    assert (
-        f'"order_id":{orders[0]["id"]}'.encode() in notices[0].replace(b" ", b"")
-        or str(orders[0]["id"]).encode() in notices[0]
-    )
+    notice = json.loads(notices[0])
+    assert (notice["order"], notice["asset"], notice["crew"]) == (orders[0]["id"], lift.asset, "lift")
+    assert (notice["fault_code"], notice["priority"]) == ("entrapment", "p1")
 
     mark("fault → order")
     # 2. a device trying the ingester's client id is refused; both ingest workers keep storing every reading
