@@ -286,10 +286,12 @@ export function tokenForm(onSaved, hint = t("token.hint")) {
 export const liveState = { mode: "off", events: 0 };
 
 export function live(onChange, { pollMs = 60_000, debounceMs = 1_000, topics = "order,alarm,freshness" } = {}) {
+  const started = performance.now();
   let timer = null;
   const typing = () => {
     const el = document.activeElement;
-    return el && (el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && el.type !== "checkbox") || el.tagName === "SELECT");
+    // text being typed (a focused select or checkbox is not: a re-render does not lose anything there)
+    return el && (el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(el.type)));
   };
   const fire = (ev) => {
     clearTimeout(timer);
@@ -305,9 +307,11 @@ export function live(onChange, { pollMs = 60_000, debounceMs = 1_000, topics = "
   };
   (async () => {
     if (!(await hasEndpoint("/stream"))) return poll();
-    while (!signedIn) await new Promise((res) => setTimeout(res, 1_000));
+    // without credentials yet (the sign-in form is showing), wait for the first successful API call
+    while (!hasCredentials() && !signedIn) await new Promise((res) => setTimeout(res, 500));
     let failures = 0;
     while (failures < 3) {
+      while (!hasCredentials() && !signedIn) await new Promise((res) => setTimeout(res, 500));
       try {
         const headers = { Accept: "text/event-stream" };
         if (token()) headers.Authorization = `Bearer ${token()}`;
@@ -316,6 +320,8 @@ export function live(onChange, { pollMs = 60_000, debounceMs = 1_000, topics = "
         liveState.mode = "stream";
         document.body.dataset.live = "stream";
         failures = 0;
+        // the stream starts at the newest change: what changed since the page loaded it is fetched once
+        if (performance.now() - started > 1_500) fire(null);
         const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
         let buf = "";
         for (;;) {
