@@ -95,15 +95,15 @@ def dashboards_export(app: App) -> str:
 
 
 def outbox_delivery(app: App) -> str:
-    """Deliver pending notifications (MQTT and webhooks) from the outbox; failures stay pending."""
-    from maintenance.notify import MqttPublisher, deliver_outbox
+    """Deliver pending notifications (MQTT, then webhooks and the other channels outside any transaction):
+    ``maintenance.notify.deliver_all``; a failed one stays pending with its next attempt time."""
+    from maintenance.notify import ChannelSettings, MqttPublisher, deliver_all
 
     s = app.settings
     login = (s.mqtt_username, s.mqtt_password or "") if s.mqtt_username else None
     publisher = MqttPublisher(s.mqtt_host, s.mqtt_port, client_id="facility-worker-notify", login=login)
     try:
-        with app.db.transaction() as session:
-            n = deliver_outbox(session, publisher, app.clock())
+        sent, failed = deliver_all(app.db, publisher, app.clock(), ChannelSettings.from_settings(s))
     finally:
         publisher.close()
-    return f"{n} notifications delivered"
+    return f"{sent} notifications delivered, {failed} failed (retried later)"
