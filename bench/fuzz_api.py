@@ -74,8 +74,11 @@ def send(client: Any, kwargs: dict[str, Any]) -> int | None:
     return int(r.status_code)
 
 
-def _fuzz_operation(op: Any, client: Any, headers: dict[str, str], examples: int, result: FuzzResult) -> None:
+def _fuzz_operation(
+    op: Any, client: Any, headers: dict[str, str], examples: int, result: FuzzResult, seed: int | None
+) -> None:
     """``examples`` generated requests to one operation; 5xx answers are recorded in ``result``."""
+    import hypothesis
     from hypothesis import HealthCheck, Phase, given
     from hypothesis import settings as hsettings
 
@@ -85,7 +88,7 @@ def _fuzz_operation(op: Any, client: Any, headers: dict[str, str], examples: int
         max_examples=examples,
         deadline=None,
         database=None,
-        derandomize=True,
+        derandomize=seed is None,
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
@@ -101,13 +104,18 @@ def _fuzz_operation(op: Any, client: Any, headers: dict[str, str], examples: int
             result.failures.append({"method": key[0], "path": op.path, "status": status, "curl": curl})
 
     try:
-        run()
+        (run if seed is None else hypothesis.seed(seed)(run))()
     except Exception as exc:  # a generation problem of one operation is reported, not fatal
         result.errors.append(f"{key[0]} {op.path}: {type(exc).__name__}: {str(exc)[:200]}")
 
 
-def fuzz(app: Any, headers: dict[str, str], seconds: float, examples: int) -> FuzzResult:
-    """Fuzz every operation of ``app``'s schema, ``examples`` cases each, until ``seconds`` run out."""
+def fuzz(
+    app: Any, headers: dict[str, str], seconds: float, examples: int, seed: int | None = None
+) -> FuzzResult:
+    """Fuzz every operation of ``app``'s schema, ``examples`` cases each, until ``seconds`` run out.
+
+    Without ``seed`` the cases are derandomized (the same code gets the same requests: make test); with one,
+    each seed explores other cases (the longer runs)."""
     import schemathesis
     from fastapi.testclient import TestClient
     from schemathesis.core.result import Ok
@@ -123,7 +131,7 @@ def fuzz(app: Any, headers: dict[str, str], seconds: float, examples: int) -> Fu
             result.errors.append(f"the schema has an operation schemathesis cannot read: {item.err()}")
             continue
         result.operations += 1
-        _fuzz_operation(item.ok(), client, headers, examples, result)
+        _fuzz_operation(item.ok(), client, headers, examples, result, seed)
     result.seconds = round(time.monotonic() - start, 1)
     return result
 
@@ -170,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300.0, help="time budget (default 300)")
     parser.add_argument("--examples", type=int, default=200, help="cases per operation (default 200)")
+    parser.add_argument("--seed", type=int, default=None, help="explore other cases (default: derandomized)")
     parser.add_argument("--json", action="store_true", help="(the output is always one JSON object)")
     args = parser.parse_args(argv)
 
@@ -181,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         server.start()
         try:
             with fuzz_site(server.url, "fuzz", Path(tmp)) as (app, headers):
-                result = fuzz(app, headers, args.seconds, args.examples)
+                result = fuzz(app, headers, args.seconds, args.examples, args.seed)
         finally:
             server.stop()
     print(json.dumps(result.__dict__, ensure_ascii=False, indent=1))
