@@ -100,7 +100,6 @@ def test_entrapment_opens_one_p1_order_linked_both_ways_whichever_comes_first(db
         assert s.scalars(sa.select(Order.state)).all() == ["assigned"]
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_every_channel_is_notified_and_a_failing_one_backs_off_alone(db: Database) -> None:
     hooks, mailbox = Receivers(SECRET).start(), Mailbox()
     try:
