@@ -46,6 +46,7 @@ router = APIRouter(include_in_schema=False)
 NAV: list[tuple[str, str]] = [
     ("/", "nav.overview"),
     ("/orders", "nav.orders"),
+    ("/alarms", "nav.alarms"),
     ("/calendar", "nav.calendar"),
     ("/assets", "nav.assets"),
     ("/models", "nav.models"),

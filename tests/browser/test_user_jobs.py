@@ -133,6 +133,18 @@ def test_proposal_approved_worked_on_a_phone_and_the_risk_falls(site, watched, l
     )
     assert page.locator(f"tr[data-order='{oid}'] .badge[data-value='assigned']").count() == 1
     shot(page, f"{lang}_2_engineer_approved")
+    # its page: facts, SLA clocks, the approval in its timeline; the week's calendar; the asset in the tree
+    ready(page, f"{site.url}/orders/{oid}")
+    assert asset in page.locator("#facts").inner_text()
+    assert page.locator("#sla [data-clock]").count() == 2
+    assert page.locator("td", has_text=t("note.approved", lang)).count() == 1  # the approval, in words
+    shot(page, f"{lang}_2b_engineer_order_page")
+    ready(page, f"{site.url}/calendar")
+    if page.locator(f"a.cal-item[data-order='{oid}']").count() == 0:  # tomorrow may be next week
+        page.click("#next-week")
+    page.locator(f"a.cal-item[data-order='{oid}']").wait_for()
+    ready(page, f"{site.url}/assets?q={asset}")
+    assert page.locator("#tree li[data-asset]").count() == 1
 
     # 2. the crew works it from a phone: what, where, when, why; checklist; a note kept across a reload
     phone_ctx, w_crew = watched(lang, **PHONE)

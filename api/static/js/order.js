@@ -1,7 +1,7 @@
 // One order: what and where, SLA clocks, its timeline (state changes and notes), notes, photos, the
 // engineer's actions (approve/decline a proposal; reschedule, reassign, cancel an open order).
 import {
-  ApiError, actionMessage, api, badge, config, errorBox, fmt, h, isoToLocalInput, live, localInputToIso, mount,
+  ApiError, actionMessage, api, badge, config, errorBox, fmt, h, hasEndpoint, isoToLocalInput, live, localInputToIso, mount,
   needToken, notice, section, t, table, tr,
 } from "./common.js";
 
@@ -28,6 +28,13 @@ function slaSection(o) {
   );
 }
 
+// the system's own notes ("approved", "declined: …") in the page's language; people's notes as written
+function noteText(note) {
+  if (!note) return "";
+  if (note.startsWith("declined: ")) return t("note.declined", { reason: note.slice(10) });
+  return t(`note.${note}`) === `note.${note}` ? note : t(`note.${note}`);
+}
+
 function timeline(o, card) {
   const rows = [
     ...o.transitions.map((x) => ({ at: x.at, who: x.actor, what: badge(x.to_state), note: x.note, crew: x.crew_id })),
@@ -37,7 +44,7 @@ function timeline(o, card) {
     t("order.timeline"),
     table(
       [t("col.time"), t("col.state"), t("col.actor"), t("col.note")],
-      rows.map((r) => h("tr", {}, h("td", {}, fmt.time(r.at)), h("td", {}, r.what, r.crew ? ` → ${r.crew}` : ""), h("td", {}, r.who), h("td", { class: "pre" }, r.note || ""))),
+      rows.map((r) => h("tr", {}, h("td", {}, fmt.time(r.at)), h("td", {}, r.what, r.crew ? ` → ${r.crew}` : ""), h("td", {}, r.who), h("td", { class: "pre" }, noteText(r.note)))),
     ),
   );
 }
@@ -106,10 +113,28 @@ function notes(card) {
   );
 }
 
+// the alarms D's rules linked to this order (both ways): rule, severity, state, how often, since when
+async function linkedAlarms() {
+  if (!(await hasEndpoint("/alarm-rules"))) return null;
+  const page = await api(`/alarms?order=${id}&limit=20`).catch(() => null);
+  if (!page) return null;
+  return section(
+    t("order.alarms"),
+    page.alarms.length
+      ? table(
+          [t("col.code"), t("col.state"), t("col.time"), ""],
+          page.alarms.map((a) =>
+            h("tr", { dataset: { alarm: a.id } }, h("td", {}, tr("code", a.rule)), h("td", {}, `${a.severity} · ${a.state}`), h("td", {}, fmt.time(a.first_at)), h("td", {}, h("a", { href: `/alarms?asset=${encodeURIComponent(a.asset)}` }, `×${a.count}`))),
+          ),
+        )
+      : h("p", { class: "muted" }, t("order.no_alarms")),
+  );
+}
+
 async function render() {
   if (needToken(t("page.order", { id }), render)) return;
   try {
-    const [o, card, crews] = await Promise.all([api(`/orders/${id}`), api(`/orders/${id}/card`), api("/crews").catch(() => [])]);
+    const [o, card, crews, alarms] = await Promise.all([api(`/orders/${id}`), api(`/orders/${id}/card`), api("/crews").catch(() => []), linkedAlarms()]);
     mount(
       h("p", {}, h("a", { href: "/orders" }, `← ${t("page.orders")}`)),
       h("h1", {}, `#${o.id} ${o.title} `, badge(o.state), " ", badge(o.priority, "prio")),
@@ -137,6 +162,7 @@ async function render() {
         slaSection(o),
       ),
       actions(o, crews),
+      alarms,
       timeline(o, card),
       notes(card),
     );
