@@ -80,6 +80,7 @@ class Topology:
         self.influx_url, self.influx_db, self.pg_url = influx_url, influx_db, pg_url
         self.secrets: dict[str, str] = {}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.envs: dict[str, dict[str, str]] = {}
         self.api_port = free_port()
         #: compose's volumes shared by services: the models volume of the worker and the API
         self.models = root / "volumes" / "models"
@@ -121,6 +122,7 @@ class Topology:
         assert "entrypoint" not in spec, f"{service} runs a shell, not a facility command"
         env = {k: v for k, v in os.environ.items() if not k.startswith("FACILITY_")}
         env |= self.env(service, fresh) | (extra_env or {})
+        self.envs[name] = env
         log = (self.root / f"{name}.log").open("ab")
         cwd = Path(env["FACILITY_VAR_DIR"]).parent  # not the repository: no .env of a developer is read
         # its own process group, as a container: stopping it stops what it started (the ingest workers)
@@ -375,6 +377,12 @@ def test_production_topology(topology: tuple[Topology, Database], tmp_path: Path
         "forecast-plan",
         "ratings",
     }
+    metrics = httpx.get(
+        f"http://127.0.0.1:{topo.envs['worker']['FACILITY_WORKER_METRICS_PORT']}/metrics"
+    ).text
+    runs = re.search(r'^facility_job_runs_total\{job="sla"\} (\S+)$', metrics, re.M)
+    assert runs and float(runs.group(1)) >= 1, metrics[:2000]
+    assert re.search(r'^facility_job_last_outcome\{job="sla",outcome="ok"\} 1\.0$', metrics, re.M)
 
     mark("jobs")
     # 5. the old API stops; its replacement serves the same orders (those of the burst too) and ledger
