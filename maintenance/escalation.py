@@ -75,9 +75,9 @@ def check_sla(session: Session, now: dt.datetime, targets: SlaTargets) -> list[E
             enqueue(session, escalation_topic(estate), payload, now)
             if engineer is not None:
                 enqueue(session, engineer_topic(engineer.id), payload, now)
-            enqueue_channels(
-                session, _chain(clock, order.crew_id, engineer, estate), _note(payload), now, True
-            )
+            owners = _chain(clock, order.crew_id, engineer, estate)
+            # P1 (entrapment, fire) goes through quiet hours; the others wait for them to end
+            enqueue_channels(session, owners, _note(payload), now, order.priority == "p1")
             new.append(esc)
     session.flush()
     return new

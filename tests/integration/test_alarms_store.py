@@ -177,3 +177,26 @@ def test_every_channel_is_notified_and_a_failing_one_backs_off_alone(db: Databas
     finally:
         hooks.stop()
         mailbox.stop()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sla_breaches_climb_the_chain_crew_engineer_manager(db: Database) -> None:
+    from maintenance.escalation import check_sla
+    from maintenance.sla import default_targets
+
+    with db.transaction() as s:
+        for owner_type, owner_id in (("crew", "lift-a"), ("engineer", "eng-wang"), ("manager", "lvyuan")):
+            s.add(
+                ChannelRow(owner_type=owner_type, owner_id=owner_id, type="email", target=f"{owner_id}@x.cn")
+            )
+        handle_event(s, Event(LIFT, ms(T0), EventType.FAULT, "entrapment"), T0)
+
+    def notified(at: dt.datetime) -> list[str]:
+        with db.transaction() as s:
+            check_sla(s, at, default_targets())
+            rows = s.scalars(sa.select(OutboxMessage).where(OutboxMessage.created_at == at)).all()
+            owners = {c.id: c.owner_type for c in s.scalars(sa.select(ChannelRow))}
+            return sorted(owners[r.channel_id] for r in rows if r.channel_id is not None)
+
+    assert notified(T0 + dt.timedelta(minutes=11)) == ["crew", "engineer"]  # P1 response due at 10 min
+    assert notified(T0 + dt.timedelta(hours=25)) == ["engineer", "manager"]  # resolution due at 24 h
