@@ -5,8 +5,14 @@ broker (``dynsec_broker``), influxd, PostgreSQL — and ``FACILITY_MANAGE_SERVIC
 Checked with values: a fault from a device becomes an order assigned to the crew and notified on its topic;
 two ingest workers store every reading while a device that tries the ingester's client id is refused; a
 ``kill -9`` of the maintenance service in the middle of a burst of faults loses none of them (each is an
-order or a dead letter once the service is back); the worker reports its jobs on ``GET /api/v1/jobs``; the API
-restarted (a fresh container: no files of the old one) serves the same orders and ledger from the store.
+order or a dead letter once the service is back); the worker reports its jobs on ``GET /api/v1/jobs`` and its
+``/metrics``; the API restarted (a fresh container: no files of the old one) serves the same orders, ratings
+ledger and external indicators from the store.
+
+Not here (time budget): the preventive loop through trained models (a degrading asset → the worker's proposal
+→ approved → resolved → a lower forecast). Training a telemetry model takes ~25 s on this machine; that loop is
+checked in-process by tests/integration/test_features_forecast_api.py on ``predict.jobs.run_forecast_and_plan``,
+the function the worker's ``forecast-plan`` job calls.
 """
 
 from __future__ import annotations
