@@ -138,6 +138,15 @@ def test_proposal_approved_worked_on_a_phone_and_the_risk_falls(site, watched, l
     assert asset in page.locator("#facts").inner_text()
     assert page.locator("#sla [data-clock]").count() == 2
     assert page.locator("td", has_text=t("note.approved", lang)).count() == 1  # the approval, in words
+    # reschedule by a day from the order's page (the time typed is Shanghai time)
+    when = when + dt.timedelta(days=1)
+    page.fill("#order-actions input[name='when']", local(when.isoformat()).replace(" ", "T"))
+    page.click("#order-actions button[data-action='reschedule']")
+    page.wait_for_selector("#notice")
+    assert page.locator("#notice").inner_text() == t(
+        "action.done", lang, id=oid, what=t("action.rescheduled", lang)
+    )
+    assert eng.get(f"/orders/{oid}").json()["scheduled_for"] == when.isoformat().replace("+00:00", "Z")
     shot(page, f"{lang}_2b_engineer_order_page")
     ready(page, f"{site.url}/calendar")
     if page.locator(f"a.cal-item[data-order='{oid}']").count() == 0:  # tomorrow may be next week
