@@ -133,6 +133,11 @@ def test_proposal_approved_worked_on_a_phone_and_the_risk_falls(site, watched, l
     )
     assert page.locator(f"tr[data-order='{oid}'] .badge[data-value='assigned']").count() == 1
     shot(page, f"{lang}_2_engineer_approved")
+    with page.expect_download() as download:  # the filtered list as CSV, in the page's language
+        page.click("#export-csv")
+    table = download.value.path().read_text(encoding="utf-8-sig").splitlines()
+    assert table[0].split(",")[:2] == [t("csv.id", lang), t("csv.asset", lang)]
+    assert any(line.startswith(f"{oid},{asset},") for line in table[1:])
     # its page: facts, SLA clocks, the approval in its timeline; the week's calendar; the asset in the tree
     ready(page, f"{site.url}/orders/{oid}")
     assert asset in page.locator("#facts").inner_text()
