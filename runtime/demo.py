@@ -272,8 +272,14 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
         cleanups.append(lambda: live.join(10))
 
         if first_run:
-            n = backfill_orders(maint.db, [m for m in history.messages() if isinstance(m, Event)], seed)
+            events: list[Message] = [m for m in history.messages() if isinstance(m, Event)]
+            n = backfill_orders(maint.db, events, seed)
             log.info("history: %d fault/recovery events applied to work orders", n)
+            # alarms (issue 13, D): the history's alarms with their repeat counts, and the orders their rules
+            # open (low pressure 3 times in 24 h → the water crew); nobody is notified of the past
+            from maintenance.alarms.engine import backfill_alarms
+
+            log.info("history: %d alarm signals applied", backfill_alarms(maint.db, events))
             marker.write_text(
                 json.dumps({"end": dt.datetime.fromtimestamp(history.end_ms / 1000, dt.UTC).isoformat()})
             )

@@ -44,6 +44,8 @@ class RuleState:
     last_ms: int | None = None
     #: repetition: times of the recent occurrences inside the window
     occurrences: tuple[int, ...] = ()
+    #: rate: (ts_ms, value) of the readings inside the window
+    samples: tuple[tuple[int, float], ...] = ()
 
 
 IDLE = RuleState()
@@ -68,14 +70,19 @@ def _threshold(rule: Rule, st: RuleState, asset: str, ts: int, v: float) -> tupl
 
 
 def _rate(rule: Rule, st: RuleState, asset: str, ts: int, v: float) -> tuple[RuleState, Signal | None]:
+    """Change per minute against the oldest reading inside ``window_s`` (robust to sampling noise); no
+    verdict until the readings kept span at least half the window."""
     p = rule.params
-    new = RuleState(active=st.active, last_value=v, last_ms=ts)
-    if st.last_ms is None or st.last_value is None or ts <= st.last_ms:
+    window_ms = p["window_s"] * 1000
+    samples = (*(x for x in st.samples if ts - x[0] <= window_ms and x[0] < ts), (ts, v))
+    new = RuleState(active=st.active, samples=samples)
+    t0, v0 = samples[0]
+    if ts - t0 < window_ms / 2:
         return new, None
-    per_min = (v - st.last_value) / ((ts - st.last_ms) / 60_000)
+    per_min = (v - v0) / ((ts - t0) / 60_000)
     hot = per_min > p["per_min"] if p["op"] == ">" else per_min < -p["per_min"]
     if hot and not st.active:
-        detail = f"{p['field']} changes {per_min:+.3g}/min"
+        detail = f"{p['field']} changes {per_min:+.3g}/min over {(ts - t0) / 60_000:.0f} min"
         return replace(new, active=True), Signal(rule.key, asset, Action.RAISE, ts, v, detail)
     if not hot and st.active:
         return replace(new, active=False), Signal(rule.key, asset, Action.CLEAR, ts, v)

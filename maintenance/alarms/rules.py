@@ -7,7 +7,8 @@ Types and their ``params``:
 
 - ``threshold``: ``field``, ``op`` (``<`` or ``>``), ``value``, ``for_s`` (the condition must hold this long),
   ``clear`` (hysteresis: a ``<`` alarm clears above it, a ``>`` alarm below it), optional ``unit``
-- ``rate``: ``field``, ``op``, ``per_min`` (change per minute between consecutive readings), optional ``unit``
+- ``rate``: ``field``, ``op``, ``per_min`` (change per minute against the oldest reading within ``window_s``,
+  default 300 s, so sampling noise does not trip it), optional ``unit``
 - ``offline``: ``minutes`` without any message from the asset
 - ``event``: ``codes`` — the device's own fault/alarm events raise it, their recovery/alarm_clear clears it
 - ``repetition``: ``code``, ``count``, ``window_s`` — ``count`` events of ``code`` within ``window_s`` raise it
@@ -54,7 +55,7 @@ class RuleError(ValueError):
 
 _PARAMS: dict[RuleType, tuple[set[str], set[str]]] = {  # (required, optional)
     RuleType.THRESHOLD: ({"field", "op", "value"}, {"for_s", "clear", "unit"}),
-    RuleType.RATE: ({"field", "op", "per_min"}, {"unit"}),
+    RuleType.RATE: ({"field", "op", "per_min"}, {"unit", "window_s"}),
     RuleType.OFFLINE: ({"minutes"}, set()),
     RuleType.EVENT: ({"codes"}, set()),
     RuleType.REPETITION: ({"code", "count", "window_s"}, set()),
@@ -151,6 +152,9 @@ def validate_params(kind: AssetKind, rtype: RuleType, params: dict[str, Any]) ->
             )
     elif rtype is RuleType.RATE:
         _check_field(kind, params, per_min=True)
+        params["window_s"] = _number("window_s", params.get("window_s", 300.0))
+        if not 60 <= params["window_s"] <= 86400:
+            raise RuleError("params.window_s", "window_s must be between 60 and 86400 seconds")
     elif rtype is RuleType.OFFLINE:
         minutes = _number("minutes", params["minutes"])
         if not 1 <= minutes <= 7 * 24 * 60:
@@ -232,12 +236,13 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         clear=0.28,
     ),
     _r("pump_vibration", WP, T, MAJ, field="vibration_mm_s", op=">", value=4.5, for_s=600, clear=2.8),
-    _r("bearing_heating", WP, RATE, WARN, field="bearing_temp_c", op=">", per_min=2.0),
+    _r("bearing_hot", WP, T, MAJ, field="bearing_temp_c", op=">", value=80, for_s=300, clear=70),
     _r("pump_fault", WP, EV, MAJ, codes=["dry_run", "pressure_loss", "motor_fault", "bearing_overheat"]),
     _r("pump_offline", WP, OFF, MAJ, minutes=15),
     _r("bin_overflow", SB, EV, MIN, codes=["overflow"]),
     _r("bin_hot", SB, EV, MAJ, codes=["high_temperature"]),
     _r("bin_full", SB, T, WARN, field="fill_pct", op=">", value=90, clear=80),
+    _r("bin_heating", SB, RATE, MAJ, field="temperature_c", op=">", per_min=5.0),
     _r("bin_fault", SB, EV, MIN, codes=["sensor_fault", "lid_fault"]),
     _r("bin_offline", SB, OFF, WARN, minutes=60),
 )

@@ -78,18 +78,14 @@ def test_threshold_needs_its_duration_and_clears_with_hysteresis() -> None:
 
 
 def test_rate_offline_and_events() -> None:
-    rate = defaults_for(AssetKind.WATER_PUMP)["bearing_heating"]  # > 2 °C/min
-    assert run(
-        rate,
-        [
-            reading(0, bearing_temp_c=40),
-            reading(MIN, bearing_temp_c=45),
-            reading(2 * MIN, bearing_temp_c=45.5),
-        ],
-    ) == [
-        ("raise", MIN, 1),
-        ("clear", 2 * MIN, 1),
-    ]
+    rate = defaults_for(AssetKind.SMART_BIN)["bin_heating"]  # temperature rising > 5 °C/min (fire risk)
+    BIN = AssetRef("lvyuan", "b1", AssetKind.SMART_BIN, "lvyuan-b1-sb1")
+    # every 10 s: noise of ±2 °C between readings (12 °C/min pair to pair) is not a rise over 5 min
+    temps = [(i * 10_000, 20.0 + (2.0 if i % 2 else -2.0)) for i in range(31)]
+    temps += [(310_000, 60.0), (320_000, 70.0)]  # then a fire: +45 °C within 5 min
+    temps += [(320_000 + i * 60_000, 70.0) for i in range(1, 7)]  # it stays hot: no longer rising
+    signals = run(rate, [Reading(BIN, t, {"temperature_c": v}) for t, v in temps])
+    assert signals == [("raise", 310_000, 1), ("clear", 620_000, 1)]
     off = defaults_for(AssetKind.WATER_PUMP)["pump_offline"]  # 15 min
     state, _ = on_message(off, IDLE, reading(0, outlet_pressure_mpa=0.4))
     assert on_tick(off, state, PUMP.asset, 14 * MIN)[1] is None
