@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import httpx
+
 from facility.services.broker import SecureBroker
 from facility.services.dynsec import DynsecBroker
 from facility.services.influxd import InfluxServer
@@ -20,7 +22,6 @@ from facility.services.mosquitto import MosquittoServer
 from facility.services.packages import MissingPackage, require
 from facility.services.ports import port_open
 from facility.settings import Settings
-from ingest.influx import InfluxClient
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,15 @@ def tls_files(settings: Settings) -> tuple[Path, Path, Path] | None:
 def broker_dir(settings: Settings) -> Path:
     """Where the local broker keeps its config, persistence, the plugin's accounts and our service passwords."""
     return settings.var_dir / "services" / "mosquitto"
+
+
+def influx_ping(url: str, timeout_s: float = 5.0) -> bool:
+    """InfluxDB's ``/ping`` answers 204. The ground floor only checks the server is there: its database is
+    created by the processes that write (the ingester, ``facility history``), through ingest.influx."""
+    try:
+        return httpx.get(f"{url.rstrip('/')}/ping", timeout=timeout_s).status_code == 204
+    except httpx.HTTPError:
+        return False
 
 
 class LocalStack:
@@ -123,8 +133,6 @@ class LocalStack:
                 server.start()
             if self.supervise:
                 server.supervise()
-        with self.influx_client() as influx:
-            influx.create_database()
 
     def check_external(self) -> None:
         s = self.settings
@@ -132,16 +140,8 @@ class LocalStack:
             raise StackError(
                 f"no MQTT broker answers at {s.mqtt_host}:{s.mqtt_port}: start one or fix FACILITY_MQTT_*"
             )
-        with self.influx_client() as influx:
-            if not influx.ping():
-                raise StackError(
-                    f"no InfluxDB answers at {s.influx_url}: start it or fix FACILITY_INFLUX_URL"
-                )
-            influx.create_database()
-
-    def influx_client(self) -> InfluxClient:
-        s = self.settings
-        return InfluxClient.from_settings(s)
+        if not influx_ping(s.influx_url):
+            raise StackError(f"no InfluxDB answers at {s.influx_url}: start it or fix FACILITY_INFLUX_URL")
 
     def stop(self) -> None:
         if self.broker is not None:

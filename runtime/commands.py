@@ -29,6 +29,10 @@ def _services(args: argparse.Namespace) -> int:
         stack.start()
     except StackError as exc:
         raise UserError(str(exc)) from None
+    from ingest.influx import InfluxClient
+
+    with InfluxClient.from_settings(settings) as influx:  # the ground floor's stack leaves this to the app
+        influx.create_database()
     print(f"mosquitto on {settings.mqtt_host}:{settings.mqtt_port}, InfluxDB on {settings.influx_url}")
     if stack.broker is not None:  # (B) never an open broker: the service accounts' passwords are in this file
         print(f"broker accounts: {stack.broker.secrets_file} (devices: `facility devices add|sync`)")

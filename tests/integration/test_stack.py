@@ -17,6 +17,7 @@ from facility.services.ports import free_port
 from facility.settings import Settings
 from facility.stack import LocalStack, StackError
 from ingest.broker_accounts import DynsecAccounts
+from ingest.influx import InfluxClient
 from tests.integration.test_ingest_security import make_ca
 
 pytestmark = pytest.mark.integration
@@ -85,7 +86,7 @@ def test_the_broker_is_never_open_and_a_killed_child_comes_back(
         while broker_reachable(_as(settings, stack, "ingest"))[0] is False and time.monotonic() < deadline:
             time.sleep(0.2)
         assert broker_reachable(_as(settings, stack, "ingest")) == (True, "Success")
-        with stack.influx_client() as influx:
+        with InfluxClient.from_settings(settings) as influx:
             assert influx.ping()
     finally:
         stack.stop()
