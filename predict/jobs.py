@@ -142,11 +142,11 @@ def run_forecast_and_plan(
     planner: PlannerSettings | None = None,
 ) -> PlanResult:
     """The worker's forecast job: forecast every asset that is up (storing the hour's window features —
-    the API never writes them), and let the planner propose preventive orders (awaiting an engineer's
-    approval unless ``auto_approve``) for those whose risk passes their kind's threshold, by crews with the
-    kind's skill in the asset's estate; no proposal for an asset with an open order or in its cool-down after
-    a visit (unless an alarm or fault arrived since). ``create=False`` plans without writing orders; ``planner``
-overrides the planner's settings (the kinds' model thresholds are added to its ``kind_thresholds``)."""
+        the API never writes them), and let the planner propose preventive orders (awaiting an engineer's
+        approval unless ``auto_approve``) for those whose risk passes their kind's threshold, by crews with the
+        kind's skill in the asset's estate; no proposal for an asset with an open order or in its cool-down after
+        a visit (unless an alarm or fault arrived since). ``create=False`` plans without writing orders; ``planner``
+    overrides the planner's settings (the kinds' model thresholds are added to its ``kind_thresholds``)."""
     from maintenance.preventive import create_preventive_orders, open_order_assets
 
     service = ForecastService(
