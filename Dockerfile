@@ -8,6 +8,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# headless Chromium and a CJK font: the API prints the ratings' PDF reports (evaluation/reports/pdf.py) with
+# Chinese text; nothing else from apt (no recommends, no lists kept)
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium fonts-wqy-zenhei \
+    && rm -rf /var/lib/apt/lists/*
+
 # dependencies first (cached while only the code changes)
 COPY pyproject.toml README.md ./
 RUN mkdir -p facility simulators ingest predict maintenance evaluation api dashboards runtime \

@@ -18,6 +18,7 @@ APP_SERVICES = {
     "worker": "worker",
     "api": "api",
     "simulators": "simulate",
+    "retain-guard": "devices",
 }
 
 
@@ -208,3 +209,29 @@ def test_the_app_may_read_and_the_feature_store_has_its_retention_policy(
     init = {v.split(":")[1]: v.split(":")[0] for v in services["influxdb"]["volumes"] if v.startswith(".")}
     script = (REPO / init["/docker-entrypoint-initdb.d/init-features.sh"]).read_text()
     assert f'CREATE RETENTION POLICY \\"{FEATURES_RP}\\" ON \\"$INFLUXDB_DB\\"' in script
+
+
+def test_the_retain_guard_runs_as_the_brokers_admin(services: dict[str, dict[str, Any]]) -> None:
+    """(B) `facility devices guard` logs in as the plugin's admin that mosquitto-init creates, with its password."""
+    guard = services["retain-guard"]
+    assert guard["command"] == ["devices", "guard"]
+    assert guard["restart"] == "unless-stopped"
+    admin = services["mosquitto-init"]["environment"]["MQTT_ADMIN_PASSWORD"]
+    assert guard["environment"]["FACILITY_MQTT_ADMIN_PASSWORD"] == admin
+    assert admin.startswith("${MQTT_ADMIN_PASSWORD:?")
+    assert {d: s["condition"] for d, s in guard["depends_on"].items()} == {"mosquitto": "service_healthy"}
+    from facility.settings import Settings
+
+    # the account init.sh creates (`dynsec init ... admin`)
+    assert Settings.model_fields["mqtt_admin_username"].default == "admin"
+    assert 'dynsec init "$json" admin ' in (REPO / "deploy/mosquitto/init.sh").read_text()
+
+
+def test_the_image_can_print_chinese_pdf_reports() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text()
+    install = re.search(r"apt-get install -y --no-install-recommends ([^\\\n]+)", dockerfile)
+    assert install and set(install.group(1).split()) == {"chromium", "fonts-wqy-zenhei"}
+    assert "rm -rf /var/lib/apt/lists/*" in dockerfile
+    from evaluation.reports.pdf import BROWSERS
+
+    assert "chromium" in BROWSERS
