@@ -6,6 +6,7 @@ screenshot of each step goes to test-artifacts/; the pages' weight is measured."
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import json
@@ -19,7 +20,7 @@ import pytest
 
 from facility.i18n import t
 from maintenance.models import Order, Transition
-from maintenance.order_records import OrderCheck
+from maintenance.order_records import OrderCheck, OrderPhoto
 from tests.browser.conftest import ARTIFACTS, BINS_CREW_LOGIN
 
 pytestmark = pytest.mark.browser
@@ -27,6 +28,10 @@ pytestmark = pytest.mark.browser
 LOCALES = {"zh": "zh-CN", "en": "en-GB"}
 BINS = {"zh": "lvyuan-b1-sb1", "en": "lvyuan-b2-sb1"}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+#: a 2×2 PNG (red, green, blue, white), as a phone camera would hand one over
+PHOTO = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DA8J+BkYHh////DAAe9gT9Ce00PgAAAABJRU5ErkJggg=="
+)
 #: what the crew card may weigh on a slow phone link, HTML + scripts + styles + catalogue + data (bytes)
 CREW_PAGE_BUDGET = 120_000
 
@@ -188,6 +193,14 @@ def test_proposal_approved_worked_on_a_phone_and_the_risk_falls(site, watched, l
     phone.wait_for_selector("body[data-ready='1']")
     assert card.locator("textarea.note").input_value() == note  # the draft survived the reload
     assert card.locator(".checklist input[type=checkbox]").first.is_checked()
+    # a photo from the phone's camera: made smaller on the phone, stored by the API
+    with phone.expect_response(lambda r: r.url.endswith(f"/orders/{oid}/photos") and r.status == 201):
+        card.locator("input.photo-input").set_input_files(
+            files=[{"name": "site.png", "mimeType": "image/png", "buffer": PHOTO}]
+        )
+    card.locator(".photos-count").wait_for()
+    assert card.locator(".photos-count").inner_text() == t("crew.photos_n", lang, n=1)
+    assert card.locator("textarea.note").input_value() == note  # the upload's re-render kept the draft
     shot(phone, f"{lang}_3_crew_card")
     for step in ("acknowledged", "in_progress"):
         card.locator(f"button[data-action='{step}']").tap()
@@ -209,6 +222,10 @@ def test_proposal_approved_worked_on_a_phone_and_the_risk_falls(site, watched, l
             ("resolved", note),
         ]
         assert s.query(OrderCheck).filter_by(order_id=oid, done=True).count() == 1
+        photo = s.query(OrderPhoto).filter_by(order_id=oid).one()
+        assert (
+            photo.content_type == "image/jpeg" and photo.data[:3] == b"\xff\xd8\xff"
+        )  # re-encoded on the phone
 
     # 3. the engineer sees the asset's risk fall and the order in its maintenance log
     ready(page, f"{site.url}/assets/{asset}")
