@@ -27,6 +27,11 @@ class Metrics:
         self.stored = Counter("ingest_points_stored", "points written to InfluxDB or the spool", registry=r)
         self.acked = Counter("ingest_messages_acked", "messages acknowledged to the broker", registry=r)
         self.dead = Counter("ingest_dead_letters", "messages refused, by reason", ["reason"], registry=r)
+        self.cleared = Counter(
+            "ingest_retained_deletes",
+            "zero-length messages (a retained message's delete, e.g. by the retain guard): acknowledged, not stored",
+            registry=r,
+        )
         self.pruned = Counter(
             "ingest_dead_letters_pruned",
             "dead letters removed by retention (FACILITY_DEAD_LETTER_MAX_ROWS / _MAX_AGE_DAYS), by reason",
@@ -70,6 +75,7 @@ class Metrics:
         self.n_stored = 0
         self.n_acked = 0
         self.n_dead: dict[str, int] = {}
+        self.n_cleared = 0
         self.n_spool = 0
         self.n_queue = 0
 
@@ -88,6 +94,11 @@ class Metrics:
     def add_dead(self, reason: str, n: int = 1) -> None:
         self.n_dead[reason] = self.n_dead.get(reason, 0) + n
         self.dead.labels(reason).inc(n)
+
+    def add_cleared(self, n: int) -> None:
+        if n:
+            self.n_cleared += n
+            self.cleared.inc(n)
 
     def add_pruned(self, by_reason: dict[str, int]) -> None:
         for reason, n in by_reason.items():

@@ -24,6 +24,15 @@ class Prepared:
     dead: list[DeadLetter] = field(default_factory=list)
     #: (device key, seq, device ts) of every valid reading/event, for loss accounting and lag
     seqs: list[tuple[str, int | None, int]] = field(default_factory=list)
+    #: zero-length messages: no reading and no dead letter (see :func:`is_retained_delete`)
+    cleared: int = 0
+
+
+def is_retained_delete(item: Received) -> bool:
+    """A zero-length message is how MQTT deletes a retained message (the retain guard, ``facility devices
+    guard``, clears what a device left retained); subscribers get the delete too. It carries nothing to store
+    or keep: acknowledged and counted, never a dead letter."""
+    return not item.payload
 
 
 def prepare(batch: list[Received]) -> Prepared:
@@ -35,6 +44,9 @@ def prepare(batch: list[Received]) -> Prepared:
     out = Prepared()
     lines, owners, seqs = out.lines, out.owners, out.seqs
     for i, item in enumerate(batch):
+        if is_retained_delete(item):
+            out.cleared += 1
+            continue
         info = topic_info(item.topic)
         if info is not None and info.telemetry:
             fast = telemetry_line(info, item.payload, item.received_ms)

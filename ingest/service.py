@@ -233,6 +233,7 @@ class Ingester:
             self._drain_spool(budget_s=0.5)
             self._periodic()
         self.metrics.add_received(len(batch))
+        self.metrics.add_cleared(prep.cleared)
         acked = self.mqtt.ack_many(batch)
         self.metrics.add_acked(acked)
         self._account(prep)
@@ -385,6 +386,7 @@ class Ingester:
             "stored": m.n_stored,
             "acked": m.n_acked,
             "dead_letters": dict(m.n_dead),
+            "retained_deletes": m.n_cleared,
             "spool_depth": self.spool.depth,
             "queue_depth": len(self.queue),
             "connected": self.mqtt.connected,

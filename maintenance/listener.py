@@ -30,6 +30,7 @@ from facility.contract import Channel, ContractError, Message, decode, subscript
 from facility.mqtt import AckingConsumer, BrokerConfig, EdgeMessage
 from facility.settings import Settings
 from ingest.deadletters import DeadLetter, DeadLetterStore
+from ingest.pipeline import is_retained_delete
 from maintenance.db import Database
 from maintenance.handler import Outcome, handle_event
 from maintenance.notify import Publisher, deliver_outbox
@@ -130,6 +131,10 @@ class EventListener:
     def _process(self, msg: EdgeMessage) -> bool:
         """Commit or dead-letter ``msg``, then acknowledge it; False if stopped before that."""
         now = self.clock()
+        if is_retained_delete(msg):  # the retain guard's delete: nothing to handle, no dead letter
+            self.consumer.ack(msg)
+            self.handled += 1
+            return True
         try:
             messages = decode(msg.topic, msg.payload, int(now.timestamp() * 1000))
         except ContractError as exc:

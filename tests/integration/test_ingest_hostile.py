@@ -52,6 +52,8 @@ def hostile(now: int) -> tuple[list[Outgoing], Counter[str], str]:
         Outgoing(DEV.topic(Channel.EVENT), encode_event(EventType.FAULT, "entrapment", now, 7, detail), ())
     )
     msgs.append(Outgoing(DEV.topic(Channel.TELEMETRY), encode_reading(GOOD, now, MAX_SEQ), ()))
+    # the retain guard's deletes (zero-length): acknowledged, neither stored nor dead letters
+    msgs += [Outgoing(DEV.topic(Channel.TELEMETRY), b"", None), Outgoing(DEV.topic(Channel.EVENT), b"", None)]
     flood = DEV.topic(Channel.TELEMETRY).replace(DEV.asset, FLOODER.asset).replace("elevator", "smart_bin")
     msgs += [Outgoing(flood, b"{garbage %d" % i, None, "bad_json") for i in range(120)]
     return msgs, Counter(m.reason for m in msgs if m.reason), detail
@@ -81,6 +83,7 @@ def test_every_message_a_hostile_device_gets_accepted_is_stored_or_dead_lettered
         assert wait_until(lambda: ing.metrics.n_acked == len(msgs))
         assert wait_until(lambda: ing.metrics.flooding._value.get() == 1)
         gaps = ing.metrics.gaps._value.get()
+        assert (ing.metrics.n_cleared, ing.snapshot()["retained_deletes"]) == (2, 2)
     finally:
         ing.stop()
     assert len(stored_points(influx)) == 40 + 2  # the valid readings, the event and the reading at MAX_SEQ
