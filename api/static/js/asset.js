@@ -223,7 +223,7 @@ async function eventsSection() {
     t("asset.events"),
     events.length
       ? table(
-          ["time", "type", "code", "detail"].map((k) => t(`col.${k}`)),
+          ["time", "event_type", "code", "detail"].map((k) => t(`col.${k}`)),
           events.map((e) => h("tr", {}, h("td", {}, fmt.time(e.ts)), h("td", {}, badge(e.type, "event")), h("td", {}, tr("code", e.code)), h("td", {}, e.detail || ""))),
         )
       : h("p", { class: "muted" }, t("asset.no_events")),

@@ -170,7 +170,7 @@ async function eventsSection() {
       t("ov.events"),
       events.length
         ? table(
-            ["time", "asset", "type", "code"].map((k) => t(`col.${k}`)),
+            ["time", "asset", "event_type", "code"].map((k) => t(`col.${k}`)),
             events.map((e) =>
               h(
                 "tr",
