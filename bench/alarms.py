@@ -74,7 +74,7 @@ def _engine_proc(port: int, db_url: str, n: int, out: str, ready: str, go: str) 
     seen = {"messages": 0, "signals": 0, "last": 0.0}
     handle = engine.handle
 
-    def counting(messages):  # type: ignore[no-untyped-def]
+    def counting(messages):
         messages = list(messages)
         k = handle(messages)
         seen["messages"] += len(messages)

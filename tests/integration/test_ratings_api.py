@@ -208,7 +208,9 @@ def test_reports(api: Api) -> None:
     assert f'<span class="value">{score:.2f}</span>' in html.text and '<html lang="zh-CN">' in html.text
     en = api.get("/reports/pc-anju/2026Q4.html", lang="en").text
     assert "Quarterly" in en and "Quarter average" in en and "provisional" in en.lower()  # Q4 not over
-    district = api.get("/reports/district/2026Q4.html")  # its PDF: tests/integration/test_ratings_report_pdf.py
+    district = api.get(
+        "/reports/district/2026Q4.html"
+    )  # its PDF: tests/integration/test_ratings_report_pdf.py
     assert district.status_code == 200 and "季度辖区物业考核报告" in district.text
     assert api.get("/reports/district/2026-10-05.html").status_code == 422
     assert api.get("/reports/pc-anju/2026Q4.html", lang="fr").status_code == 422
