@@ -45,7 +45,9 @@ function where(o) {
 }
 
 function when(o) {
-  if (o.scheduled_for) return t("crew.window", { a: fmt.time(o.scheduled_for), b: fmt.clock(new Date(new Date(o.scheduled_for).getTime() + 2 * 3600e3)) });
+  // the planned start (and its end when the order carries a window)
+  if (o.scheduled_for && o.window_end) return t("crew.window", { a: fmt.time(o.scheduled_for), b: fmt.time(o.window_end) });
+  if (o.scheduled_for) return t("crew.planned", { a: fmt.time(o.scheduled_for) });
   return t("crew.unscheduled");
 }
 
