@@ -9,10 +9,12 @@ order or a dead letter once the service is back); the worker reports its jobs on
 ``/metrics``; the API restarted (a fresh container: no files of the old one) serves the same orders, ratings
 ledger and external indicators from the store.
 
-Not here (time budget): the preventive loop through trained models (a degrading asset → the worker's proposal
-→ approved → resolved → a lower forecast). Training a telemetry model takes ~25 s on this machine; that loop is
-checked in-process by tests/integration/test_features_forecast_api.py on ``predict.jobs.run_forecast_and_plan``,
-the function the worker's ``forecast-plan`` job calls.
+The preventive loop: 150 simulated days of eight smart bins are written to InfluxDB and a survival model is
+trained on them in a thread of the test while the services start (C's ``train_model`` into the models volume the
+worker and the API share; the worker's ``retrain`` job, ~25 s on this machine, is scheduled for tomorrow). Then
+the worker's ``forecast-plan`` job, made due in the store's schedule as ``facility worker --once`` does, proposes
+preventive orders; the riskiest bin's proposal is approved over the API, resolved by the bin crew's token, and the
+next ``forecast-plan`` run does not propose it again while the API's P(fail within 30 d) for it is lower.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +58,16 @@ SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 ESTATE, BUILDING = "topo", "b1"
 LIFTS = [AssetRef(ESTATE, BUILDING, AssetKind.ELEVATOR, f"topo-b1-el{i}") for i in range(1, 25)]
 PUMP = AssetRef(ESTATE, BUILDING, AssetKind.WATER_PUMP, "topo-b1-wp1")
+#: the preventive loop's assets: eight bins with a simulated history (ids topo-b1-sb1 … sb8)
+BINS_FLEET = f"""
+estates:
+  - id: {ESTATE}
+    group: old
+    company: pc-topo
+    installed: 2012-01-01
+    buildings:
+      - {{id: {BUILDING}, floors: 18, counts: {{smart_bin: 8}}}}
+"""
 FACILITY = shutil.which("facility", path=str(Path(sys.executable).parent)) or "facility"
 
 
@@ -174,6 +187,39 @@ class Topology:
         self.procs.clear()
 
 
+def train_bins(influx_url: str, influx_db: str, models: Path, bins_yaml: Path, now: dt.datetime) -> Any:
+    """150 days of the bins' simulated history in InfluxDB, ending now, and a bin model trained on it into the
+    models volume (as the worker's retrain job would, with one candidate model to keep the test short)."""
+    from facility.fleet import load_fleet
+    from ingest.lineprotocol import to_lines
+    from predict.features import spec_for_kind
+    from predict.influx_training import training_data_influx
+    from predict.models import CoxPH
+    from predict.registry import ModelRegistry
+    from predict.train import train_model
+    from simulators.history import generate_history
+
+    end_ms = int(now.timestamp() * 1000)
+    history = generate_history(
+        load_fleet(bins_yaml), seed=7, end_ms=end_ms, days=150, step_s=3600, health_every_s=0
+    )
+    with InfluxClient(influx_url, influx_db) as influx:
+        influx.create_database()
+        influx.write(to_lines(list(history.messages())))
+        spec = spec_for_kind(AssetKind.SMART_BIN, window_days=7, buckets=7)
+        data = training_data_influx(influx, AssetKind.SMART_BIN, history.start_ms, end_ms, spec, step_days=4)
+    models.mkdir(parents=True, exist_ok=True)
+    return train_model(
+        data,
+        AssetKind.SMART_BIN.value,
+        ModelRegistry(models),
+        now,
+        splits=0,
+        candidates={"cox_ridge": CoxPH(penalizer=0.1)},
+        features_spec={"source": "telemetry", "mode": "landmark", "window": 7.0, "buckets": 7, "step": 4.0},
+    )
+
+
 def mqtt_client(broker: DynsecBroker, login: tuple[str, str], client_id: str) -> tuple[mqtt.Client, Any]:
     """A connected MQTT 5 client; returns it and the CONNACK reason."""
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
@@ -215,6 +261,11 @@ def topology(
         yield topo, db
     finally:
         topo.stop_all()
+        # the session's broker is shared: give back the service passwords the test rotated
+        with DynsecAccounts.for_broker(dynsec_broker) as accounts:
+            for user in ("app", "ingest"):
+                if user in dynsec_broker.credentials:
+                    accounts.rotate(user, dynsec_broker.credentials[user])
         if db is not None:
             db.dispose()
         _pg_execute(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -229,18 +280,40 @@ def test_production_topology(topology: tuple[Topology, Database], tmp_path: Path
     csv = ["asset_id,kind,estate,group,company,building,model,installed,criticality"]
     csv += [f"{r.asset},{r.kind.value},{ESTATE},old,pc-topo,{BUILDING},lift-1,2015-01-01,4" for r in LIFTS]
     csv += [f"{PUMP.asset},water_pump,{ESTATE},old,pc-topo,{BUILDING},pump-1,2015-01-01,4"]
+    from facility.fleet import load_fleet
+
+    bins_yaml = tmp_path / "bins.yaml"
+    bins_yaml.write_text(BINS_FLEET)
+    bins = load_fleet(bins_yaml).assets
+    csv += [
+        f"{a.id},smart_bin,{ESTATE},old,pc-topo,{BUILDING},{a.model},{a.installed},{a.criticality}"
+        for a in bins
+    ]
     fleet = tmp_path / "fleet.csv"
     fleet.write_text("\n".join(csv) + "\n")
     from maintenance.registry import import_file
+    from runtime import jobstore
 
+    # the bins' history and model, in a thread while the services start (the test process is idle meanwhile)
+    trainer = ThreadPoolExecutor(1, thread_name_prefix="train-bins")
+    bin_model: Future[Any] = trainer.submit(
+        train_bins, topo.influx_url, topo.influx_db, topo.models, bins_yaml, now
+    )
+    trainer.shutdown(wait=False)
     with db.transaction() as s:
-        assert import_file(s, fleet.name, fleet.read_text()) == len(LIFTS) + 1
+        assert import_file(s, fleet.name, fleet.read_text()) == len(LIFTS) + 1 + len(bins)
         s.add(
             Crew(id="lift", name="Lift crew", skills=["elevator"], estates=[ESTATE], timezone="Asia/Shanghai")
         )
         s.add(Crew(id="water", name="Water crew", skills=["water_pump"], estates=[ESTATE]))
+        s.add(Crew(id="bins", name="Bin crew", skills=["smart_bin"], estates=[ESTATE]))
         engineer = create_token(s, "eng", Role.ENGINEER, now)
         supervisor = create_token(s, "sup", Role.SUPERVISOR, now)
+        bin_crew = create_token(s, "bin-crew", Role.CREW, now, crew_id="bins")
+        # retraining ran recently (another worker): due tomorrow; forecast-plan runs when the test makes it due
+        jobstore.ensure_rows(s, ["retrain", "forecast-plan"])
+        for job in ("retrain", "forecast-plan"):
+            jobstore.make_due(s, job, now + dt.timedelta(days=1))
     # the broker's accounts as compose's mosquitto-init makes them (app, ingest) plus one per device
     app_password = _secret("MQTT_APP_PASSWORD", topo.secrets)
     ingest_password = _secret("MQTT_INGEST_PASSWORD", topo.secrets)
@@ -285,7 +358,7 @@ def test_production_topology(topology: tuple[Topology, Database], tmp_path: Path
     from maintenance.registry import read_fleet
 
     with db.transaction() as s:
-        assets = [a for a in read_fleet(s).assets if a.id != PUMP.asset]
+        assets = [a for a in read_fleet(s).assets if a.kind is AssetKind.ELEVATOR]
     influx.write(reading_lines(assets, month_start, now, dt.timedelta(hours=1)))
     # and the month's resident survey and 12345 hotline figures (external indicators, kept in the store)
     external = [
@@ -391,6 +464,32 @@ def test_production_topology(topology: tuple[Topology, Database], tmp_path: Path
     assert re.search(r'^facility_job_last_outcome\{job="sla",outcome="ok"\} 1\.0$', metrics, re.M)
 
     mark("jobs")
+    # 6. the preventive loop: the worker's forecast-plan proposes, the engineer approves, the bin crew resolves
+    meta = bin_model.result(timeout=120)
+    assert meta.kind == "smart_bin"
+    mark("bin model trained")
+    first = run_forecast_plan(api, db)
+    proposals = [o for o in _json(api, "/api/v1/orders") if o["kind"] == "smart_bin"]
+    assert proposals and all(o["state"] == "created" for o in proposals), (first, proposals)
+    assert f"{len(proposals)} preventive orders proposed" in first["detail"], first
+    forecasts = {o["asset_id"]: _json(api, f"/api/v1/assets/{o['asset_id']}/forecast") for o in proposals}
+    top = max(proposals, key=lambda o: forecasts[o["asset_id"]]["risk"])
+    before = forecasts[top["asset_id"]]
+    assert before["model_version"] == meta.version and before["down"] is None, before
+    r = api.post(f"/api/v1/orders/{top['id']}/approve", json={"crew_id": "bins"})
+    assert r.status_code == 200 and r.json()["state"] == "assigned", r.text
+    crew = {"Authorization": f"Bearer {bin_crew}"}
+    for state in ("acknowledged", "in_progress", "resolved"):
+        r = api.post(f"/api/v1/orders/{top['id']}/transitions", json={"to": state}, headers=crew)
+        assert r.status_code == 200 and r.json()["state"] == state, r.text
+    second = run_forecast_plan(api, db)
+    assert "0 preventive orders proposed" in second["detail"], second  # the others still have theirs
+    after = _json(api, f"/api/v1/assets/{top['asset_id']}/forecast")
+    assert after["p_fail_30d"] < before["p_fail_30d"], (before, after)
+    mark(
+        f"preventive loop: {len(proposals)} proposals; {top['asset_id']} P(fail 30 d) "
+        f"{before['p_fail_30d']:.3f} → {after['p_fail_30d']:.3f}"
+    )
     # 5. the old API stops; its replacement serves the same orders (those of the burst too) and ledger
     before = sorted(o["id"] for o in _json(api, "/api/v1/orders"))
     topo.kill("api", signal.SIGTERM)
@@ -413,6 +512,22 @@ _T0 = time.monotonic()
 
 def mark(what: str) -> None:
     print(f"{time.monotonic() - _T0:6.1f} s  {what}", flush=True)
+
+
+def run_forecast_plan(api: httpx.Client, db: Database) -> dict[str, Any]:
+    """Make the worker's forecast-plan job due now in the store's schedule (as `facility worker --once` does);
+    the running worker takes it within its poll. Returns the job's row of GET /api/v1/jobs after the run."""
+    from runtime import jobstore
+
+    def job() -> dict[str, Any]:
+        return next(j for j in _json(api, "/api/v1/jobs") if j["name"] == "forecast-plan")
+
+    runs = job()["runs"]
+    with db.transaction() as s:
+        jobstore.make_due(s, "forecast-plan", dt.datetime.now(dt.UTC))
+    done = wait_for(lambda: (j := job())["runs"] > runs and j, 60, "the worker's forecast-plan run")
+    assert done["outcome"] == "ok" and done["error"] is None, done
+    return dict(done)
 
 
 def _ok(api: httpx.Client, path: str) -> bool:
