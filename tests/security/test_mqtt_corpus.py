@@ -25,6 +25,8 @@ from ingest.refusals import write_checked
 pytestmark = pytest.mark.integration
 NOW = int(time.time() * 1000)
 STORED = "stored"
+#: a zero-length message is how MQTT deletes a retained one: acknowledged and counted, nothing to store or keep
+CLEARED = "cleared"
 DETAIL = 'line one\nline two \\n "quoted" \t tab, comma=equals; 电梯困人 🚨'
 
 
@@ -33,7 +35,7 @@ class Case:
     name: str
     topic: str
     payload: bytes
-    expected: str  # a dead-letter reason, or STORED
+    expected: str  # a dead-letter reason, STORED or CLEARED
 
 
 def topic(kind: AssetKind, channel: str = "telemetry", asset: str | None = None) -> str:
@@ -108,7 +110,9 @@ TABLE: list[tuple[str, str, bytes, str]] = [
     ("asset id starting with a dot", topic(EL, asset=".hidden"), GOOD, "bad_topic"),
     ("wildcard in asset", topic(EL, asset="+"), GOOD, "bad_topic"),
     # the payload as bytes
-    ("empty payload", T, b"", "bad_json"),
+    ("empty payload (a retained message's delete)", T, b"", CLEARED),
+    ("empty event payload", topic(EL, "event"), b"", CLEARED),
+    ("a single space", T, b" ", "bad_json"),
     ("truncated JSON", T, GOOD[:-3], "bad_json"),
     ("trailing garbage", T, GOOD + b"}", "bad_json"),
     ("not UTF-8", T, b'{"ts": 1, "values": {"trips": "\xff\xfe"}}', "bad_json"),
@@ -201,7 +205,7 @@ CASES = [Case(n, t, tricky(n, p), e) for n, t, p, e in TABLE] + values_cases()
 
 
 def test_the_corpus_is_the_probes_size_and_names_every_reason() -> None:
-    bad = [c for c in CASES if c.expected != STORED]
+    bad = [c for c in CASES if c.expected not in (STORED, CLEARED)]
     assert len(bad) >= 135
     assert len({c.name for c in CASES}) == len(CASES)
     assert {c.expected for c in bad} == {
@@ -225,11 +229,12 @@ def test_each_message_is_stored_or_dead_lettered_with_its_documented_reason(infl
     owners = Counter(prepared.owners)
     wrong = []
     for i, c in enumerate(CASES):
-        got = dead.get(c.topic + "\x00" + c.payload.hex(), STORED if owners[i] else "lost")
+        got = dead.get(c.topic + "\x00" + c.payload.hex(), STORED if owners[i] else CLEARED)
         if got != c.expected or (owners[i] and got != STORED):
             wrong.append(f"{c.name}: {got}, expected {c.expected}")
     assert wrong == []
-    assert len(prepared.dead) == sum(c.expected != STORED for c in CASES)
+    assert len(prepared.dead) == sum(c.expected not in (STORED, CLEARED) for c in CASES)
+    assert prepared.cleared == sum(c.expected == CLEARED for c in CASES)  # counted, not silently lost
 
     # what is stored is accepted by the real InfluxDB, exactly as sent, and adds nothing of its own making
     assert write_checked(influx, prepared.lines) == []
