@@ -465,9 +465,10 @@ def test_production_topology(topology: tuple[Topology, Database], tmp_path: Path
 
     mark("jobs")
     # 6. the preventive loop: the worker's forecast-plan proposes, the engineer approves, the bin crew resolves
+    ready = bin_model.done()
     meta = bin_model.result(timeout=120)
     assert meta.kind == "smart_bin"
-    mark("bin model trained")
+    mark(f"bin model trained ({'ready before' if ready else 'waited for'})")
     first = run_forecast_plan(api, db)
     proposals = [o for o in _json(api, "/api/v1/orders") if o["kind"] == "smart_bin"]
     assert proposals and all(o["state"] == "created" for o in proposals), (first, proposals)
