@@ -224,7 +224,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--fleet", type=Path, default=REPO / "simulators" / "fleets" / "demo.yaml")
     ap.add_argument("--train-seeds", default="1,2")
-    ap.add_argument("--tune-seeds", default="1,2,3")
+    ap.add_argument("--tune-seeds", default="1,2,3,4,5")
     ap.add_argument("--test-seeds", default="101,102,103,104,105,106,107,108")
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--capacity", type=int, default=3, help="preventive visits a day, all crews together")
