@@ -37,6 +37,13 @@ from tests.integration.test_dashboards_queries import REPO, demo_fleet, write_ru
 ARTIFACTS = REPO / "test-artifacts"
 #: a crew member of bins-lv who signs in with name and password (the session cookie, not a token)
 BINS_CREW_LOGIN = ("张敏", "bins-crew-password-1")
+#: a member of lift-lv-b, the second lift crew of lvyuan (no open order: approvals are suggested to it), who
+#: signs in with name and password
+LIFT_CREW_LOGIN = ("王磊", "lift-crew-password-1")
+#: the elevators the engineer's job repairs (one per language): up, no open order, and only their simulated
+#: history in InfluxDB (the elevator model scores them from it; ``write_run``'s random readings and its fault
+#: and recovery a few hours ago would have renewed them already)
+JOB_LIFTS = {"zh": "lvyuan-b1-el2", "en": "lvyuan-b2-el1"}
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -75,6 +82,13 @@ def _seed_store(db: Database, now: dt.datetime) -> tuple[str, str, tuple[int, ..
                     estates=["lvyuan"],
                     timezone="Asia/Shanghai",
                 ),
+                Crew(
+                    id="lift-lv-b",
+                    name="绿苑电梯维保二班",
+                    skills=["elevator"],
+                    estates=["lvyuan"],
+                    timezone="Asia/Shanghai",
+                ),
             ]
         )
         s.flush()
@@ -108,33 +122,43 @@ def _seed_store(db: Database, now: dt.datetime) -> tuple[str, str, tuple[int, ..
         engineer = create_token(s, "eng-wang", Role.ENGINEER, now)
         bins = create_token(s, "zhang-min", Role.CREW, now, crew_id="bins-lv")
         add_user(s, BINS_CREW_LOGIN[0], BINS_CREW_LOGIN[1], Role.CREW, now, crew_id="bins-lv")
+        add_user(s, LIFT_CREW_LOGIN[0], LIFT_CREW_LOGIN[1], Role.CREW, now, crew_id="lift-lv-b")
         supervisor = create_token(s, "jiedao-chen", Role.SUPERVISOR, now)
         return crew, engineer, tuple(ids), other.id, bins, supervisor
 
 
-FORECAST_KIND = AssetKind.SMART_BIN
+#: the kinds with a trained model: smart bins, and elevators (whose forecast ages with since_repair, so a
+#: repair lowers it); the other kinds answer 409
+FORECAST_KINDS = (AssetKind.SMART_BIN, AssetKind.ELEVATOR)
 
 
 def _train_forecasts(influx: InfluxClient, var: Path, now: dt.datetime) -> None:
-    """120 days of the smart bins' simulated history ending now, and a telemetry model trained on it, so
-    the pages show real forecasts (only this kind has a model: the others answer 409)."""
+    """120 days of simulated history ending now for each kind of ``FORECAST_KINDS``, and a telemetry model
+    trained on it, so the pages show real forecasts."""
     fleet = demo_fleet()
-    bins = Fleet(fleet.estates, tuple(a for a in fleet.assets if a.kind is FORECAST_KIND))
-    history = generate_history(bins, seed=7, end_ms=int(now.timestamp() * 1000), days=120, step_s=3600)
-    lines = to_lines(list(history.messages()))
-    for i in range(0, len(lines), 20_000):
-        influx.write(lines[i : i + 20_000])
-    spec = spec_for_kind(FORECAST_KIND, window_days=7, buckets=7)
-    data = training_data_influx(influx, FORECAST_KIND, history.start_ms, history.end_ms, spec, step_days=4)
-    train_model(
-        data,
-        FORECAST_KIND.value,
-        ModelRegistry(var / "models"),
-        now,
-        splits=0,
-        candidates={"cox_ridge": CoxPH(penalizer=0.1)},
-        features_spec={"source": "telemetry", "mode": "landmark", "window": 7.0, "buckets": 7, "step": 4.0},
-    )
+    for kind in FORECAST_KINDS:
+        assets = Fleet(fleet.estates, tuple(a for a in fleet.assets if a.kind is kind))
+        history = generate_history(assets, seed=7, end_ms=int(now.timestamp() * 1000), days=120, step_s=3600)
+        lines = to_lines(list(history.messages()))
+        for i in range(0, len(lines), 20_000):
+            influx.write(lines[i : i + 20_000])
+        spec = spec_for_kind(kind, window_days=7, buckets=7)
+        data = training_data_influx(influx, kind, history.start_ms, history.end_ms, spec, step_days=4)
+        train_model(
+            data,
+            kind.value,
+            ModelRegistry(var / "models"),
+            now,
+            splits=0,
+            candidates={"cox_ridge": CoxPH(penalizer=0.1)},
+            features_spec={
+                "source": "telemetry",
+                "mode": "landmark",
+                "window": 7.0,
+                "buckets": 7,
+                "step": 4.0,
+            },
+        )
 
 
 @pytest.fixture(scope="session")
@@ -144,7 +168,10 @@ def site(influx_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
     influx.create_database()
     var = tmp_path_factory.mktemp("browser-var")
     _train_forecasts(influx, var, now)
-    write_run(influx, demo_fleet(), now)
+    fleet = demo_fleet()
+    write_run(
+        influx, Fleet(fleet.estates, tuple(a for a in fleet.assets if a.id not in JOB_LIFTS.values())), now
+    )
     settings = Settings(
         var_dir=var,
         influx_url=influx_server.url,

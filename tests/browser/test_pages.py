@@ -8,6 +8,7 @@ import pytest
 from facility.contract import SCHEMAS, AssetKind
 from maintenance.domain import OPEN_STATES
 from maintenance.models import Order, Transition
+from tests.browser.conftest import FORECAST_KINDS
 from tests.integration.test_dashboards_queries import demo_fleet, first_of_group
 
 pytestmark = pytest.mark.browser
@@ -54,9 +55,9 @@ def test_overview_ranks_assets_by_predicted_risk(site, page) -> None:
     _open(page, f"{site.url}/?token={site.engineer_token}")
     ranked = page.locator("tr[data-risk]")
     assert 1 <= ranked.count() <= 10
-    bins = {a.id for a in demo_fleet().assets if a.kind is AssetKind.SMART_BIN}
+    modelled = {a.id for a in demo_fleet().assets if a.kind in FORECAST_KINDS}
     ids = [ranked.nth(i).get_attribute("data-risk") for i in range(ranked.count())]
-    assert set(ids) <= bins  # only the kind with a trained model is ranked
+    assert set(ids) <= modelled  # only the kinds with a trained model are ranked
     risks = [float(ranked.nth(i).locator("td").nth(3).inner_text()) for i in range(ranked.count())]
     assert risks == sorted(risks, reverse=True)
     assert page.console_errors == []
@@ -97,9 +98,9 @@ def test_asset_page_draws_every_field_its_forecast_and_events(site, page) -> Non
 
 
 def test_asset_page_of_a_kind_without_a_model_says_how_to_train_one(site, page) -> None:
-    lift = next(a.id for a in demo_fleet().assets if a.kind is AssetKind.ELEVATOR)  # no elevator model here
-    _open(page, f"{site.url}/assets/{lift}?token={site.engineer_token}")
-    assert "facility train-telemetry --kind elevator" in page.locator("#no-model").inner_text()
+    pump = next(a.id for a in demo_fleet().assets if a.kind is AssetKind.WATER_PUMP)  # no pump model here
+    _open(page, f"{site.url}/assets/{pump}?token={site.engineer_token}")
+    assert "facility train-telemetry --kind water_pump" in page.locator("#no-model").inner_text()
     assert page.locator("#forecast").count() == 0
     assert page.console_errors == []  # the page asked /models first instead of collecting a 409
 

@@ -11,7 +11,7 @@ from tests.browser.test_pages import _open
 
 
 def test_ratings_page_title_weights_and_report_links(site, page) -> None:
-    # the shared site has too little monitoring for scores (every estate is "no data"); its breakdowns are served
+    # the shared site has too little monitoring for most scores (estates are "no data"); its breakdowns are served
     # with the scheme's weights as effective weights, as a fully scored estate has them, to check the display
     def scored(route) -> None:
         body = route.fetch().json()
@@ -32,9 +32,10 @@ def test_ratings_page_title_weights_and_report_links(site, page) -> None:
     assert sum(float(w.rstrip("%")) for w in weights) == 100.0
     assert page.locator("#drill tr.total th.weight").inner_text() == "100.0%"
     # the records behind a figure, and an objection to one of them (an engineer decides it: not shown here)
-    page.locator("#drill tr[data-metric='monitoring_coverage']").click()
+    # (each estate's fire alarms raised an alarm in the seeded run that nobody confirmed: records behind it)
+    page.locator("#drill tr[data-metric='fire_alarm_unconfirmed_rate']").click()
     page.locator("#evidence li[data-record] button.object").first.click()
-    page.fill("#evidence form.objection input[name='reason']", "该设备已报停，不应计入")
+    page.fill("#evidence form.objection input[name='reason']", "该报警已现场确认，不应计入")
     page.click("#evidence form.objection button[type='submit']")
     page.wait_for_function(
         "document.querySelector('#evidence form.objection span').textContent.startsWith('已提交异议 #')"
