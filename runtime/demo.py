@@ -57,9 +57,11 @@ class DemoTokens:
     engineer: str = ""
     supervisor: str = ""
     crews: dict[str, str] = field(default_factory=dict)
+    #: (name, role, password) of the people who sign in at /login (maintenance.people.demo_people)
+    people: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def seed_people(db: Database, fleet: Fleet, now: dt.datetime) -> DemoTokens:
+def seed_people(db: Database, fleet: Fleet, now: dt.datetime, people_file: Path | None = None) -> DemoTokens:
     """Demo crews, an engineer on duty per estate, and fresh API tokens (printed, never stored in clear)."""
     from maintenance.models import Crew, CrewMember, Engineer
     from maintenance.tokens import Role, create_token, revoke
@@ -83,6 +85,10 @@ def seed_people(db: Database, fleet: Fleet, now: dt.datetime) -> DemoTokens:
         tokens.supervisor = create_token(s, "demo-supervisor", Role.SUPERVISOR, now)
         for cid, *_ in DEMO_CREWS:
             tokens.crews[cid] = create_token(s, f"demo-{cid}", Role.CREW, now, crew_id=cid)
+        if people_file is not None:  # people keep their passwords (and sessions) across restarts
+            from maintenance.people import demo_people
+
+            tokens.people = demo_people(s, [c[0] for c in DEMO_CREWS], now, people_file)
     return tokens
 
 
@@ -212,7 +218,7 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
         maint = MaintenanceService(account("maintenance"))
         maint.start()
         cleanups.append(maint.stop)
-        tokens = seed_people(maint.db, fleet, dt.datetime.now(dt.UTC))
+        tokens = seed_people(maint.db, fleet, dt.datetime.now(dt.UTC), settings.var_dir / "demo-people.json")
         ingester = Ingester(account("ingest"))
         ingester.start()
         cleanups.append(ingester.stop)
@@ -303,6 +309,7 @@ Facility demo is running ({len(fleet.assets)} assets in {len(fleet.estates)} est
   Assets             {base}/api/v1/assets
   Ratings            {base}/ratings?token={tokens.supervisor}
   Crew page (phone)  {base}/crew?token={tokens.crews["crew-lift"]}
+  Sign in            {base}/login   {"   ".join(f"{n} / {pw}" for n, _, pw in tokens.people)}
   Tokens (Bearer):   admin {tokens.admin}
                      engineer {tokens.engineer}
                      supervisor {tokens.supervisor}
