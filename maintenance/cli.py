@@ -143,7 +143,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skills", required=True, help="asset kinds, comma-separated: elevator,water_pump")
     p.add_argument("--estates", required=True, help="estate ids, comma-separated")
     p.add_argument("--hours", type=_hours, default=(0, 24), help="working hours, e.g. 8-20")
-    p.add_argument("--timezone", default="UTC", help="IANA zone of the working hours, e.g. Asia/Shanghai")
+    p.add_argument(
+        "--timezone",
+        default="Asia/Shanghai",
+        help="IANA zone of the working hours (default Asia/Shanghai), e.g. Asia/Urumqi",
+    )
     p.add_argument("--members", help="member names, comma-separated")
     p.set_defaults(func=crews_add)
 
