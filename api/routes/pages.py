@@ -20,7 +20,7 @@ import mimetypes
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from facility.contract import SCHEMAS
 from facility.i18n import (
@@ -211,6 +211,13 @@ def messages(lang: str) -> JSONResponse:
     if code is None:
         raise HTTPException(404, f"no catalogue for {lang!r}: use one of {sorted(LANGUAGES)}")
     return JSONResponse(page_catalogue(code), headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """No icon (the pages declare an empty one): a document opened without a page of ours around it, such as a
+    rating report, makes the browser ask for this address; say "nothing here" without an error."""
+    return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/static/{path:path}")

@@ -44,6 +44,8 @@ LIFT_CREW_LOGIN = ("王磊", "lift-crew-password-1")
 #: history in InfluxDB (the elevator model scores them from it; ``write_run``'s random readings and its fault
 #: and recovery a few hours ago would have renewed them already)
 JOB_LIFTS = {"zh": "lvyuan-b1-el2", "en": "lvyuan-b2-el1"}
+#: a district supervisor who signs in with name and password
+SUPERVISOR_LOGIN = ("陈主任", "supervisor-password-1")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -123,6 +125,7 @@ def _seed_store(db: Database, now: dt.datetime) -> tuple[str, str, tuple[int, ..
         bins = create_token(s, "zhang-min", Role.CREW, now, crew_id="bins-lv")
         add_user(s, BINS_CREW_LOGIN[0], BINS_CREW_LOGIN[1], Role.CREW, now, crew_id="bins-lv")
         add_user(s, LIFT_CREW_LOGIN[0], LIFT_CREW_LOGIN[1], Role.CREW, now, crew_id="lift-lv-b")
+        add_user(s, SUPERVISOR_LOGIN[0], SUPERVISOR_LOGIN[1], Role.SUPERVISOR, now)
         supervisor = create_token(s, "jiedao-chen", Role.SUPERVISOR, now)
         return crew, engineer, tuple(ids), other.id, bins, supervisor
 

@@ -21,7 +21,7 @@ import pytest
 from facility.i18n import t
 from maintenance.models import Order, Transition
 from maintenance.order_records import OrderCheck, OrderPhoto
-from tests.browser.conftest import ARTIFACTS, JOB_LIFTS, LIFT_CREW_LOGIN
+from tests.browser.conftest import ARTIFACTS, JOB_LIFTS, LIFT_CREW_LOGIN, SUPERVISOR_LOGIN
 
 pytestmark = pytest.mark.browser
 
@@ -268,8 +268,9 @@ def test_proposal_approved_worked_on_a_phone_and_the_risk_falls(site, watched, l
 def test_supervisor_signs_in_and_opens_the_quarterly_report(site, watched, lang: str) -> None:
     ctx, w = watched(lang, viewport={"width": 1280, "height": 900})
     page = ctx.new_page()
-    # the ratings page (E's) reads with a stored token only, not yet with the session cookie
-    ready(page, f"{site.url}/ratings?token={site.supervisor_token}")
+    ready(page, f"{site.url}/ratings")  # not signed in: the way in, no request refused
+    sign_in(page, SUPERVISOR_LOGIN, "/ratings")
+    assert page.evaluate("localStorage.getItem('facility.token')") is None  # the session cookie, no token
     link = page.locator("a.report-link[href*='/ratings/reports/district/'][href*='Q']").first
     link.wait_for()
     shot(page, f"{lang}_6_supervisor_ratings")

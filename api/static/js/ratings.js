@@ -2,7 +2,7 @@
 // group, the quarter's four colours and next inspections, "provisional" while a period is not final, drill-down
 // from a score to its indicators (effective weights in %, adding up to 100 %) and to the records behind each
 // metric, and links to the monthly and quarterly reports (company and district, Chinese or English).
-import { API, ApiError, api, errorBox, fmt, h, lang, mount, section, table, token, tokenForm } from "./common.js";
+import { API, ApiError, api, errorBox, fmt, h, lang, mount, needToken, section, table, token } from "./common.js";
 
 // this page's words (zh first); they move to the message catalogue (facility/locale) with the rest
 const WORDS = {
@@ -344,12 +344,10 @@ function reportsSection(quarter) {
 }
 
 async function render() {
-  const title = h("h1", { id: "ratings-title" }, state.entity === "estate" ? W.title_estate : W.title_company);
-  if (!token()) {
-    mount(title, tokenForm(render, W.need_token));
-    document.body.dataset.ready = "1";
-    return;
-  }
+  const titleText = state.entity === "estate" ? W.title_estate : W.title_company;
+  const title = h("h1", { id: "ratings-title" }, titleText);
+  // signed in (the session cookie) or holding a token; else the way in: sign-in link and token form
+  if (needToken(titleText, render, null, W.need_token)) return;
   try {
     const quarter = quarterOf(state.month);
     const [ranked, colours, scheme] = await Promise.all([
@@ -399,7 +397,8 @@ async function render() {
     );
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
-      mount(title, errorBox(err), tokenForm(render, W.refused));
+      needToken(titleText, render, err, W.refused);
+      return;
     } else {
       mount(title, controls(), errorBox(err));
     }
