@@ -9,6 +9,7 @@ import re
 import pytest
 
 from facility.contract import AssetKind, AssetRef, Event, EventType
+from facility.i18n import t
 from maintenance.alarms.engine import AlarmEngine
 
 pytestmark = pytest.mark.browser
@@ -35,6 +36,10 @@ def test_acknowledge_and_clear_from_the_alarm_page(site, page) -> None:
         expect(rep.locator("td.count")).to_have_text("5")
         expect(rep.locator("a.order-link")).to_have_text(re.compile(r"^#\d+$"))
         expect(rep.locator("td.state")).to_have_text("active")
+        # the page's words come from the catalogue: its nav entry, title and column headers
+        expect(page.locator("a[aria-current='page'][href='/alarms']")).to_have_text(t("nav.alarms", "en"))
+        expect(page.locator("h1")).to_contain_text(t("page.alarms", "en"))
+        expect(page.locator("th", has_text=t("alarms.count", "en"))).to_have_count(1)
 
         rep.locator("button[data-action='ack']").click()
         expect(rep).to_have_attribute("data-state", "acknowledged")

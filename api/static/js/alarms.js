@@ -1,32 +1,14 @@
 // The alarm console: open alarms with their repeat counts, counts per estate, acknowledge and clear,
 // updated live from the SSE stream (GET /api/v1/stream) instead of polling.
-import { api, errorBox, fmt, h, lang, live, mount, needToken, section, table } from "./common.js";
+import { api, errorBox, fmt, h, live, mount, needToken, section, t, table } from "./common.js";
 
-// zh first; these strings move to facility/locale once the catalogue has them
-const TEXT = {
-  zh: {
-    title: "告警", estate: "小区", kind: "类型", severity: "级别", state: "状态", any: "全部", open: "未清除",
-    asset: "设备", rule: "规则", count: "次数", first: "首次", last: "最近", order: "工单", actions: "操作",
-    ack: "确认", clear: "清除", none: "没有符合条件的告警", counts: "未清除告警（按小区）", total: "合计",
-    unacked: "未确认", outcome: "结论", detail: "说明",
-    critical: "紧急", major: "重要", minor: "次要", warning: "提示",
-    active: "未确认", acknowledged: "已确认", cleared: "已清除", cleared_unacknowledged: "已清除（未确认）",
-    elevator: "电梯", fire_alarm: "消防报警", water_pump: "水泵", smart_bin: "智能垃圾桶",
-    false_alarm: "误报", fire: "真实火警", test: "测试",
-  },
-  en: {
-    title: "Alarms", estate: "Estate", kind: "Kind", severity: "Severity", state: "State", any: "all", open: "not cleared",
-    asset: "Asset", rule: "Rule", count: "Count", first: "First", last: "Last", order: "Order", actions: "",
-    ack: "Acknowledge", clear: "Clear", none: "No alarms match", counts: "Uncleared alarms by estate", total: "Total",
-    unacked: "Unacknowledged", outcome: "Outcome", detail: "Detail",
-    critical: "Critical", major: "Major", minor: "Minor", warning: "Warning",
-    active: "active", acknowledged: "acknowledged", cleared: "cleared", cleared_unacknowledged: "cleared, unacknowledged",
-    elevator: "Lift", fire_alarm: "Fire-alarm panel", water_pump: "Water pump", smart_bin: "Smart bin",
-    false_alarm: "false alarm", fire: "fire", test: "test",
-  },
-};
-const T = TEXT[lang] || TEXT.zh;
-const tx = (k) => T[k] ?? String(k).replaceAll("_", " ");
+// the words come from the catalogue (facility/locale: alarms.*, asset kinds kind.*, the title page.alarms)
+const KINDS = ["elevator", "fire_alarm", "water_pump", "smart_bin"];
+function tx(k) {
+  const key = k === "title" ? "page.alarms" : KINDS.includes(k) ? `kind.${k}` : `alarms.${k}`;
+  const text = t(key);
+  return text === key ? String(k).replaceAll("_", " ") : text; // a code the catalogue does not know yet
+}
 
 const filters = { estate: "", kind: "", severity: "", state: "open" };
 let message = null;
@@ -120,7 +102,7 @@ async function load() {
     "div",
     { class: "filters" },
     h("label", {}, tx("estate") + " ", h("input", { id: "f-estate", value: filters.estate, size: 10, onchange: (e) => { filters.estate = e.target.value.trim(); load(); } })),
-    select("kind", [["", tx("any")], ...["elevator", "fire_alarm", "water_pump", "smart_bin"].map((k) => [k, tx(k)])]),
+    select("kind", [["", tx("any")], ...KINDS.map((k) => [k, tx(k)])]),
     select("severity", [["", tx("any")], ...["critical", "major", "minor", "warning"].map((k) => [k, tx(k)])]),
     select("state", [["open", tx("open")], ["", tx("any")], ...["active", "acknowledged", "cleared_unacknowledged", "cleared"].map((k) => [k, tx(k)])]),
   );
