@@ -77,20 +77,13 @@ def _seed_store(db: Database, now: dt.datetime) -> tuple[str, str, tuple[int, ..
             [
                 Crew(id="lift-lv", name="Lüyuan lifts", skills=["elevator"], estates=["lvyuan"]),
                 Crew(id="pumps-jh", name="Jinhu pumps", skills=["water_pump"], estates=["jinhu"]),
-                Crew(
-                    id="bins-lv",
-                    name="绿苑环卫",
-                    skills=["smart_bin"],
-                    estates=["lvyuan"],
-                    timezone="Asia/Shanghai",
-                ),
-                Crew(
-                    id="lift-lv-b",
-                    name="绿苑电梯维保二班",
-                    skills=["elevator"],
-                    estates=["lvyuan"],
-                    timezone="Asia/Shanghai",
-                ),
+            ]
+            + [  # lvyuan crews on Shanghai hours whose members sign in with a password
+                Crew(id=cid, name=name, skills=[skill], estates=["lvyuan"], timezone="Asia/Shanghai")
+                for cid, name, skill in (
+                    ("bins-lv", "绿苑环卫", "smart_bin"),
+                    ("lift-lv-b", "绿苑电梯维保二班", "elevator"),
+                )
             ]
         )
         s.flush()
