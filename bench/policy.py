@@ -29,6 +29,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -125,7 +126,9 @@ class Scheduler:
             then(result)
 
 
-Param = float | dict[str, float] | None
+#: a policy's parameter: a float, a dict of per-kind floats, or for the regulated policies
+#: {"calendar": per-kind days, "predictive": its parameter}
+Param = Any
 
 
 def _policy(name: str, param: Param, models: Mapping | None) -> Policy:
