@@ -72,8 +72,12 @@ def upsert_building(session: Session, estate_id: str, b: FleetBuilding) -> Build
     return row
 
 
-def upsert_asset(session: Session, spec: AssetSpec) -> Asset:
-    """Insert or update one asset; a new asset starts in service at midnight UTC of its install date."""
+def upsert_asset(session: Session, spec: AssetSpec, *, allow_kind_change: bool = False) -> Asset:
+    """Insert or update one asset; a new asset starts in service at midnight UTC of its install date.
+
+    Changing the kind of a registered asset is refused (its telemetry, history, orders and model belong to the
+    old kind) unless ``allow_kind_change``.
+    """
     building = session.scalars(
         sa.select(Building).where(Building.estate_id == spec.ref.estate, Building.code == spec.ref.building)
     ).first()
@@ -82,6 +86,12 @@ def upsert_asset(session: Session, spec: AssetSpec) -> Asset:
             f"asset {spec.id}: building {spec.ref.building!r} of estate {spec.ref.estate!r} is unknown"
         )
     asset = session.get(Asset, spec.id)
+    if asset is not None and asset.kind != spec.kind.value and not allow_kind_change:
+        raise RegistryError(
+            f"asset {spec.id}: is a {asset.kind} in the registry and would become a {spec.kind.value}; "
+            "changing an asset's kind is refused (its history, orders and telemetry are of the old kind): "
+            "give the new asset another id, or allow it explicitly (--allow-kind-change / ?allow_kind_change=true)"
+        )
     new = asset is None
     if asset is None:
         asset = Asset(id=spec.id)
@@ -100,12 +110,12 @@ def upsert_asset(session: Session, spec: AssetSpec) -> Asset:
     return asset
 
 
-def load_fleet(session: Session, fleet: Fleet) -> int:
+def load_fleet(session: Session, fleet: Fleet, *, allow_kind_change: bool = False) -> int:
     """Upsert every estate, building and asset of a fleet file; returns the number of assets."""
     for e in fleet.estates:
         upsert_estate(session, e)
     for a in fleet.assets:
-        upsert_asset(session, a)
+        upsert_asset(session, a, allow_kind_change=allow_kind_change)
     return len(fleet.assets)
 
 
@@ -143,6 +153,7 @@ def export_csv(session: Session) -> str:
 def _row_specs(rows: Iterable[dict[str, str]]) -> tuple[list[FleetEstate], list[AssetSpec]]:
     estates: dict[str, tuple[dict[str, str], dict[str, FleetBuilding]]] = {}
     assets: list[AssetSpec] = []
+    lines: dict[str, int] = {}  # asset id -> the CSV line that gave it
     for n, row in enumerate(rows, start=2):
         where = f"CSV line {n}"
 
@@ -177,6 +188,12 @@ def _row_specs(rows: Iterable[dict[str, str]]) -> tuple[list[FleetEstate], list[
             ref = AssetRef(need("estate"), need("building"), kind, need("asset_id"))
         except ContractError as exc:
             raise RegistryError(f"{where}: {exc}") from None
+        if ref.asset in lines:
+            raise RegistryError(
+                f"{where}: asset_id {ref.asset!r} is already given on CSV line {lines[ref.asset]}; "
+                "each asset once per file"
+            )
+        lines[ref.asset] = n
         meta, buildings = estates.setdefault(ref.estate, (row, {}))
         if need("company") != need("company", meta):
             raise RegistryError(f"{where}: estate {ref.estate!r} has two companies in this file")
@@ -198,7 +215,7 @@ def _row_specs(rows: Iterable[dict[str, str]]) -> tuple[list[FleetEstate], list[
     return fleet_estates, assets
 
 
-def import_csv(session: Session, text: str) -> int:
+def import_csv(session: Session, text: str, *, allow_kind_change: bool = False) -> int:
     """Upsert the registry from CSV (the columns of ``export_csv``); all rows or none (caller's transaction)."""
     reader = csv.DictReader(io.StringIO(text))
     missing = [
@@ -219,7 +236,7 @@ def import_csv(session: Session, text: str) -> int:
     if missing:
         raise RegistryError(f"CSV header lacks columns {missing}; expected {list(CSV_COLUMNS)}")
     estates, assets = _row_specs(reader)
-    return load_fleet(session, Fleet(tuple(estates), tuple(assets)))
+    return load_fleet(session, Fleet(tuple(estates), tuple(assets)), allow_kind_change=allow_kind_change)
 
 
 # --- the registry as the one asset list: the store read back as the fleet type every reader uses ----------
@@ -275,11 +292,11 @@ def store_fleet(settings: Settings) -> Fleet:
         db.dispose()
 
 
-def import_file(session: Session, name: str, text: str) -> int:
+def import_file(session: Session, name: str, text: str, *, allow_kind_change: bool = False) -> int:
     """Upsert the registry from a fleet YAML (``.yaml``/``.yml``) or a CSV (``.csv``) file's text."""
     suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if suffix == "csv":
-        return import_csv(session, text)
+        return import_csv(session, text, allow_kind_change=allow_kind_change)
     if suffix in ("yaml", "yml"):
         import yaml
 
@@ -288,7 +305,7 @@ def import_file(session: Session, name: str, text: str) -> int:
         except yaml.YAMLError as exc:
             raise RegistryError(f"{name}: not valid YAML ({exc})") from None
         try:
-            return load_fleet(session, parse_fleet(data, name))
+            return load_fleet(session, parse_fleet(data, name), allow_kind_change=allow_kind_change)
         except FleetError as exc:
             raise RegistryError(str(exc)) from None
     raise RegistryError(f"{name}: give a .csv or a fleet .yaml file (the suffix decides the format)")

@@ -39,7 +39,7 @@ def registry_import(args: argparse.Namespace) -> int:
     app = _app(args)
     try:
         with app.db.transaction() as s:
-            n = import_file(s, path.name, text)
+            n = import_file(s, path.name, text, allow_kind_change=args.allow_kind_change)
     except RegistryError as exc:
         raise UserError(str(exc)) from None
     finally:
@@ -77,6 +77,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv", help=argparse.SUPPRESS)  # the earlier spelling
     p.add_argument("--fleet", help=argparse.SUPPRESS)
     p.add_argument("--database", help="SQLAlchemy URL (default: settings, SQLite under var/)")
+    p.add_argument(
+        "--allow-kind-change",
+        action="store_true",
+        help="let the file change a registered asset's kind (refused by default: its history is of the old kind)",
+    )
     p.set_defaults(func=registry_import)
     p = reg.add_parser("export", help="write the registry as CSV (the import format)")
     p.add_argument("file", nargs="?", help="file to write (*.csv), or - for stdout (default)")

@@ -56,7 +56,7 @@ class EstateOut(EstateIn):
 
 
 class AssetIn(BaseModel):
-    id: str = Field(pattern=ID)
+    id: str | None = Field(None, pattern=ID, description="optional: the path gives the id")
     kind: AssetKind
     estate: str = Field(pattern=ID)
     building: str = Field(pattern=ID)
@@ -67,6 +67,7 @@ class AssetIn(BaseModel):
 
 
 class AssetOut(AssetIn):
+    id: str = Field(pattern=ID)
     state: str | None
 
 
@@ -158,9 +159,15 @@ def read_asset(asset_id: str, session: SessionDep, who: Anyone) -> AssetOut:
 
 
 @router.put("/registry/assets/{asset_id}", response_model=AssetOut)
-def put_asset(asset_id: str, body: AssetIn, session: SessionDep, who: Operators) -> AssetOut:
-    """Add or change an asset"""
-    if body.id != asset_id:
+def put_asset(
+    asset_id: str,
+    body: AssetIn,
+    session: SessionDep,
+    who: Operators,
+    allow_kind_change: bool = Query(False, description="let this change a registered asset's kind"),
+) -> AssetOut:
+    """Add or change an asset (the path gives its id; an id in the body must be the same)"""
+    if body.id is not None and body.id != asset_id:
         raise _unprocessable("id", f"body id {body.id!r} differs from the path's {asset_id!r}")
     if session.get(Estate, body.estate) is None:
         known = sorted(session.scalars(sa.select(Estate.id)))
@@ -168,10 +175,19 @@ def put_asset(asset_id: str, body: AssetIn, session: SessionDep, who: Operators)
             "estate",
             f"estate {body.estate!r} does not exist; the estates are {known} (PUT /registry/estates/{{id}} adds one)",
         )
+    old = session.get(Asset, asset_id)
+    if old is not None and old.kind != body.kind.value and not allow_kind_change:
+        raise _unprocessable(
+            "kind",
+            f"asset {asset_id} is a {old.kind} in the registry; changing its kind to {body.kind.value} is refused "
+            "(its history, orders and telemetry are of the old kind): use another id, or ?allow_kind_change=true",
+        )
     try:
-        ref = AssetRef(body.estate, body.building, body.kind, body.id)
+        ref = AssetRef(body.estate, body.building, body.kind, asset_id)
         asset = upsert_asset(
-            session, AssetSpec(ref, body.model, body.installed, body.criticality, body.location)
+            session,
+            AssetSpec(ref, body.model, body.installed, body.criticality, body.location),
+            allow_kind_change=allow_kind_change,
         )
     except (ContractError, RegistryError) as exc:
         raise _unprocessable("building", str(exc)) from None
@@ -185,14 +201,23 @@ def export(session: SessionDep, who: Overseers) -> Response:
 
 
 @router.post("/registry/import", response_model=ImportOut)
-async def import_(request: Request, session: SessionDep, who: Admins) -> ImportOut:
+async def import_(
+    request: Request,
+    session: SessionDep,
+    who: Admins,
+    allow_kind_change: bool = Query(False, description="let the file change a registered asset's kind"),
+) -> ImportOut:
     """Body: the CSV of ``/registry/export.csv`` (Content-Type text/csv), or a fleet YAML (Content-Type
-    application/yaml). All rows or none."""
+    application/yaml). All rows or none; an asset id given twice or a changed kind is refused."""
     raw = await request.body()
     yaml_body = "yaml" in request.headers.get("content-type", "")
     try:
         text = raw.decode("utf-8-sig")
-        n = import_file(session, "body.yaml", text) if yaml_body else import_csv(session, text)
+        n = (
+            import_file(session, "body.yaml", text, allow_kind_change=allow_kind_change)
+            if yaml_body
+            else import_csv(session, text, allow_kind_change=allow_kind_change)
+        )
     except UnicodeDecodeError:
         raise _unprocessable("body", "the file must be UTF-8") from None
     except RegistryError as exc:

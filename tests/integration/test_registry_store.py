@@ -151,3 +151,69 @@ def test_bad_files_name_the_line_and_field_and_change_nothing(
         app.close()
     assert main(["registry", "import", str(tmp_path / "nope.csv")]) == 2
     assert "nope.csv does not exist" in capsys.readouterr().err
+
+
+def test_a_repeated_id_or_a_changed_kind_is_refused_and_nothing_is_imported(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "fleet.csv"
+    good.write_text(CSV, encoding="utf-8")
+    assert main(["registry", "import", str(good)]) == 0
+    # H2 #1: a second row for the lift as a smart bin, plus a new asset that must not get in either
+    dup = tmp_path / "dup.csv"
+    dup.write_text(
+        CSV
+        + "hx-1-el1,smart_bin,hexie,和谐苑,affordable,pc-x,新物业,1,1号楼,26,m,2024-01-01,2,\n"
+        + "hx-1-wp2,water_pump,hexie,和谐苑,affordable,pc-x,新物业,1,1号楼,26,m,2024-01-01,2,\n",
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+    assert main(["registry", "import", str(dup)]) == 2
+    assert "CSV line 4: asset_id 'hx-1-el1' is already given on CSV line 2" in capsys.readouterr().err
+    changed = tmp_path / "changed.csv"
+    changed.write_text(
+        CSV.replace("hx-1-el1,elevator", "hx-1-el1,smart_bin")
+        + "hx-1-wp2,water_pump,hexie,和谐苑,affordable,pc-x,新物业,1,1号楼,26,m,2024-01-01,2,\n",
+        encoding="utf-8",
+    )
+    assert main(["registry", "import", str(changed)]) == 2
+    err = capsys.readouterr().err
+    assert "asset hx-1-el1: is a elevator in the registry and would become a smart_bin" in err
+    assert "--allow-kind-change" in err
+    app = bootstrap()
+    try:
+        fleet = app.fleet()
+        assert [(a.id, a.kind.value, a.model) for a in fleet.assets] == [
+            ("hx-1-el1", "elevator", "KONE-3000"),
+            ("hx-1-wp1", "water_pump", "Grundfos-CR"),
+        ]
+        with TestClient(create_api(app)) as client:
+            client.headers["Authorization"] = f"Bearer {make_token(settings, Role.ADMIN)}"
+            body = {
+                "kind": "water_pump",
+                "estate": "hexie",
+                "building": "1",
+                "model": "CR-10",
+                "installed": "2024-01-01",
+                "criticality": 3,
+            }
+            # H2 #17: the path gives the id; a body id must agree
+            r = client.put("/api/v1/registry/assets/hx-1-wp9", json=body)
+            assert r.status_code == 200 and r.json()["id"] == "hx-1-wp9", r.text
+            r = client.put("/api/v1/registry/assets/hx-1-wp9", json={**body, "id": "hx-1-wp8"})
+            assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "id"]
+            r = client.put("/api/v1/registry/assets/hx-1-el1", json=body)
+            assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "kind"]
+            assert "is a elevator in the registry" in r.json()["detail"][0]["msg"]
+            r = client.post("/api/v1/registry/import", content=dup.read_text(encoding="utf-8"))
+            assert r.status_code == 422 and "already given on CSV line 2" in r.json()["detail"][0]["msg"]
+            assert client.get("/api/v1/registry/assets/hx-1-el1").json()["kind"] == "elevator"
+            assert client.get("/api/v1/registry/assets/hx-1-wp2").status_code == 404
+    finally:
+        app.close()
+    assert main(["registry", "import", "--allow-kind-change", str(changed)]) == 0
+    app = bootstrap()
+    try:
+        assert app.fleet().asset("hx-1-el1").kind.value == "smart_bin"
+    finally:
+        app.close()
