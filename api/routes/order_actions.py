@@ -49,6 +49,8 @@ from maintenance.sla import sla_status
 router = APIRouter(tags=["orders"])
 
 CSV_LIMIT = 5000
+#: a planned time this far before now is still taken (the form was filled in a minute ago); earlier is refused
+PAST_GRACE = dt.timedelta(minutes=5)
 
 
 class ApproveIn(BaseModel):
@@ -197,6 +199,8 @@ def reschedule_order(
     """Move an open order's planned time (kept in its timeline; the crew is told)."""
     when = _aware(body.scheduled_for, "scheduled_for")
     assert when is not None
+    if when < clock() - PAST_GRACE:
+        raise unprocessable("scheduled_for", f"{when.isoformat()} is in the past: give a time from now on")
     return _act(
         order_id,
         session,

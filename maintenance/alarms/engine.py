@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 
@@ -139,7 +139,7 @@ class AlarmEngine:
                     key = (asset, rule.key)
                     state = self.states.get(key, IDLE)
                     if state.last_ms is None:
-                        state = RuleState(last_ms=last)
+                        state = replace(state, last_ms=last)  # keeps ``active``: its clear must still come
                     new, sig = on_tick(rule, state, asset, now_ms)
                     self.states[key] = new
                     if sig is not None:

@@ -93,11 +93,17 @@ def on_message(rule: Rule, state: RuleState, message: Message) -> tuple[RuleStat
     """The rule's new state after ``message`` (of the rule's asset) and the signal it gives, if any."""
     asset, ts = message.ref.asset, message.ts_ms
     if rule.type is RuleType.OFFLINE:
+        last = max(ts, state.last_ms or 0)
         if isinstance(message, Status) and not message.online:
-            sig = None if state.active else Signal(rule.key, asset, Action.RAISE, ts, detail="status offline")
-            return RuleState(active=True, last_ms=state.last_ms), sig
-        new = RuleState(active=False, last_ms=max(ts, state.last_ms or 0))
-        return new, (Signal(rule.key, asset, Action.CLEAR, ts) if state.active else None)
+            # "offline" (often the last will at a restart) is not yet "no data for N min": the silence counts
+            # from here and on_tick raises once it has lasted ``minutes``; a device back within them raises nothing
+            return replace(state, last_ms=last), None
+        if state.active:
+            return RuleState(active=False, last_ms=last), Signal(rule.key, asset, Action.CLEAR, ts)
+        # a device saying it is online clears an offline alarm an earlier run of the engine left in the store
+        # (the store ignores a clear of nothing)
+        back = isinstance(message, Status) and message.online
+        return RuleState(last_ms=last), (Signal(rule.key, asset, Action.CLEAR, ts) if back else None)
     if isinstance(message, Reading):
         if rule.type in (RuleType.THRESHOLD, RuleType.RATE):
             value = message.values.get(rule.params["field"])

@@ -85,6 +85,12 @@ def test_reschedule_and_reassign_an_open_order(api: Api) -> None:
         notes = [(n.kind, n.text) for n in s.query(OrderNote).filter_by(order_id=o["id"])]
         assert notes == [("reschedule", "— → 2026-12-03T02:00:00+00:00 holiday")]
         assert s.query(Transition).filter_by(order_id=o["id"]).all()[-1].note == "lift A is busy"
+    past = post(api, f"/orders/{o['id']}/reschedule", {"scheduled_for": "1999-01-01T00:00:00Z"})  # H2 #7
+    assert past.status_code == 422 and past.json()["detail"][0]["loc"] == ["body", "scheduled_for"]
+    assert "in the past" in past.json()["detail"][0]["msg"]
+    assert api.client.get(f"/api/v1/orders/{o['id']}", headers=api.h("engineer")).json()["scheduled_for"] == (
+        "2026-12-03T02:00:00Z"
+    )
     post(api, f"/orders/{o['id']}/cancel", {"reason": "done"})
     late = post(api, f"/orders/{o['id']}/reschedule", {"scheduled_for": "2026-12-04T02:00:00Z"})
     assert late.status_code == 409 and "only an open order" in late.text

@@ -92,7 +92,6 @@ def test_rate_offline_and_events() -> None:
     state, sig = on_tick(off, state, PUMP.asset, 16 * MIN)
     assert sig is not None and sig.action is Action.RAISE
     assert on_message(off, state, reading(17 * MIN, outlet_pressure_mpa=0.4))[1].action is Action.CLEAR
-    assert run(off, [Status(PUMP, 5, False)]) == [("raise", 5, 1)]
     trapped = defaults_for(AssetKind.ELEVATOR)["entrapment"]
     assert run(
         trapped,
@@ -101,6 +100,23 @@ def test_rate_offline_and_events() -> None:
         ("raise", 1, 1),
         ("clear", 2, 1),
     ]
+
+
+def test_offline_status_waits_for_the_silence_and_online_clears() -> None:
+    """H2 #4: an "offline" status at a restart must not raise at once; back online clears the alarm."""
+    off = defaults_for(AssetKind.WATER_PUMP)["pump_offline"]  # no data for 15 min
+    state, sig = on_message(off, IDLE, reading(0, outlet_pressure_mpa=0.4))
+    state, sig = on_message(off, state, Status(PUMP, 1 * MIN, False))  # the last will at a restart
+    assert sig is None
+    assert on_tick(off, state, PUMP.asset, 10 * MIN)[1] is None  # 9 min after the status: not yet
+    back, sig = on_message(off, state, Status(PUMP, 2 * MIN, True))  # back within the 15 min
+    assert sig is not None and sig.action is Action.CLEAR  # clears whatever an earlier run left
+    assert on_tick(off, back, PUMP.asset, 16 * MIN)[1] is None
+    state, sig = on_tick(off, state, PUMP.asset, 16 * MIN)  # really gone: 15 min after the status
+    assert sig is not None and sig.action is Action.RAISE and sig.at_ms == 16 * MIN
+    state, sig = on_message(off, state, Status(PUMP, 20 * MIN, True))
+    assert sig is not None and (sig.action, sig.at_ms) == (Action.CLEAR, 20 * MIN)
+    assert not state.active
 
 
 def test_repetition_counts_inside_the_window() -> None:
