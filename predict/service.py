@@ -239,7 +239,7 @@ class ForecastService:
         try:
             spec = self.fleet.asset(asset_id)
         except KeyError:
-            raise KeyError(f"unknown asset {asset_id!r}: it is not in the fleet file") from None
+            raise KeyError(f"unknown asset {asset_id!r}: it is not in the registry") from None
         return self.forecasts([spec], now)[0]
 
     def down(self, kinds: set[AssetKind], now: dt.datetime) -> dict[str, DownAsset]:
@@ -253,6 +253,13 @@ class ForecastService:
                 out |= self.down_source(kind, now)
         return out
 
+    def down_in_fleet(self, now: dt.datetime, kind: AssetKind | None = None) -> list[DownAsset]:
+        """The fleet's assets (of ``kind``) that are down at ``now``, by reason and id: the ranking leaves out
+        exactly these (its ``X-Left-Out`` headers) and ``/forecasts/down`` lists them."""
+        assets = [a for a in self.fleet.assets if kind is None or a.kind is kind]
+        down = self.down({a.kind for a in assets}, now)
+        return sorted((down[a.id] for a in assets if a.id in down), key=lambda d: (d.reason, d.asset))
+
     def ranking_report(self, now: dt.datetime, kind: AssetKind | None = None) -> Ranking:
         """The assets that are up, riskiest first, and the ones left out because they are down."""
         assets = [a for a in self.fleet.assets if kind is None or a.kind is kind]
@@ -261,9 +268,9 @@ class ForecastService:
             raise NoModel(
                 "no trained model for any asset kind: run `facility train-telemetry --kind KIND` first"
             )
-        down = self.down({a.kind for a in usable}, now)
-        up = [a for a in usable if a.id not in down]
-        left_out = sorted((down[a.id] for a in usable if a.id in down), key=lambda d: (d.reason, d.asset))
+        left_out = self.down_in_fleet(now, kind)
+        gone = {d.asset for d in left_out}
+        up = [a for a in usable if a.id not in gone]
         forecasts = self.forecasts(up, now, ForecastSettings(explain_top=50)) if up else []
         return Ranking(forecasts, left_out)
 

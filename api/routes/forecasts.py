@@ -91,13 +91,22 @@ def _public(f: Forecast, curve: bool) -> ForecastPublic:
 def service(ctx: ContextDep) -> ForecastService:
     """The app's forecast service: read-only (``write_features=False``); ``since_repair`` counts from the
     work-order store's resolved orders too, and the store's state timeline says who is down."""
+    fleet = ctx.fleet()  # the registry as the store holds it now (re-read at most once a second)
     svc = ctx.extras.get("predict")
     if not isinstance(svc, ForecastService):
         db = get_database(ctx)
         svc = ForecastService(
-            ctx.settings, ctx.influx, repairs=repair_source(db), write_features=False, down=down_source(db)
+            ctx.settings,
+            ctx.influx,
+            fleet,
+            repairs=repair_source(db),
+            write_features=False,
+            down=down_source(db),
         )
         ctx.extras["predict"] = svc
+    # follow the registry: an asset added (PUT /registry/assets, an import) after the API started is forecast
+    # and ranked without a restart
+    svc.fleet = fleet
     return svc
 
 
@@ -157,10 +166,9 @@ def down_assets(
 ) -> list[DownPublic]:
     """Assets down now (open fault, offline, under maintenance): not ranked and not planned."""
     now = at or dt.datetime.now(dt.UTC)
-    svc = service(ctx)
-    kinds = {kind} if kind is not None else {a.kind for a in svc.fleet.assets}
     try:
-        found = svc.down(kinds, now)
+        svc = service(ctx)
+        found = svc.down_in_fleet(now, kind)
     except SQLAlchemyError as exc:
         raise _store_down(exc) from None
-    return [_down_public(d) for d in sorted(found.values(), key=lambda d: (d.reason, d.asset))]
+    return [_down_public(d) for d in found]

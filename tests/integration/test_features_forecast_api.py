@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+import api.context
 from api.app import create_app
 from api.context import AppContext
-from facility.contract import AssetKind
-from facility.fleet import load_fleet
+from facility.contract import AssetKind, AssetRef
+from facility.fleet import AssetSpec, load_fleet
 from facility.settings import Settings
 from ingest.influx import InfluxClient
 from ingest.lineprotocol import to_lines
@@ -26,6 +27,7 @@ from maintenance.domain import AssetState, OrderState
 from maintenance.models import Crew, Order
 from maintenance.orders import order_clock, transition
 from maintenance.registry import load_fleet as store_fleet
+from maintenance.registry import upsert_asset
 from maintenance.sla import default_targets, sla_status
 from maintenance.timeline import set_state
 from maintenance.tokens import Role, create_token
@@ -164,6 +166,28 @@ def test_train_from_influx_and_serve_forecasts(
         assert "no trained model for water_pump" in missing.json()["detail"]
         assert client.get("/api/v1/assets/nope/forecast").status_code == 404
 
+        # H2 #3/#10: bins registered after the API's forecast service started are forecast and ranked without a
+        # restart, and the ranking's left-out headers agree with /forecasts/down
+        monkeypatch.setattr(api.context, "FLEET_TTL_S", 0.0)
+        with db.transaction() as s:
+            for new in ("est-b2-sb8", "est-b2-sb9"):
+                ref = AssetRef("est", "b2", kind, new)
+                upsert_asset(s, AssetSpec(ref, "bin-240L", dt.date(2026, 1, 1), 2))
+            set_state(s, "est-b2-sb9", AssetState.FAULTED, END - dt.timedelta(hours=1), "fault sensor_fault")
+        r = client.get("/api/v1/assets/est-b2-sb8/forecast", params={"at": END.isoformat()})
+        assert r.status_code == 200 and r.json()["asset"] == "est-b2-sb8" and r.json()["down"] is None, r.text
+        ranking = client.get(
+            "/api/v1/forecasts/ranking", params={"at": END.isoformat(), "kind": "smart_bin", "limit": 100}
+        )
+        assert len(ranking.json()) == 8 and "est-b2-sb8" in {f["asset"] for f in ranking.json()}
+        assert ranking.headers["X-Left-Out"] == "2"
+        assert ranking.headers["X-Left-Out-Reasons"] == "open_fault=2"
+        down = client.get("/api/v1/forecasts/down", params={"at": END.isoformat()}).json()
+        assert [(d["asset"], d["reason"]) for d in down] == [
+            ("est-b2-sb4", "open_fault"),
+            ("est-b2-sb9", "open_fault"),
+        ]
+
     # the planner over the live forecasts: `facility plan` (threshold 0: every bin that is up qualifies), with
     # the store's crews by default: only the bin crew may take bins
     for key, value in {
@@ -189,7 +213,7 @@ def test_train_from_influx_and_serve_forecasts(
     if meta_p:
         assert all(o["risk"] >= 3 * meta_p for o in orders)
     else:
-        assert len(orders) == 6  # 8 bins, one with an open order, one down
+        assert len(orders) == 7  # 10 bins in the store, one with an open order, two down
 
     # the worker's job: proposals are planned work (no response clock until approved)
     every_bin = PlannerSettings(kind_thresholds={"smart_bin": 0.0})
