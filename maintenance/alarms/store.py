@@ -176,6 +176,8 @@ def _order_for(session: Session, rule: Rule, asset: Asset, row: AlarmRow, at: dt
     )
     auto_assign(session, order, SYSTEM_ACTOR, at)
     row.order_id = order.id
+    # the device's own alarm raised by the same message (low_pressure, before its repetition) joins it too
+    link_alarms(session, asset.id, code, order)
 
 
 def link_alarms(session: Session, asset_id: str, code: str, order: Order) -> int:

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from facility.contract import AssetKind, AssetRef, Event, EventType
-from maintenance.alarms.engine import AlarmEngine
+from maintenance.alarms.engine import AlarmEngine, backfill_alarms
 from maintenance.alarms.models import AlarmRow, ChangeRow, ChannelRow
 from maintenance.alarms.store import AlarmConflict, acknowledge, clear
 from maintenance.channels.email import SmtpConfig
@@ -80,6 +80,38 @@ def test_low_pressure_is_one_alarm_with_its_count_and_its_repetition_opens_a_wat
         topics = [c.topic for c in s.scalars(sa.select(ChangeRow))]
         # one entry per alarm the batch touched (its final state), then the acknowledgement and the clearing
         assert topics.count("alarm") == 4 and "order" in topics
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_demo_history_backfill_raises_the_repeated_low_pressure_and_its_water_order(db: Database) -> None:
+    """H2 #2: the demo's history never passed the rules; backfill_alarms (called by runtime/demo.py on a first
+    run) replays its events in time order: one active alarm with its count, the order, nobody notified."""
+    days = [T0 - dt.timedelta(days=29 - d, hours=3) for d in range(0, 30, 2)]  # 15 episodes, every 2 days
+    late = [T0 - dt.timedelta(hours=h) for h in (20, 8)]  # then 2 within the last day, the last one open
+    history: list = []
+    for at in days + late:
+        history.append(Event(PUMP, ms(at), EventType.ALARM, "low_pressure"))
+        if at != late[-1]:
+            history.append(
+                Event(PUMP, ms(at + dt.timedelta(minutes=30)), EventType.ALARM_CLEAR, "low_pressure")
+            )
+    history.reverse()  # as a history may list them: backfill sorts by time
+    assert backfill_alarms(db, history) > 0
+    with db.transaction() as s:
+        rows = {r.rule_key: r for r in s.scalars(sa.select(AlarmRow))}
+        low, rep = rows["low_pressure"], rows["low_pressure_repeated"]
+        assert (low.state, low.count, low.last_at) == ("active", 17, late[-1])
+        # 2-day spacing never makes 3 in 24 h; the last episode (3 within 24 h: days[-1], late…) raises it
+        assert (rep.state, rep.count, rep.first_at) == ("active", 3, late[-1])
+        order = s.get(Order, rep.order_id)
+        assert order is not None and low.order_id == order.id
+        assert (order.type, order.priority, order.crew_id, order.state) == (
+            "corrective",
+            "p2",
+            "all-j",
+            "assigned",
+        )
+        assert s.scalars(sa.select(OutboxMessage).where(OutboxMessage.channel_id.is_not(None))).all() == []
 
 
 def test_entrapment_opens_one_p1_order_linked_both_ways_whichever_comes_first(db: Database) -> None:
