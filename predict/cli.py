@@ -279,7 +279,9 @@ def _plan(args: argparse.Namespace) -> int:
             auto_approve=args.auto_approve,
         )
         estates = {a.id: a.ref.estate for a in service.fleet.assets}
-        orders = plan_work_orders(report.forecasts, args.open or [], crews or [], now, cfg, estates=estates)
+        # like the worker: no proposal for an asset that already has an open order or proposal in the store
+        blocked = set(args.open or []) | _open_order_assets(store)
+        orders = plan_work_orders(report.forecasts, blocked, crews or [], now, cfg, estates=estates)
     except NoModel as exc:
         raise UserError(str(exc)) from None
     except SQLAlchemyError as exc:
@@ -293,6 +295,16 @@ def _plan(args: argparse.Namespace) -> int:
         print(f"left out, down: {len(report.down)}: {reasons}", file=sys.stderr)
     print(json.dumps([asdict(o) for o in orders], default=str))
     return 0
+
+
+def _open_order_assets(store: Database | None) -> set[str]:
+    """The assets with an open order (any type, proposals too) in the work-order store; none without one."""
+    if store is None:
+        return set()
+    from maintenance.preventive import open_order_assets
+
+    with store.transaction() as s:
+        return open_order_assets(s)
 
 
 def _models(args: argparse.Namespace) -> int:
