@@ -7,6 +7,7 @@ and worst estate's. Its pooled figures are still computed, for display and drill
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,6 +112,9 @@ def score_metrics(
     indicators = scheme.indicators_for(group)
     total = sum(i.weight for i in indicators)
     usable = {i.name: _usable(metrics[i.metric], scheme) for i in indicators}
+    for i in indicators:  # a rate over too little exposure here and in the district is not scored
+        if (e := estimates.get(i.metric)) is not None and not e.enough and usable[i.name][0]:
+            usable[i.name] = (False, _not_enough_note(e))
     covered = sum(i.weight for i in indicators if usable[i.name][0])
     coverage = covered / total
     base = total if scheme.missing == "zero" else covered
@@ -122,7 +126,8 @@ def score_metrics(
         value, display = m.value, m.display()
         if est is not None and value is not None:
             value, display = est.value, f"{est.value:.2f} {m.unit}"
-            note = "; ".join(x for x in (note, _shrunk_note(est)) if x)
+            if est.enough:
+                note = "; ".join(x for x in (note, _shrunk_note(est)) if x)
         pts = ind.points(value) if ok and value is not None else None
         eff = 0.0 if base <= 0 or (pts is None and scheme.missing != "zero") else ind.weight * 100.0 / base
         contrib = (pts or 0.0) * eff / 100.0
@@ -138,8 +143,20 @@ def score_metrics(
 
 
 def _shrunk_note(e: Estimate) -> str:
+    if e.prior is None:
+        return (
+            f"measured over {e.exposure:.2f} asset-months (the district's {e.district:.2f} are too few for a "
+            f"prior), 90 % interval {e.low:.2f}–{e.high:.2f}"
+        )
     return (
         f"shrunk toward the district's rate {e.prior:.2f}: measured {e.raw:.2f}, credibility {e.credibility:.0%}, "
+        f"90 % interval {e.low:.2f}–{e.high:.2f}"
+    )
+
+
+def _not_enough_note(e: Estimate) -> str:
+    return (
+        f"not enough data: {e.exposure:.2f} asset-months here and {e.district:.2f} in the district, "
         f"90 % interval {e.low:.2f}–{e.high:.2f}"
     )
 
@@ -227,11 +244,25 @@ def score_company(
         estates = [score_estate(e, ds, p, scheme, as_of, tl, priors) for e in own]
     else:
         estates = [e for e in estates if e.id in own]
-    metrics = compute_all(
-        sub, p, metric_settings(scheme, as_of), tl.of(frozenset(a.asset_id for a in sub.assets))
-    )
+    ctl = tl.of(frozenset(a.asset_id for a in sub.assets))
+    metrics = compute_all(sub, p, metric_settings(scheme, as_of), ctl)
     name = next((e.company_name for e in ds.estates if e.company == company), company)
-    return combine_month(company, name, _entity_group(sub, scheme), p.label, estates, metrics, scheme)
+    out = combine_month(company, name, _entity_group(sub, scheme), p.label, estates, metrics, scheme)
+    if priors is None:
+        return out
+    # the company's pooled rates are shown as its estates' are: the estimate, the measured rate, the interval
+    exposure = exposure_by_kind(ctl, kind_ids(sub), p)
+    rows = []
+    for r in out.indicators:
+        m = metrics.get(r.metric)
+        e = shrink(m, exposure, priors, scheme.credibility_asset_months) if m is not None else None
+        if e is not None and m is not None:
+            r = dataclasses.replace(
+                r, value=e.value, display=f"{e.value:.2f} {m.unit}", raw=m.value, low=e.low, high=e.high,
+                note="; ".join(x for x in (r.note, _shrunk_note(e) if e.enough else _not_enough_note(e)) if x),
+            )  # fmt: skip
+        rows.append(r)
+    return dataclasses.replace(out, indicators=tuple(rows))
 
 
 def score_entity(

@@ -59,7 +59,7 @@ def test_publish_month_then_quarter_uses_the_published_scores(ratings):
     e = ratings.publish(oct_, AS_OF, AS_OF, provisional=True)
     assert e.seq == 1 and e.kind == "monthly" and e.data()["provisional"] is True
     published = {x["id"]: x["score"] for x in e.data()["scores"]}
-    assert published["east"] == pytest.approx(20 + 10 / 3 + 10 / 3 + 5 / 3 + 15 + 2.5, abs=1e-6)
+    assert published["east"] == pytest.approx((20 + 10 / 3 + 10 / 3 + 5 / 3 + 15 + 2.5) / 0.85, abs=1e-6)
     # how much of each entity was observed is published with its score (west: B2 never, 1488/2232 h)
     observed = {x["id"]: x["monitoring_coverage"] for x in e.data()["scores"]}
     assert observed == {"east": 1.0, "west": round(2 / 3, 6), "pc-a": 1.0, "pc-b": round(2 / 3, 6)}
@@ -183,7 +183,7 @@ def test_dashboard_rows_carry_company_estate_group_colour(ratings):
         and east["period"] == "2026-10 暂定 provisional"
     )  # 81.9 % observed
     assert east["colour"] == "red" and east["rank_in_group"] == 1
-    assert east["score"] == pytest.approx(20 + 10 / 3 + 10 / 3 + 5 / 3 + 15 + 2.5, abs=1e-4)
+    assert east["score"] == pytest.approx((20 + 10 / 3 + 10 / 3 + 5 / 3 + 15 + 2.5) / 0.85, abs=1e-4)
     company = next(r for r in rows if r["company"] == "pc-a" and r["estate"] == "")
     assert company["score"] == east["score"]
 

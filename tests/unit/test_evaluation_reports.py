@@ -20,7 +20,9 @@ from evaluation.scheme import load_scheme
 from evaluation.testing import AS_OF, small_fleet, store_db
 
 OCT = parse_period("2026-10")
-EAST = 20 + 10 / 3 + 10 / 3 + 5 / 3 + 15 + 2.5  # pc-a's score, worked out in test_evaluation_scoring
+EAST = (
+    (20 + 10 / 3 + 10 / 3 + 5 / 3 + 15 + 2.5) * 100 / 85
+)  # pc-a's score, worked out in test_evaluation_scoring
 
 
 class Source:
@@ -71,7 +73,8 @@ def test_breakdown_weights_add_up_to_100_percent(ratings):
     rep = build_report(ratings, OCT, AS_OF, "zh", "pc-a")
     table = next(t for t in rep.tables if t.id == "indicators")
     weights = [float(row[4].rstrip("%")) for row in table.rows]
-    assert sum(weights) == pytest.approx(100.0, abs=0.05) and max(weights) <= 20.0
+    # each shown to 0.1 %; intactness 20 of the 85 % scored (fault rate and entrapments: not enough data)
+    assert sum(weights) == pytest.approx(100.0, abs=0.2) and max(weights) == 23.5
     assert table.foot[4] == "100.0%" and table.foot[5] == f"{EAST:.2f}"
 
 
@@ -80,7 +83,11 @@ def test_district_quarter_ranks_companies_with_colours_and_inspections(ratings):
     companies = next(t for t in rep.tables if t.id == "companies")
     assert [row[2] for row in companies.rows] == ["Company B", "Company A"]
     assert [row[0] for row in companies.rows] == ["1", "2"]
-    assert all(row[-1] == "每周检查并提交整改方案" for row in companies.rows)  # both red
+    # B 75.52 yellow, A 53.92 red (their fault and entrapment rates over a few asset-months: not enough data)
+    assert [row[-2:] for row in companies.rows] == [
+        ("黄牌", "每月3次检查"),
+        ("红牌", "每周检查并提交整改方案"),
+    ]
     estates = next(t for t in rep.tables if t.id == "estates")
     assert [(row[2], row[3]) for row in estates.rows] == [
         ("West Estate", "Company B"),

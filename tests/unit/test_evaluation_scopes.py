@@ -185,3 +185,41 @@ def test_the_priors_lean_rates_equal_the_full_computation():
             assert (lean[name].value, lean[name].numerator, lean[name].denominator) == pytest.approx(
                 (full[name].value, full[name].numerator, full[name].denominator)
             ), name
+
+
+def test_a_small_district_gives_no_prior_and_one_entrapment_is_not_enough_data():
+    """H2 #8: a week into December, two companies of three and four lifts (2.3 lift-months in the district) and
+    one entrapment. The district's rate rests on the same incident, so it cannot be the prior: the entrapment
+    indicator is "not enough data" (not scored, weight redistributed) with its 90 % interval, for the estate and
+    for its company, instead of 0 points from a rate of 100 per 100 lift-months."""
+    t0 = dt.datetime(2026, 12, 1, tzinfo=UTC)
+    as_of = dt.datetime(2026, 12, 7, tzinfo=UTC)
+    assets, estates, intervals = [], [], []
+    for e, n in enumerate((3, 4)):
+        estates.append(EstateInfo(f"e{e}", f"e{e}", "old", f"pc{e}", f"pc{e}"))
+        for a in range(n):
+            aid = f"e{e}-L{a}"
+            assets.append(AssetInfo(aid, "elevator", f"e{e}", "b", f"pc{e}", "old", START, None, START))
+            intervals.append(StateInterval(aid, AssetState.IN_SERVICE, START, None))
+    hit = t0 + dt.timedelta(days=3)
+    events = (EventRecord("e0-L0", "elevator", "fault", "entrapment", hit),
+              EventRecord("e0-L0", "elevator", "recovery", "entrapment", hit + dt.timedelta(hours=1)))  # fmt: skip
+    ds = Dataset(tuple(assets), tuple(intervals), (), events, (), tuple(estates))
+    scores = {(s.entity, s.id): s for s in score_month(ds, month(2026, 12), SCHEME, as_of)}
+    months = 3 * 6 / 30  # three lifts for 6 days
+    for key in (("estate", "e0"), ("company", "pc0")):
+        trapped = next(i for i in scores[key].indicators if i.name == "entrapments")
+        assert trapped.raw == pytest.approx(100 / months), key
+        assert trapped.value == pytest.approx(100 / months), key  # measured, not shrunk toward itself
+        assert trapped.points is None and trapped.effective_weight == 0.0, key
+        assert "not enough data: 0.60 asset-months here and 1.40 in the district" in trapped.note, key
+        # Jeffreys 90 % interval of one incident over 0.6 lift-months: Gamma(1.5, 0.6) = χ²(3) / 1.2, with
+        # χ²(3)'s 5 % and 95 % points 0.3518 and 7.8147, per 100
+        assert (trapped.low, trapped.high) == pytest.approx(
+            (0.3518 / 1.2 * 100, 7.8147 / 1.2 * 100), abs=0.01
+        )
+    quiet = next(i for i in scores[("estate", "e1")].indicators if i.name == "entrapments")
+    assert (
+        quiet.points is None and quiet.value == 0.0
+    )  # no incident over 0.8 lift-months is no verdict either
+    assert sum(i.effective_weight for i in scores[("estate", "e0")].indicators) == pytest.approx(100.0)

@@ -242,9 +242,14 @@ def test_monthly_scores_of_the_small_fleet_break_down_to_evidence():
     assert set(intact.evidence) == {"E1-b", "E1-c", "P1-f", "P1-off"}
     rework = next(p for p in east.indicators if p.metric == "rework_rate")
     assert rework.evidence == ("O2",) and rework.points == 0  # 1 of 3 resolved reworked (≥ 10 %)
-    # by hand, points × weight / 100: intactness 100×20; fault rate 76.9 per 100 asset-months → 0; response,
-    # resolution 2/3 → 33.3 × 10 each; first-time fix 2/3 → 0; rework 1/3 → 0; follow-up 2/3 → 33.3 × 5;
-    # preventive on time 1/2 → 0; entrapments 127.7 → 0; resident satisfaction 0.90 → 100 × 15; hotline 0.75 → 50 × 5
-    assert east.score == pytest.approx(20 + 10 / 3 + 10 / 3 + 5 / 3 + 15 + 2.5)
+    # by hand, points × weight / 100: intactness 100×20; response, resolution 2/3 → 33.3 × 10 each; first-time
+    # fix 2/3 → 0; rework 1/3 → 0; follow-up 2/3 → 33.3 × 5; preventive on time 1/2 → 0; resident satisfaction
+    # 0.90 → 100 × 15; hotline 0.75 → 50 × 5; over the 85 % of the weight scored: the fault rate (1 failure in
+    # 2.6 asset-months) and entrapments (2 in 1.57 lift-months) are not enough data, the district having no more
+    # of those kinds (no prior of 24 asset-months), instead of 0 points
+    assert east.score == pytest.approx((20 + 10 / 3 + 10 / 3 + 5 / 3 + 15 + 2.5) / 0.85)
+    for name in ("fault_rate", "entrapments"):
+        ind = next(p for p in east.indicators if p.name == name)
+        assert ind.points is None and ind.note.startswith("not enough data:") and ind.low is not None, name
     # a company of one estate scores exactly as that estate
     assert scores[("company", "pc-a")].score == pytest.approx(east.score)
