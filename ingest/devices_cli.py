@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from facility.contract import AssetRef
 from facility.services.dynsec import LOCAL_SERVICES, SERVICE_ROLES, AccountError, AccountSpec
 from facility.settings import Settings
 from ingest import account_store, devices
@@ -29,6 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--service", choices=sorted(r for r in SERVICE_ROLES if r != "admin"), help="a service role"
     )
     add.add_argument("--client-id", help="services: bind the account to this client id")
+    add.add_argument(
+        "--force",
+        action="store_true",
+        help="add a device whose asset is not (or not so) in the registry; its readings are stored but no page, "
+        "forecast or alarm knows the asset until it is registered",
+    )
     add.set_defaults(func=cmd_add)
     ls = dsub.add_parser("list", help="list accounts (the broker's, with their metadata from the store)")
     ls.add_argument("--all", action="store_true", help="include revoked accounts")
@@ -89,7 +97,13 @@ def cmd_add(args: argparse.Namespace) -> int:
             )
             spec = AccountSpec.service(name, args.service, args.client_id)
         elif args.device:
-            spec = AccountSpec.device(parse_device(args.device), args.username)
+            ref = parse_device(args.device)
+            spec = AccountSpec.device(ref, args.username)
+            warning = _registry_mismatch(session, ref)
+            if warning and not args.force:
+                raise AccountError(f"{warning}; register it first, or pass --force")
+            if warning:
+                print(f"warning: {warning}", file=sys.stderr)
         else:
             raise AccountError("name a device as estate/building/kind/asset, or give --service ROLE")
         password = devices.add(accounts, session, spec, _now())
@@ -97,6 +111,27 @@ def cmd_add(args: argparse.Namespace) -> int:
         return f"username: {spec.username}\npassword: {password}\n(shown once; role {spec.rolename}{bound})"
 
     return _run(act)
+
+
+def _registry_mismatch(session: Session, ref: AssetRef) -> str | None:
+    """Why the device ``ref`` does not match the registry (no such asset, or another estate/building/kind)."""
+    from maintenance.models import Asset
+
+    asset = session.get(Asset, ref.asset)
+    if asset is None:
+        return (
+            f"asset {ref.asset!r} is not in the registry (facility registry import FILE, or "
+            f"PUT /api/v1/registry/assets/{ref.asset}): its readings would be stored, but no page, forecast or "
+            "alarm would know it"
+        )
+    registered = f"{asset.estate_id}/{asset.building.code}/{asset.kind}/{asset.id}"
+    if registered != _path(ref):
+        return f"the registry has asset {ref.asset!r} as {registered}, not {_path(ref)}"
+    return None
+
+
+def _path(ref: AssetRef) -> str:
+    return f"{ref.estate}/{ref.building}/{ref.kind.value}/{ref.asset}"
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:

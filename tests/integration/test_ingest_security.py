@@ -245,6 +245,19 @@ def test_devices_cli_acts_on_the_running_broker(
     assert "unknown kind 'toaster'" in capsys.readouterr().err
     assert main(["devices", "add", "cli-e/b1/elevator/facility-ingest"]) == 2
     assert "reserved for services" in capsys.readouterr().err
+    # H2 #12: a device whose asset is not (so) in the registry is refused unless --force, which warns
+    assert main(["devices", "add", "cli-e/b1/elevator/cli-e-b1-el9"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "asset 'cli-e-b1-el9' is not in the registry" in err and "register it first, or pass --force" in err
+    )
+    assert main(["devices", "add", "cli-e/b1/water_pump/cli-e-b1-el1"]) == 2
+    err = capsys.readouterr().err
+    assert "the registry has asset 'cli-e-b1-el1' as cli-e/b1/elevator/cli-e-b1-el1" in err
+    assert main(["devices", "add", "--force", "cli-e/b1/elevator/cli-e-b1-el9"]) == 0
+    got = capsys.readouterr()
+    assert "warning: asset 'cli-e-b1-el9' is not in the registry" in got.err
+    assert "username: cli-e-b1-el9" in got.out
     db.dispose()
 
 
