@@ -57,7 +57,8 @@ def _threshold(rule: Rule, st: RuleState, asset: str, ts: int, v: float) -> tupl
     p = rule.params
     below = p["op"] == "<"
     if st.active:
-        if (v > p["clear"]) if below else (v < p["clear"]):
+        # at the clear level counts as cleared: a count alarm "> 0, clear 0" clears when the count is back at 0
+        if (v >= p["clear"]) if below else (v <= p["clear"]):
             return IDLE, Signal(rule.key, asset, Action.CLEAR, ts, v)
         return st, None
     if not ((v < p["value"]) if below else (v > p["value"])):
@@ -75,18 +76,28 @@ def _rate(rule: Rule, st: RuleState, asset: str, ts: int, v: float) -> tuple[Rul
     p = rule.params
     window_ms = p["window_s"] * 1000
     samples = (*(x for x in st.samples if ts - x[0] <= window_ms and x[0] < ts), (ts, v))
-    new = RuleState(active=st.active, samples=samples)
+    new = RuleState(active=st.active, samples=samples, since_ms=st.since_ms)
     t0, v0 = samples[0]
     if ts - t0 < window_ms / 2:
         return new, None
     per_min = (v - v0) / ((ts - t0) / 60_000)
-    hot = per_min > p["per_min"] if p["op"] == ">" else per_min < -p["per_min"]
-    if hot and not st.active:
-        detail = f"{p['field']} changes {per_min:+.3g}/min over {(ts - t0) / 60_000:.0f} min"
-        return replace(new, active=True), Signal(rule.key, asset, Action.RAISE, ts, v, detail)
-    if not hot and st.active:
-        return replace(new, active=False), Signal(rule.key, asset, Action.CLEAR, ts, v)
-    return new, None
+    rising = p["op"] == ">"
+    # hysteresis: an active alarm clears only once the change is below ``clear_per_min`` (default half the rate)
+    limit = p.get("clear_per_min", p["per_min"] / 2) if st.active else p["per_min"]
+    hot = per_min > limit if rising else per_min < -limit
+    if "min_value" in p and not st.active:  # a change only counts at a level that matters
+        hot = hot and (v >= p["min_value"] if rising else v <= p["min_value"])
+    if st.active:
+        if hot:
+            return new, None
+        return replace(new, active=False, since_ms=None), Signal(rule.key, asset, Action.CLEAR, ts, v)
+    if not hot:
+        return replace(new, since_ms=None), None
+    since = st.since_ms if st.since_ms is not None else ts
+    if ts - since < p.get("for_s", 0.0) * 1000:  # it must keep changing this long
+        return replace(new, since_ms=since), None
+    detail = f"{p['field']} changes {per_min:+.3g}/min over {(ts - t0) / 60_000:.0f} min"
+    return replace(new, active=True, since_ms=since), Signal(rule.key, asset, Action.RAISE, ts, v, detail)
 
 
 def on_message(rule: Rule, state: RuleState, message: Message) -> tuple[RuleState, Signal | None]:

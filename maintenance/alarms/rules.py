@@ -8,7 +8,9 @@ Types and their ``params``:
 - ``threshold``: ``field``, ``op`` (``<`` or ``>``), ``value``, ``for_s`` (the condition must hold this long),
   ``clear`` (hysteresis: a ``<`` alarm clears above it, a ``>`` alarm below it), optional ``unit``
 - ``rate``: ``field``, ``op``, ``per_min`` (change per minute against the oldest reading within ``window_s``,
-  default 300 s, so sampling noise does not trip it), optional ``unit``
+  default 300 s, so sampling noise does not trip it), optional ``for_s`` (it must keep changing this long),
+  ``min_value`` (only at or beyond this level), ``clear_per_min`` (hysteresis, default half of ``per_min``),
+  ``unit``
 - ``offline``: ``minutes`` without any message from the asset
 - ``event``: ``codes`` — the device's own fault/alarm events raise it, their recovery/alarm_clear clears it
 - ``repetition``: ``code``, ``count``, ``window_s`` — ``count`` events of ``code`` within ``window_s`` raise it
@@ -55,7 +57,7 @@ class RuleError(ValueError):
 
 _PARAMS: dict[RuleType, tuple[set[str], set[str]]] = {  # (required, optional)
     RuleType.THRESHOLD: ({"field", "op", "value"}, {"for_s", "clear", "unit"}),
-    RuleType.RATE: ({"field", "op", "per_min"}, {"unit", "window_s"}),
+    RuleType.RATE: ({"field", "op", "per_min"}, {"unit", "window_s", "for_s", "min_value", "clear_per_min"}),
     RuleType.OFFLINE: ({"minutes"}, set()),
     RuleType.EVENT: ({"codes"}, set()),
     RuleType.REPETITION: ({"code", "count", "window_s"}, set()),
@@ -155,6 +157,26 @@ def validate_params(kind: AssetKind, rtype: RuleType, params: dict[str, Any]) ->
         params["window_s"] = _number("window_s", params.get("window_s", 300.0))
         if not 60 <= params["window_s"] <= 86400:
             raise RuleError("params.window_s", "window_s must be between 60 and 86400 seconds")
+        params["for_s"] = _number("for_s", params.get("for_s", 0.0))
+        if not 0 <= params["for_s"] <= 86400:
+            raise RuleError("params.for_s", "for_s must be between 0 and 86400 seconds")
+        if "min_value" in params:
+            spec = schema.by_name[params["field"]]
+            params["min_value"] = _number("min_value", params["min_value"])
+            if not spec.minimum <= params["min_value"] <= spec.maximum:
+                raise RuleError(
+                    "params.min_value",
+                    f"min_value={params['min_value']:g} is outside {params['field']}'s range "
+                    f"[{spec.minimum:g}, {spec.maximum:g}] {spec.unit}",
+                )
+        if "clear_per_min" in params:
+            params["clear_per_min"] = _number("clear_per_min", params["clear_per_min"])
+            if not 0 <= params["clear_per_min"] <= params["per_min"]:
+                raise RuleError(
+                    "params.clear_per_min",
+                    f"clear_per_min={params['clear_per_min']:g} must be from 0 to per_min={params['per_min']:g}"
+                    " (hysteresis)",
+                )
     elif rtype is RuleType.OFFLINE:
         minutes = _number("minutes", params["minutes"])
         if not 1 <= minutes <= 7 * 24 * 60:
@@ -220,7 +242,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         codes=["loop_fault", "detector_fault", "power_fault", "offline"],
     ),
     _r("battery_low", FA, T, MAJ, field="battery_v", op="<", value=21.6, for_s=600, clear=23.0),
-    _r("detectors_faulty", FA, T, MAJ, field="detectors_faulty", op=">", value=0, clear=0),
+    # a faulty detector makes the panel not intact (DOMAIN.md); the panel's own detector_fault event is the
+    # immediate P1 path, the count must hold 5 min so one reading's blip is not an alarm; it clears back at 0
+    _r("detectors_faulty", FA, T, MAJ, field="detectors_faulty", op=">", value=0, for_s=300, clear=0),
     _r("panel_offline", FA, OFF, CRIT, minutes=10),
     _r("low_pressure", WP, EV, MAJ, codes=["low_pressure"]),
     _r("low_pressure_repeated", WP, REP, MAJ, Priority.P2, code="low_pressure", count=3, window_s=86400),
@@ -242,7 +266,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _r("bin_overflow", SB, EV, MIN, codes=["overflow"]),
     _r("bin_hot", SB, EV, MAJ, codes=["high_temperature"]),
     _r("bin_full", SB, T, WARN, field="fill_pct", op=">", value=90, clear=80),
-    _r("bin_heating", SB, RATE, MAJ, field="temperature_c", op=">", per_min=5.0),
+    # fire risk (DOMAIN.md): a rise above 5 °C/min kept up for a minute; it clears below 2.5 °C/min (hysteresis)
+    _r("bin_heating", SB, RATE, MAJ, field="temperature_c", op=">", per_min=5.0, for_s=60),
     _r("bin_fault", SB, EV, MIN, codes=["sensor_fault", "lid_fault"]),
     _r("bin_offline", SB, OFF, WARN, minutes=60),
 )

@@ -85,7 +85,7 @@ def test_rate_offline_and_events() -> None:
     temps += [(310_000, 60.0), (320_000, 70.0)]  # then a fire: +45 °C within 5 min
     temps += [(320_000 + i * 60_000, 70.0) for i in range(1, 7)]  # it stays hot: no longer rising
     signals = run(rate, [Reading(BIN, t, {"temperature_c": v}) for t, v in temps])
-    assert signals == [("raise", 310_000, 1), ("clear", 620_000, 1)]
+    assert signals == [("raise", 380_000, 1), ("clear", 620_000, 1)]  # kept rising for 1 min (for_s)
     off = defaults_for(AssetKind.WATER_PUMP)["pump_offline"]  # 15 min
     state, _ = on_message(off, IDLE, reading(0, outlet_pressure_mpa=0.4))
     assert on_tick(off, state, PUMP.asset, 14 * MIN)[1] is None
@@ -187,3 +187,48 @@ def test_quiet_hours_defer_to_their_end_in_shanghai() -> None:
     assert quiet_until(
         (12, 14), "Asia/Shanghai", dt.datetime(2026, 12, 7, 4, 5, tzinfo=dt.UTC)
     ) == dt.datetime(2026, 12, 7, 6, 0, tzinfo=dt.UTC)
+
+
+def test_a_faulty_detector_count_must_hold_and_clears_back_at_zero() -> None:
+    """H2 #5: "detectors_faulty > 0" fired on a single reading's blip and, with clear 0, never cleared."""
+    PANEL = AssetRef("lvyuan", "b1", AssetKind.FIRE_ALARM, "lvyuan-b1-fa1")
+    rule = defaults_for(AssetKind.FIRE_ALARM)["detectors_faulty"]
+
+    def panel(ms: int, faulty: int) -> Reading:
+        return Reading(PANEL, ms, {"detectors_total": 400, "detectors_faulty": faulty})
+
+    blips = [panel(i * 10_000, 1 if i % 3 == 0 else 0) for i in range(60)]  # one in three readings: 1
+    assert run(rule, blips) == []
+    held = [panel(10 * MIN + i * 10_000, 2) for i in range(32)]  # a real fault: 2 for 5 min 10 s
+    assert run(rule, [*held, panel(16 * MIN, 0)]) == [("raise", 15 * MIN, 1), ("clear", 16 * MIN, 1)]
+
+
+def test_a_rate_rule_ignores_warm_up_below_its_level_and_does_not_flap() -> None:
+    """H2 #5: a bearing "rising > 2 °C/min" rule fired on every pump's warm-up and flapped around the rate."""
+    rule = Rule(
+        "bearing_heating",
+        AssetKind.WATER_PUMP,
+        RuleType.RATE,
+        Severity.MAJOR,
+        {"field": "bearing_temp_c", "op": ">", "per_min": 2.0, "for_s": 120, "min_value": 60.0},
+    )
+    warm_up = [reading(i * 10_000, bearing_temp_c=20.0 + 0.5 * i) for i in range(31)]  # +3 °C/min to 35 °C
+    assert run(rule, warm_up) == []
+    # overheating at 60+ °C: +3 °C/min, then the rise wavers between 1.6 and 2.4 °C/min: one alarm, no flapping
+    hot = [reading(i * 10_000, bearing_temp_c=60.0 + 0.5 * i) for i in range(31)]
+    t, v = 300_000, 75.0
+    for i in range(60):
+        t, v = t + 10_000, v + (0.4 if i % 12 < 6 else 0.27)
+        hot.append(reading(t, bearing_temp_c=v))
+    assert run(rule, hot) == [("raise", 270_000, 1)]  # first verdict at 150 s (half the window) + 120 s held
+    cool = [*hot, *(reading(t + i * 10_000, bearing_temp_c=v) for i in range(1, 40))]
+    assert run(rule, cool)[-1][0] == "clear"
+    with pytest.raises(RuleError) as bad:
+        Rule(
+            "x",
+            AssetKind.WATER_PUMP,
+            RuleType.RATE,
+            Severity.MAJOR,
+            {"field": "bearing_temp_c", "op": ">", "per_min": 2.0, "clear_per_min": 3.0},
+        )
+    assert bad.value.field == "params.clear_per_min"
