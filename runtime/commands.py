@@ -89,6 +89,18 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_EPILOG = """\
+ports and places come from FACILITY_* environment variables (facility/settings.py), e.g. to run a second demo:
+  FACILITY_API_PORT=8000             the API and pages
+  FACILITY_MQTT_PORT=18830           the broker (mosquitto)
+  FACILITY_INFLUX_URL=http://127.0.0.1:18086   InfluxDB (its port is taken from this URL)
+  FACILITY_METRICS_PORT=9108         the ingester's /metrics
+  FACILITY_WORKER_METRICS_PORT=9110  the worker's job metrics (/metrics; 0 turns it off)
+  FACILITY_VAR_DIR=var               data, models, logs, demo tokens and passwords
+  FACILITY_DATABASE_URL=...          the relational store (default: SQLite under FACILITY_VAR_DIR)
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("setup", help="install the OS packages the service needs (mosquitto, influxdb)")
     p.add_argument(
@@ -97,7 +109,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_setup)
     p = sub.add_parser("services", help="run mosquitto and InfluxDB as child processes until Ctrl-C")
     p.set_defaults(func=_services)
-    p = sub.add_parser("demo", help="services, simulated history, live simulators, ingest and the API")
+    p = sub.add_parser(
+        "demo",
+        help="services, simulated history, live simulators, ingest and the API",
+        description="Run the whole product on this machine with a simulated fleet (Ctrl-C stops everything).",
+        epilog=DEMO_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--history-days", type=int, default=180, help="days of simulated history to load first")
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=_demo)

@@ -62,9 +62,10 @@ class DemoTokens:
 
 
 def seed_people(db: Database, fleet: Fleet, now: dt.datetime, people_file: Path | None = None) -> DemoTokens:
-    """Demo crews, an engineer on duty per estate, and fresh API tokens (printed, never stored in clear)."""
+    """Demo crews, an engineer on duty per estate, API tokens (printed; with ``people_file``, kept in clear in
+    ``demo-tokens.json`` next to it, mode 600, and reused by the next start) and the people who sign in."""
     from maintenance.models import Crew, CrewMember, Engineer
-    from maintenance.tokens import Role, create_token, revoke
+    from maintenance.tokens import Role, authenticate, create_token, revoke
 
     tokens = DemoTokens()
     with db.transaction() as s:
@@ -78,13 +79,35 @@ def seed_people(db: Database, fleet: Fleet, now: dt.datetime, people_file: Path 
         for e in fleet.estates:
             if s.get(Engineer, f"eng-{e.id}") is None:
                 s.add(Engineer(id=f"eng-{e.id}", name=f"Engineer on duty, {e.name}", estates=[e.id]))
-        for name in ("demo-admin", "demo-engineer", "demo-supervisor", *(f"demo-{c[0]}" for c in DEMO_CREWS)):
+        # a restart keeps the tokens printed before (open pages and bookmarks keep working): they are kept in
+        # var/demo-tokens.json (mode 600) next to the people's passwords; one that no longer signs in (revoked,
+        # or another store) is replaced
+        tokens_file = people_file.with_name("demo-tokens.json") if people_file is not None else None
+        kept: dict[str, str] = {}
+        if tokens_file is not None and tokens_file.exists():
+            try:
+                kept = {str(k): str(v) for k, v in json.loads(tokens_file.read_text()).items()}
+            except (ValueError, AttributeError):
+                kept = {}
+
+        def token(name: str, role: Role, crew_id: str | None = None) -> str:
+            old = kept.get(name)
+            who = authenticate(s, old) if old else None
+            if old and who is not None and who.name == name and who.role is role and who.crew_id == crew_id:
+                return old
             revoke(s, name, now)
-        tokens.admin = create_token(s, "demo-admin", Role.ADMIN, now)
-        tokens.engineer = create_token(s, "demo-engineer", Role.ENGINEER, now)
-        tokens.supervisor = create_token(s, "demo-supervisor", Role.SUPERVISOR, now)
+            kept[name] = create_token(s, name, role, now, crew_id=crew_id)
+            return kept[name]
+
+        tokens.admin = token("demo-admin", Role.ADMIN)
+        tokens.engineer = token("demo-engineer", Role.ENGINEER)
+        tokens.supervisor = token("demo-supervisor", Role.SUPERVISOR)
         for cid, *_ in DEMO_CREWS:
-            tokens.crews[cid] = create_token(s, f"demo-{cid}", Role.CREW, now, crew_id=cid)
+            tokens.crews[cid] = token(f"demo-{cid}", Role.CREW, cid)
+        if tokens_file is not None:
+            tokens_file.parent.mkdir(parents=True, exist_ok=True)
+            tokens_file.touch(mode=0o600)
+            tokens_file.write_text(json.dumps(kept, indent=1))
         if people_file is not None:  # people keep their passwords (and sessions) across restarts
             from maintenance.people import demo_people
 
@@ -183,7 +206,7 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
     from maintenance.service import MaintenanceService
     from runtime.api import serve_in_thread
     from runtime.bootstrap import bootstrap
-    from runtime.worker import Worker
+    from runtime.worker import Worker, serve_metrics
     from simulators.history import generate_history
     from simulators.live import SimClock, run_live
     from simulators.publisher import MqttPublisher
@@ -294,6 +317,16 @@ def run_demo(settings: Settings, history_days: int = 180, seed: int = 7) -> int:
         # the same jobs as `facility worker`, in a thread of this process
         worker_app = bootstrap(account("worker"), db=maint.db)
         worker = Worker(worker_app, holder="demo")
+        metrics_line = ""
+        if settings.worker_metrics_port:  # the jobs' metrics, as `facility worker` serves them
+            try:
+                serve_metrics(worker_app, settings.worker_metrics_port)
+                metrics_line = (
+                    f"\n  Job metrics        http://{settings.api_host}:{settings.worker_metrics_port}/metrics"
+                    "   (also GET /api/v1/jobs)"
+                )
+            except OSError as exc:
+                log.warning("job metrics not served: port %s: %s", settings.worker_metrics_port, exc)
         analytics = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
         analytics.start()
         # training is atomic (a model version appears whole or not at all): a short wait is enough
@@ -312,7 +345,7 @@ Facility demo is running ({len(fleet.assets)} assets in {len(fleet.estates)} est
   Sign in            {base}/login   {"   ".join(f"{n} / {pw}" for n, _, pw in tokens.people)}
   Tokens (Bearer):   admin {tokens.admin}
                      engineer {tokens.engineer}
-                     supervisor {tokens.supervisor}
+                     supervisor {tokens.supervisor}{metrics_line}
 Forecasts and preventive orders appear within about two minutes (models are trained first).
 Ctrl-C stops everything.""",
             flush=True,

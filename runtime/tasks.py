@@ -18,13 +18,18 @@ def refresh_features(app: App) -> str:
     """Store the live window features of every registry asset at the feature clock."""
     from predict.refresh import refresh_features as refresh
     from predict.repairs import repair_source
-    from predict.service import ForecastService
+    from predict.service import ForecastService, NoModel
 
     service = ForecastService(app.settings, app.influx, app.fleet(), repairs=repair_source(app.db))
     try:
         result = refresh(service, app.clock())
     finally:
         service.close()
+    if result.skipped and not any(result.rows.values()):
+        # before the first training: retried in a minute (the worker logs one line), not in 15
+        raise NoModel(
+            f"no telemetry model yet for {sorted(result.skipped)}: features wait for the first training"
+        )
     return f"features at {result.at.isoformat()}: {result.rows}" + (
         f"; no model yet for {sorted(result.skipped)}" if result.skipped else ""
     )

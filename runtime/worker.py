@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from predict.service import NoModel
 from runtime import jobstore
 from runtime.bootstrap import App
 from runtime.jobs import JOBS, Job
@@ -69,6 +70,9 @@ class Worker:
             result = job.func(self.app)
             detail = None if result is None else str(result)[:ERROR_CHARS]
             log.info("job %s done in %.1f s: %s", job.name, time.perf_counter() - t0, detail)
+        except NoModel as exc:  # expected before the first training: one line, no traceback
+            error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
+            log.warning("job %s waits for a model (retried in %s): %s", job.name, job.retry_after, exc)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
             log.error("job %s failed (retried in %s): %s", job.name, job.retry_after, traceback.format_exc())

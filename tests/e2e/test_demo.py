@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_demo_serves_every_asset_with_a_recent_reading_and_stops_cleanly(tmp_path: Path) -> None:
-    mqtt, influx, api = free_port(), free_port(), free_port()
+    mqtt, influx, api, jobs = free_port(), free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "FACILITY_VAR_DIR": str(tmp_path / "var"),
@@ -32,6 +32,7 @@ def test_demo_serves_every_asset_with_a_recent_reading_and_stops_cleanly(tmp_pat
         "FACILITY_INFLUX_URL": f"http://127.0.0.1:{influx}",
         "FACILITY_API_PORT": str(api),
         "FACILITY_METRICS_PORT": "0",
+        "FACILITY_WORKER_METRICS_PORT": str(jobs),
     }
     log = tmp_path / "demo.log"
     started = time.monotonic()
@@ -66,6 +67,10 @@ def test_demo_serves_every_asset_with_a_recent_reading_and_stops_cleanly(tmp_pat
             }
         assert recent == expected, f"after {time.monotonic() - started:.0f} s: {sorted(expected - recent)}"
         assert httpx.get(f"http://127.0.0.1:{api}/?token={token}").status_code == 200
+        # the worker's job metrics, where the demo says (H2 #15)
+        assert f"Job metrics        http://127.0.0.1:{jobs}/metrics" in log.read_text()
+        metrics = httpx.get(f"http://127.0.0.1:{jobs}/metrics")
+        assert metrics.status_code == 200 and 'facility_job_runs_total{job="forecast-plan"}' in metrics.text
         anonymous = mqtt_client.Client(mqtt_client.CallbackAPIVersion.VERSION2, protocol=mqtt_client.MQTTv5)
         anonymous.connect("127.0.0.1", mqtt)
         refused: list[str] = []

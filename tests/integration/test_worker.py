@@ -149,3 +149,34 @@ def test_a_crashed_worker_lease_expires_and_unknown_jobs_are_named(tmp_path: Pat
         by_name(["nope"])
     with pytest.raises(ValueError, match="every must be positive"):
         Job("x", dt.timedelta(0), lambda app: None)
+
+
+def test_no_model_yet_is_one_warning_line_and_is_retried_in_a_minute(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """H2 #15: before the first training a job's NoModel is expected: one WARNING line, no traceback."""
+    from predict.service import NoModel
+
+    def forecast(app: App) -> str:
+        raise NoModel("no trained model for any asset kind: run `facility train-telemetry --kind KIND` first")
+
+    clock = Clock()
+    app = bootstrap(Settings(var_dir=tmp_path), clock=clock)
+    try:
+        w = Worker(app, [Job("forecast-plan", dt.timedelta(minutes=15), forecast)], holder="w")
+        caplog.set_level("INFO", logger="runtime.worker")
+        assert w.run_due_now() == ["forecast-plan"]
+        w.close()
+        records = [
+            r for r in caplog.records if r.name == "runtime.worker" and "forecast-plan" in r.getMessage()
+        ]
+        assert [(r.levelname, r.exc_info) for r in records] == [("WARNING", None)]
+        text = records[0].getMessage()
+        assert "Traceback" not in text and "\n" not in text
+        assert text.startswith("job forecast-plan waits for a model (retried in 0:01:00): no trained model")
+        with app.db.transaction() as s:
+            row = next(r for r in jobstore.all_rows(s) if r.name == "forecast-plan")
+        assert row.outcome == "failed" and row.error is not None and row.error.startswith("NoModel: ")
+        assert row.due_at == T0 + dt.timedelta(minutes=1)
+    finally:
+        app.close()
