@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from evaluation.periods import month, quarter_of
+from evaluation.periods import ZONE, month, quarter_of
 from evaluation.ratings import MonthResult
 from evaluation.scoring import QuarterResult
 from evaluation.wiring import build
@@ -49,7 +49,8 @@ def ratings_step(
     """Scores of the month containing ``now`` (to date) with its quarter-to-date colours."""
     ev = build(settings, db=db, influx=influx)
     try:
-        p = month(now.year, now.month)
+        local = now.astimezone(ZONE)  # the month on the estates' calendar
+        p = month(local.year, local.month)
         res = ev.ratings.month(p, now)
         return dashboard_rows(res, ev.ratings.quarter(quarter_of(p), now))
     finally:

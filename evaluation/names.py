@@ -195,7 +195,10 @@ def inspection_text(per_month: int | None, weekly: bool, plan: bool, lang: str =
     return text + (word("rectification", lang) if plan else "")
 
 
-_NOT_ENDED = re.compile(r"^(\S+) has not ended \(it ends (\S+)\)$")
+_NOT_ENDED = re.compile(r"^(\S+) has not ended \(it ends (\S+)\)$")  # before the estates' calendar (UTC ISO)
+_NOT_ENDED_LOCAL = re.compile(
+    r"^(\S+) has not ended \(it ends (\d{4}-\d\d-\d\d \d\d:\d\d) \(Asia/Shanghai\)\)$"
+)
 _OBSERVED = re.compile(r"^only ([\d.]+)% of (\S+)'s asset-hours were observed \(final needs (\d+)%\)$")
 
 
@@ -203,6 +206,8 @@ def provisional_text(reason: str, lang: str = DEFAULT_LANG) -> str:
     """Why a period is provisional (``evaluation.ratings.provisional_reason``), in ``lang``."""
     if lang != "zh" or not reason:
         return reason
+    if m := _NOT_ENDED_LOCAL.match(reason):
+        return f"{m[1]} 尚未结束（北京时间 {m[2]} 结束）"
     if m := _NOT_ENDED.match(reason):
         end = dt.datetime.fromisoformat(m[2]).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
         return f"{m[1]} 尚未结束（{end} 结束）"

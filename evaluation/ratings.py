@@ -58,7 +58,7 @@ def provisional_reason(period: Period, as_of: dt.datetime, observed: float | Non
     """Why ``period`` is provisional at ``as_of`` ("" when final): it has not ended, or less than the scheme's
     ``complete_coverage`` of its assets' hours was observed (``monitoring_coverage``; None: nothing to see)."""
     if as_of < period.end:
-        return f"{period.label} has not ended (it ends {period.end.isoformat(timespec='minutes')})"
+        return f"{period.label} has not ended (it ends {period.end_text()})"  # the estates' midnight
     if observed is not None and observed < scheme.complete_coverage:
         return (
             f"only {observed:.1%} of {period.label}'s asset-hours were observed (final needs "

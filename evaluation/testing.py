@@ -26,6 +26,7 @@ from evaluation.inputs import (
     OrderType,
     StateInterval,
 )
+from evaluation.periods import ZONE
 from facility.contract import SCHEMAS, Reading
 from facility.fleet import AssetSpec
 
@@ -37,7 +38,8 @@ AS_OF = dt.datetime(2026, 11, 5, tzinfo=UTC)
 
 
 def t(day: int, hour: int = 0, minute: int = 0, month: int = 10) -> dt.datetime:
-    return dt.datetime(2026, month, day, hour, minute, tzinfo=UTC)
+    """That time on the estates' clock (periods begin at their midnight, ``periods.ZONE``), as UTC."""
+    return dt.datetime(2026, month, day, hour, minute, tzinfo=ZONE).astimezone(UTC)
 
 
 S = AssetState

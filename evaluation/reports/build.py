@@ -89,7 +89,7 @@ def company_month(
         Fact("observed", W("observed", lang), value_text("monitoring_coverage", _observed(r.metrics), lang)),
     )  # fmt: skip
     return Report(
-        lang, "company-month", f"{r.name} · {W('monthly', lang)}{W('company_report', lang)}",
+        lang, "company-month", f"{r.name} · {_title('monthly', 'company_report', lang)}",
         _lines(ratings, period, as_of, lang), provisional_text(r.provisional, lang), facts, (indicators, estates),
         trend_svg(r.trend, label=W("months", lang)), W("months", lang), tuple(n for n in (r.note,) if n),
     )  # fmt: skip
@@ -131,7 +131,7 @@ def company_quarter(ratings: Ratings, company: str, q: Period, as_of: dt.datetim
     )  # fmt: skip
     trend = [(m["period"], m["score"]) for m in me["monthly"]]
     return Report(
-        lang, "company-quarter", f"{me['name']} · {W('quarterly', lang)}{W('company_report', lang)}",
+        lang, "company-quarter", f"{me['name']} · {_title('quarterly', 'company_report', lang)}",
         _lines(ratings, q, as_of, lang), provisional_text(me["provisional_reason"] or "", lang), facts, (indicators, estates),
         trend_svg(trend, label=W("months", lang)), W("months", lang),
     )  # fmt: skip
@@ -182,7 +182,7 @@ def district_quarter(ratings: Ratings, q: Period, as_of: dt.datetime, lang: str)
         _groups_table(estates, lang),
     )
     why = next((x["provisional_reason"] for x in recs if x["provisional_reason"]), "")
-    return Report(lang, "district-quarter", f"{W('quarterly', lang)}{W('district_report', lang)}",
+    return Report(lang, "district-quarter", _title('quarterly', 'district_report', lang),
                   _lines(ratings, q, as_of, lang), provisional_text(why, lang), (), tables)  # fmt: skip
 
 
@@ -228,8 +228,16 @@ def district_month(ratings: Ratings, period: Period, as_of: dt.datetime, lang: s
                colour_name(colour("estate", r.score.id) or None, lang)) for r in ordered),
         frozenset({0, 4}), tuple(colour("estate", r.score.id) for r in ordered), 5,
     )  # fmt: skip
-    return Report(lang, "district-month", f"{W('monthly', lang)}{W('district_report', lang)}",
+    return Report(lang, "district-month", _title('monthly', 'district_report', lang),
                   _lines(ratings, period, as_of, lang), provisional_text(res.provisional, lang), (), (companies, estates))  # fmt: skip
+
+
+def _title(kind: str, report: str, lang: str) -> str:
+    """月度辖区物业考核报告 / Monthly district rating report (English words need a space and lower case)."""
+    if lang == "zh":
+        return f"{W(kind, lang)}{W(report, lang)}"
+    rest = W(report, lang)
+    return f"{W(kind, lang)} {rest[:1].lower()}{rest[1:]}"
 
 
 def build_report(

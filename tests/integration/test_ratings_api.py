@@ -122,9 +122,10 @@ def test_rankings_quarter_publication_and_ledger_verify(api: Api) -> None:
     assert {r["id"]: r["group"] for r in ranks} == {"lvyuan": "old-estates", "jinhu": "new-estates"}
     by_id = {r["id"]: r for r in ranks}
     assert by_id["lvyuan"]["rank_in_group"] == 1 and by_id["lvyuan"]["rank_overall"] == 1
-    # jinhu has no orders and no survey: only 35 % of the weight has data (< 50 %) → no score, unranked
+    # jinhu has no orders and no survey: only intactness's 20 % of the weight has data (< 50 %; its fault and
+    # entrapment rates over a few asset-months in a small district are not enough data) → no score, unranked
     assert by_id["jinhu"]["score"] is None and by_id["jinhu"]["rank_overall"] is None
-    assert by_id["jinhu"]["coverage"] == pytest.approx(0.35)
+    assert by_id["jinhu"]["coverage"] == pytest.approx(0.20)
     assert (
         api.client.post(
             "/api/v1/ratings/publish", json={"period": "2026-10"}, headers=api.h("engineer")

@@ -17,7 +17,7 @@ from evaluation.external_store import ExternalStore
 from evaluation.inputs import NOT_MONITORED
 from evaluation.metric_types import MetricSettings
 from evaluation.metrics import NO_INFLUX_NOTE, compute_all
-from evaluation.periods import parse_period
+from evaluation.periods import ZONE, parse_period
 from evaluation.source import StoreSource
 from evaluation.testing import reading_lines
 from facility.contract import AssetKind, AssetRef, Event, EventType, Status
@@ -34,7 +34,7 @@ OCT = parse_period("2026-10")
 
 
 def t(day: int, hour: int = 0) -> dt.datetime:
-    return dt.datetime(2026, 10, day, hour, tzinfo=UTC)
+    return dt.datetime(2026, 10, day, hour, tzinfo=ZONE)  # the estates' clock, as the periods
 
 
 def ms(x: dt.datetime) -> int:

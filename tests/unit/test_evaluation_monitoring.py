@@ -27,19 +27,19 @@ from evaluation.inputs import NOT_MONITORED, AssetInfo, AssetState, Dataset, Est
 from evaluation.inputs import StateInterval as SI
 from evaluation.metric_types import MetricSettings, MetricValue
 from evaluation.metrics import TIMELINE_METRICS, compute_all
-from evaluation.periods import parse_period
+from evaluation.periods import ZONE, parse_period
 from evaluation.scheme import SchemeError, load_scheme, parse_scheme
 from evaluation.scoring import score_metrics, score_month, score_quarter
 from evaluation.source import monitoring_starts, with_monitoring
 
 UTC = dt.UTC
-AS_OF = dt.datetime(2026, 12, 1, tzinfo=UTC)
+AS_OF = dt.datetime(2026, 12, 1, tzinfo=ZONE)  # the estates' clock, as the periods
 LONG_AGO = dt.datetime(2020, 1, 1, tzinfo=UTC)
 S = AssetState
 
 
 def t(month: int, day: int, hour: int = 0) -> dt.datetime:
-    return dt.datetime(2026, month, day, hour, tzinfo=UTC)
+    return dt.datetime(2026, month, day, hour, tzinfo=ZONE)
 
 
 def fleet(monitored: bool = True) -> Dataset:

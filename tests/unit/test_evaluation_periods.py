@@ -8,15 +8,20 @@ import pytest
 
 from evaluation.periods import parse_period, quarter_of
 
+Z8 = dt.timezone(dt.timedelta(hours=8))  # Asia/Shanghai (no daylight saving)
+
 
 def test_parse_month_quarter_day():
+    # H2 #9: periods begin and end at midnight in the estates' time zone, not UTC
     m = parse_period("2026-02")
     assert (m.start, m.end, m.granularity, m.hours) == (
-        dt.datetime(2026, 2, 1, tzinfo=dt.UTC), dt.datetime(2026, 3, 1, tzinfo=dt.UTC), "month", 28 * 24
+        dt.datetime(2026, 1, 31, 16, tzinfo=dt.UTC), dt.datetime(2026, 2, 28, 16, tzinfo=dt.UTC), "month", 28 * 24
     )  # fmt: skip
+    assert m.start == dt.datetime(2026, 2, 1, tzinfo=Z8)
     q = parse_period("2026-q4")
     assert q.label == "2026Q4" and [x.label for x in q.months()] == ["2026-10", "2026-11", "2026-12"]
-    assert q.end == dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+    assert q.end == dt.datetime(2027, 1, 1, tzinfo=Z8) == dt.datetime(2026, 12, 31, 16, tzinfo=dt.UTC)
+    assert q.end_text() == "2027-01-01 00:00 (Asia/Shanghai)"
     d = parse_period("2026-10-05")
     assert d.hours == 24 and [x.label for x in d.months()] == ["2026-10"]
     assert quarter_of(parse_period("2026-11")).label == "2026Q4"

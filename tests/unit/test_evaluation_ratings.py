@@ -70,7 +70,8 @@ def test_publish_month_then_quarter_uses_the_published_scores(ratings):
     with pytest.raises(ProvisionalError, match="2026Q4 has not ended"):
         ratings.publish(parse_period("2026Q4"), AS_OF, AS_OF)
     q = ratings.publish(parse_period("2026Q4"), AS_OF, AS_OF, provisional=True)
-    assert q.data()["provisional_reason"].startswith("2026Q4 has not ended")
+    # H2 #9: at midnight on the estates' calendar, not UTC's (which was 08:00 there)
+    assert q.data()["provisional_reason"] == "2026Q4 has not ended (it ends 2027-01-01 00:00 (Asia/Shanghai))"
     results = {r["id"]: r for r in q.data()["results"]}
     assert q.data()["months_published"] == ["2026-10"]
     east = results["east"]

@@ -93,7 +93,7 @@ def test_district_quarter_ranks_companies_with_colours_and_inspections(ratings):
         ("West Estate", "Company B"),
         ("East Estate", "Company A"),
     ]
-    assert rep.provisional.startswith("2026Q4 尚未结束")
+    assert rep.provisional == "2026Q4 尚未结束（北京时间 2027-01-01 00:00 结束）"  # H2 #9: not 08:00 (UTC midnight)
 
 
 def test_company_quarter_and_unknown_company(ratings):

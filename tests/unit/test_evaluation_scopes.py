@@ -20,7 +20,7 @@ from evaluation.inputs import (
     OrderType,
     StateInterval,
 )
-from evaluation.periods import month, quarter
+from evaluation.periods import ZONE, month, quarter
 from evaluation.scheme import load_scheme
 from evaluation.scopes import quarter_results
 from evaluation.scoring import score_month, score_quarter
@@ -140,8 +140,8 @@ def test_score_quarter_colours_companies_by_their_average():
 def test_an_entrapment_counts_once_and_small_exposure_is_shrunk():
     """One entrapment in the last 7 days of a month, on one estate of four lifts: the fault rate leaves the
     failure out (the entrapment indicator counts it) and the entrapment rate is shrunk toward the district's."""
-    t0 = dt.datetime(2026, 9, 24, tzinfo=UTC)
-    end = dt.datetime(2026, 10, 1, tzinfo=UTC)
+    t0 = dt.datetime(2026, 9, 24, tzinfo=ZONE)
+    end = dt.datetime(2026, 10, 1, tzinfo=ZONE)
     assets, estates, intervals = [], [], []
     for e, (n, since) in enumerate(((4, t0), (40, START))):
         estates.append(EstateInfo(f"e{e}", f"e{e}", "old", f"pc{e}", f"pc{e}"))
@@ -192,8 +192,8 @@ def test_a_small_district_gives_no_prior_and_one_entrapment_is_not_enough_data()
     one entrapment. The district's rate rests on the same incident, so it cannot be the prior: the entrapment
     indicator is "not enough data" (not scored, weight redistributed) with its 90 % interval, for the estate and
     for its company, instead of 0 points from a rate of 100 per 100 lift-months."""
-    t0 = dt.datetime(2026, 12, 1, tzinfo=UTC)
-    as_of = dt.datetime(2026, 12, 7, tzinfo=UTC)
+    t0 = dt.datetime(2026, 12, 1, tzinfo=ZONE)
+    as_of = dt.datetime(2026, 12, 7, tzinfo=ZONE)
     assets, estates, intervals = [], [], []
     for e, n in enumerate((3, 4)):
         estates.append(EstateInfo(f"e{e}", f"e{e}", "old", f"pc{e}", f"pc{e}"))

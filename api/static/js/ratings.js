@@ -124,7 +124,8 @@ const WORDS = {
 const W = WORDS[lang] || WORDS.zh;
 const say = (key, params = {}) => W[key].replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));
 
-const now = new Date();
+// months on the estates' calendar (Asia/Shanghai, UTC+8 all year): the last six
+const now = new Date(Date.now() + 8 * 3600 * 1000);
 const months = [...Array(6).keys()].map((i) => {
   const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - i, 1));
   return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
@@ -145,6 +146,17 @@ function inspection(q) {
   if (q.inspections_per_month === null || q.inspections_per_month === undefined) return "";
   const base = q.weekly ? W.weekly : q.inspections_per_month === 0 ? W.none : say("per_month", { n: q.inspections_per_month });
   return base + (q.rectification_plan ? W.plan : "");
+}
+// why a period is provisional (evaluation.ratings.provisional_reason, in English) in the page's language
+// (the same sentences as evaluation.names.provisional_text; an unknown one: the general note)
+function reasonText(reason) {
+  if (!reason) return W.provisional_note;
+  if (lang !== "zh") return reason;
+  let m = reason.match(/^(\S+) has not ended \(it ends (\d{4}-\d\d-\d\d \d\d:\d\d) \(Asia\/Shanghai\)\)$/);
+  if (m) return `${m[1]} 尚未结束（北京时间 ${m[2]} 结束）`;
+  m = reason.match(/^only ([\d.]+)% of (\S+)'s asset-hours were observed \(final needs (\d+)%\)$/);
+  if (m) return `${m[2]} 仅监测到 ${m[1]}% 的设备时长（正式发布需 ${m[3]}%）`;
+  return W.provisional_note;
 }
 const provisionalBadge = () => h("span", { class: "badge provisional", title: W.provisional_note }, W.provisional);
 
@@ -288,7 +300,7 @@ async function drill(entity, id) {
     box.replaceChildren(
       section(
         `${r.name || r.id} · ${state.month} · ${W.score} ${score(r.score)}`,
-        r.provisional ? h("p", { class: "provisional-note" }, provisionalBadge(), " ", r.provisional_reason || W.provisional_note) : null,
+        r.provisional ? h("p", { class: "provisional-note" }, provisionalBadge(), " ", reasonText(r.provisional_reason)) : null,
         r.note ? h("p", { class: "muted" }, r.note) : null,
         reports,
         h("h3", {}, W.indicators),
@@ -376,7 +388,7 @@ async function render() {
           h("td", {}, r.rank_overall ?? "—"),
           h("td", {}, r.rank_in_group ? say("of", { a: r.rank_in_group, b: r.group_size }) : "—"),
           h("td", {}, fmt.pct(r.monitoring_coverage ?? null)),
-          h("td", {}, q && q.colour ? [colourBadge(q.colour), q.provisional ? [" ", provisionalBadge()] : null] : "—"),
+          h("td", { class: "colour" }, q && q.colour ? [colourBadge(q.colour), ...(q.provisional ? [" ", provisionalBadge()] : [])] : "—"),
           h("td", { class: "muted" }, q && q.colour ? inspection(q) : ""),
         );
       });
