@@ -35,7 +35,7 @@ from maintenance.domain import (
     fault_priority,
 )
 from maintenance.models import Asset, Order
-from maintenance.orders import auto_assign, create_order, first_at, transition
+from maintenance.orders import auto_assign, create_order, fault_title, first_at, transition
 
 SYSTEM_ACTOR = "system:events"
 
@@ -87,7 +87,7 @@ def _on_fault(session: Session, asset: Asset, event: Event, at: dt.datetime) -> 
         asset_id=asset.id,
         type=OrderType.CORRECTIVE,
         priority=order_priority_for(session, asset, event.code) or fault_priority(kind, event.code),
-        title=f"{kind.value} {asset.id}: {event.code}",
+        title=fault_title(kind.value, asset.id, event.code),
         description=event.detail,
         fault_code=event.code,
         actor=SYSTEM_ACTOR,

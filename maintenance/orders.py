@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from facility.contract import AssetKind
+from facility.i18n import DEFAULT_LANGUAGE, t
 from maintenance import timeline
 from maintenance.assignment import choose_crew
 from maintenance.crews import crew_profiles
@@ -26,6 +27,25 @@ from maintenance.models import Asset, Crew, Order, Transition
 from maintenance.order_records import OrderNote
 from maintenance.outbox import crew_topic, enqueue, order_payload
 from maintenance.sla import OrderClock
+
+
+def system_title(kind: str, asset: str, what: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A title the system gives an order: the kind's name (catalogue ``kind.*``), the asset and what happened,
+    in the default language, zh (H2 #13: Chinese pages showed "elevator lvyuan-b1-el9: entrapment")."""
+    return f"{t(f'kind.{kind}', lang)} {asset}{'：' if lang == 'zh' else ': '}{what}"
+
+
+def fault_title(kind: str, asset: str, code: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A fault order's title; the code's name from the catalogue (``code.*``), the code itself without one."""
+    name = t(f"code.{code}", lang)
+    return system_title(kind, asset, code if name == f"code.{code}" else name, lang)
+
+
+def preventive_title(kind: str, asset: str, risk: float, lang: str = DEFAULT_LANGUAGE) -> str:
+    what = t("order.type.preventive", lang)
+    if lang == "zh":
+        return f"{what}：{t(f'kind.{kind}', lang)} {asset}（{t('col.risk', lang)} {risk:.2f}）"
+    return f"{what[:1].upper()}{what[1:]}: {t(f'kind.{kind}', lang)} {asset} ({t('col.risk', lang).lower()} {risk:.2f})"
 
 
 class NotFound(LookupError):

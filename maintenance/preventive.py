@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from maintenance.domain import OPEN_STATES, OrderState, OrderType, Priority
 from maintenance.models import Order
-from maintenance.orders import create_order, transition
+from maintenance.orders import create_order, preventive_title, transition
 
 PLANNER_ACTOR = "planner"
 PLANNED_TYPES = (OrderType.PREVENTIVE.value, OrderType.INSPECTION.value)
@@ -97,7 +97,7 @@ def create_preventive_orders(session: Session, proposals: Sequence[Proposal], no
             asset_id=p.asset,
             type=OrderType.PREVENTIVE,
             priority=Priority.P3,
-            title=f"Preventive maintenance: {p.kind} {p.asset} (risk {p.risk:.2f})",
+            title=preventive_title(str(p.kind), p.asset, p.risk),
             description=_description(p),
             actor=PLANNER_ACTOR,
             at=now,

@@ -24,6 +24,7 @@ from facility.contract import SCHEMAS, AssetKind
 from maintenance.alarms.evaluate import Action, Signal
 from maintenance.alarms.models import AlarmRow, AlarmRuleRow, ChangeRow
 from maintenance.alarms.rules import Rule, RuleType, Severity, effective
+from maintenance.alarms.texts import rule_name
 from maintenance.domain import OPEN_STATES, OrderType, Priority
 from maintenance.models import Asset, Building, Crew, Order
 from maintenance.outbox import enqueue_channels
@@ -70,6 +71,7 @@ def alarm_payload(session: Session, row: AlarmRow, building_code: str | None = N
         "estate": row.estate_id,
         "building": building_code,
         "rule": row.rule_key,
+        "rule_name": {lang: rule_name(row.rule_key, lang) for lang in ("zh", "en")},
         "severity": row.severity,
         "state": row.state,
         "count": row.count,
@@ -161,14 +163,14 @@ def _order_for(session: Session, rule: Rule, asset: Asset, row: AlarmRow, at: dt
         return
     if rule.order is None or code in SCHEMAS[AssetKind(asset.kind)].fault_codes:
         return  # the event handler opens fault orders (and links this alarm when it does)
-    from maintenance.orders import auto_assign, create_order
+    from maintenance.orders import auto_assign, create_order, system_title
 
     order = create_order(
         session,
         asset_id=asset.id,
         type=OrderType.CORRECTIVE,
         priority=rule.order,
-        title=f"{asset.kind} {asset.id}: {rule.key}",
+        title=system_title(asset.kind, asset.id, rule_name(rule.key)),
         description=row.detail,
         fault_code=code,
         actor=SYSTEM_ACTOR,

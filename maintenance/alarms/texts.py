@@ -54,6 +54,66 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
+#: the default rules' names as people say them (rules.DEFAULT_RULES keys); a stored rule of another key shows its key
+RULE_NAMES: dict[str, dict[str, str]] = {
+    "zh": {
+        "entrapment": "困人",
+        "lift_fault": "电梯故障",
+        "lift_overheat": "机房过热",
+        "leveling_error": "平层误差过大",
+        "lift_offline": "电梯离线",
+        "fire_alarm": "火警",
+        "panel_fault": "消防主机故障",
+        "battery_low": "备用电池电压低",
+        "detectors_faulty": "探测器故障",
+        "panel_offline": "消防主机离线",
+        "low_pressure": "供水压力低",
+        "low_pressure_repeated": "供水压力低反复出现",
+        "outlet_pressure_low": "出口压力低",
+        "pump_vibration": "水泵振动过大",
+        "bearing_hot": "轴承温度过高",
+        "pump_fault": "水泵故障",
+        "pump_offline": "水泵离线",
+        "bin_overflow": "垃圾桶满溢",
+        "bin_hot": "垃圾桶高温",
+        "bin_full": "垃圾桶将满",
+        "bin_heating": "垃圾桶温度骤升",
+        "bin_fault": "垃圾桶设备故障",
+        "bin_offline": "垃圾桶离线",
+    },
+    "en": {
+        "entrapment": "Entrapment",
+        "lift_fault": "Lift fault",
+        "lift_overheat": "Machine room overheating",
+        "leveling_error": "Leveling error too large",
+        "lift_offline": "Lift offline",
+        "fire_alarm": "Fire alarm",
+        "panel_fault": "Fire panel fault",
+        "battery_low": "Standby battery low",
+        "detectors_faulty": "Faulty detectors",
+        "panel_offline": "Fire panel offline",
+        "low_pressure": "Low water pressure",
+        "low_pressure_repeated": "Low water pressure, repeatedly",
+        "outlet_pressure_low": "Outlet pressure low",
+        "pump_vibration": "Pump vibration high",
+        "bearing_hot": "Bearing too hot",
+        "pump_fault": "Pump fault",
+        "pump_offline": "Pump offline",
+        "bin_overflow": "Bin overflowing",
+        "bin_hot": "Bin hot",
+        "bin_full": "Bin nearly full",
+        "bin_heating": "Bin temperature rising fast",
+        "bin_fault": "Bin device fault",
+        "bin_offline": "Bin offline",
+    },
+}
+
+
+def rule_name(key: str, lang: str = "zh") -> str:
+    """A rule's name in ``lang`` (zh by default); the key itself for a rule without one."""
+    return RULE_NAMES.get(lang, RULE_NAMES["zh"]).get(key, key)
+
+
 def local_time(at: dt.datetime, lang: str) -> str:
     return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") + TEXTS[lang]["time_suffix"]
 
@@ -67,7 +127,7 @@ def alarm_note(alarm: dict[str, object], lang: str = "zh", urgent: bool = False)
         severity=t.get(str(alarm["severity"]), alarm["severity"]),
         kind=t.get(str(alarm["kind"]), alarm["kind"]),
         asset=alarm["asset"],
-        rule=alarm["rule"],
+        rule=rule_name(str(alarm["rule"]), lang),
     )
     text = t["alarm_text"].format(
         asset=alarm["asset"],

@@ -36,6 +36,15 @@ def test_acknowledge_and_clear_from_the_alarm_page(site, page) -> None:
         expect(rep.locator("td.count")).to_have_text("5")
         expect(rep.locator("a.order-link")).to_have_text(re.compile(r"^#\d+$"))
         expect(rep.locator("td.state")).to_have_text("active")
+        # H2 #13/#14: the rule by its name (not its key); no word broken mid-word even on a narrow screen
+        expect(rep.locator("td.rule")).to_contain_text("Low water pressure, repeatedly")
+        size = page.viewport_size
+        page.set_viewport_size({"width": 700, "height": 900})
+        lines = "(el) => { const r = document.createRange(); r.selectNodeContents(el); "
+        lines += "return r.getClientRects().length; }"
+        assert rep.locator("td.state").evaluate(lines) == 1
+        assert rep.locator("button[data-action='ack']").evaluate(lines) == 1
+        page.set_viewport_size(size)
         # the page's words come from the catalogue: its nav entry, title and column headers
         expect(page.locator("a[aria-current='page'][href='/alarms']")).to_have_text(t("nav.alarms", "en"))
         expect(page.locator("h1")).to_contain_text(t("page.alarms", "en"))

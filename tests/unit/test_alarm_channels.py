@@ -30,10 +30,10 @@ NOW_MS = 1_796_000_000_000
 
 def test_notes_are_chinese_by_default_in_beijing_time() -> None:
     zh = alarm_note(ALARM, urgent=True)
-    assert zh.title == "【紧急告警】电梯 lvyuan-b1-el1：entrapment" and zh.urgent
+    assert zh.title == "【紧急告警】电梯 lvyuan-b1-el1：困人" and zh.urgent  # the rule by its name
     assert "2026-12-07 19:06（北京时间），共 2 次" in zh.text and "状态：未确认" in zh.text
     en = alarm_note(ALARM, "en")
-    assert en.title == "[Critical alarm] Lift lvyuan-b1-el1: entrapment"
+    assert en.title == "[Critical alarm] Lift lvyuan-b1-el1: Entrapment"
     esc = escalation_note(
         {
             "order": 12,

@@ -232,3 +232,25 @@ def test_a_rate_rule_ignores_warm_up_below_its_level_and_does_not_flap() -> None
             {"field": "bearing_temp_c", "op": ">", "per_min": 2.0, "clear_per_min": 3.0},
         )
     assert bad.value.field == "params.clear_per_min"
+
+
+def test_rules_and_system_order_titles_are_named_in_the_readers_language() -> None:
+    """H2 #13: rules were shown as raw keys; order titles were English on Chinese pages."""
+    from maintenance.alarms.texts import RULE_NAMES, rule_name
+    from maintenance.orders import fault_title, preventive_title, system_title
+
+    for lang in ("zh", "en"):
+        assert {r.key for r in DEFAULT_RULES} <= set(RULE_NAMES[lang])
+    assert (rule_name("low_pressure_repeated"), rule_name("bin_full", "en")) == (
+        "供水压力低反复出现",
+        "Bin nearly full",
+    )
+    assert rule_name("my_own_rule") == "my_own_rule"
+    assert fault_title("elevator", "lvyuan-b1-el9", "entrapment") == "电梯 lvyuan-b1-el9：困人"
+    assert (
+        preventive_title("elevator", "lvyuan-b1-el1", 2.714) == "预防性维护：电梯 lvyuan-b1-el1（风险 2.71）"
+    )
+    assert system_title("water_pump", "anning-a2-wp1", rule_name("low_pressure_repeated")) == (
+        "二次供水泵 anning-a2-wp1：供水压力低反复出现"
+    )
+    assert fault_title("elevator", "e1", "entrapment", "en") == "Elevator e1: entrapment"

@@ -1,6 +1,6 @@
 // The alarm console: open alarms with their repeat counts, counts per estate, acknowledge and clear,
 // updated live from the SSE stream (GET /api/v1/stream) instead of polling.
-import { api, errorBox, fmt, h, live, mount, needToken, section, t, table } from "./common.js";
+import { api, errorBox, fmt, h, lang, live, mount, needToken, section, t, table } from "./common.js";
 
 // the words come from the catalogue (facility/locale: alarms.*, asset kinds kind.*, the title page.alarms)
 const KINDS = ["elevator", "fire_alarm", "water_pump", "smart_bin"];
@@ -72,7 +72,7 @@ function row(a) {
     { dataset: { alarm: a.id, state: a.state, rule: a.rule } },
     h("td", {}, h("span", { class: `badge sev-${a.severity}`, dataset: { value: a.severity } }, tx(a.severity))),
     h("td", {}, h("a", { href: `/assets/${encodeURIComponent(a.asset)}` }, a.asset), h("div", { class: "muted" }, `${tx(a.kind)} · ${a.estate}/${a.building}`)),
-    h("td", {}, a.rule, a.detail ? h("div", { class: "muted" }, a.detail) : null),
+    h("td", { class: "rule", title: a.rule }, (a.rule_name && a.rule_name[lang]) || a.rule, a.detail ? h("div", { class: "muted" }, a.detail) : null),
     h("td", { class: "state" }, tx(a.state)),
     h("td", { class: "count num" }, String(a.count)),
     h("td", {}, fmt.time(a.first_at)),
