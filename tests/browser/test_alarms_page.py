@@ -45,6 +45,13 @@ def test_acknowledge_and_clear_from_the_alarm_page(site, page) -> None:
         assert rep.locator("td.state").evaluate(lines) == 1
         assert rep.locator("button[data-action='ack']").evaluate(lines) == 1
         page.set_viewport_size(size)
+        # the order its repetition opened lists the linked alarms by name, severity and state in the catalogue's words
+        order_url = rep.locator("a.order-link").get_attribute("href")
+        page.goto(f"{site.url}{order_url}?lang=en")
+        linked = page.locator("tr[data-alarm]", has_text="Low water pressure, repeatedly")
+        expect(linked).to_have_count(1)
+        expect(linked).to_contain_text(f"{t('alarms.major', 'en')} · {t('alarms.active', 'en')}")
+        page.goto(f"{site.url}/alarms?lang=en")
         # the page's words come from the catalogue: its nav entry, title and column headers
         expect(page.locator("a[aria-current='page'][href='/alarms']")).to_have_text(t("nav.alarms", "en"))
         expect(page.locator("h1")).to_contain_text(t("page.alarms", "en"))

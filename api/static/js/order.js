@@ -124,7 +124,7 @@ async function linkedAlarms() {
       ? table(
           [t("col.code"), t("col.state"), t("col.time"), ""],
           page.alarms.map((a) =>
-            h("tr", { dataset: { alarm: a.id } }, h("td", {}, tr("code", a.rule)), h("td", {}, `${a.severity} · ${a.state}`), h("td", {}, fmt.time(a.first_at)), h("td", {}, h("a", { href: `/alarms?asset=${encodeURIComponent(a.asset)}` }, `×${a.count}`))),
+            h("tr", { dataset: { alarm: a.id } }, h("td", {}, (a.rule_name && a.rule_name[config.lang || "zh"]) || tr("code", a.rule)), h("td", {}, `${t(`alarms.${a.severity}`)} · ${t(`alarms.${a.state}`)}`), h("td", {}, fmt.time(a.first_at)), h("td", {}, h("a", { href: `/alarms?asset=${encodeURIComponent(a.asset)}` }, `×${a.count}`))),
           ),
         )
       : h("p", { class: "muted" }, t("order.no_alarms")),
