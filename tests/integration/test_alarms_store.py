@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from facility.contract import AssetKind, AssetRef, Event, EventType
+from facility.contract import AssetKind, AssetRef, Event, EventType, Status
 from maintenance.alarms.engine import AlarmEngine, backfill_alarms
 from maintenance.alarms.models import AlarmRow, ChangeRow, ChannelRow
 from maintenance.alarms.store import AlarmConflict, acknowledge, clear
@@ -112,6 +112,35 @@ def test_the_demo_history_backfill_raises_the_repeated_low_pressure_and_its_wate
             "assigned",
         )
         assert s.scalars(sa.select(OutboxMessage).where(OutboxMessage.channel_id.is_not(None))).all() == []
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_an_offline_status_at_a_restart_waits_for_the_silence_and_online_clears(db: Database) -> None:
+    """H2 #4: 44 offline alarms at once on the last wills of a restart, still active after the devices returned."""
+    engine = AlarmEngine(db)
+    t0 = ms(T0)
+
+    def rows() -> list[tuple[str, str, int]]:
+        with db.transaction() as s:
+            q = sa.select(AlarmRow.rule_key, AlarmRow.state, AlarmRow.count).where(
+                AlarmRow.asset_id == PUMP.asset
+            )
+            return [tuple(r) for r in s.execute(q)]
+
+    engine.handle([Status(PUMP, t0, False)])  # the last will, heard by a fresh engine
+    engine.tick(T0 + dt.timedelta(minutes=1))
+    assert rows() == []
+    engine.handle([Status(PUMP, t0 + 12_000, True)])  # back 12 s later
+    engine.tick(T0 + dt.timedelta(minutes=15))  # 15 min after the offline status: it came back
+    assert rows() == []
+    engine.handle([Status(PUMP, t0 + 30 * 60_000, False)])  # gone for good this time
+    engine.tick(T0 + dt.timedelta(minutes=44))
+    assert rows() == []
+    engine.tick(T0 + dt.timedelta(minutes=46))  # 16 min after: "no data for 15 min"
+    assert rows() == [("pump_offline", "active", 1)]
+    fresh = AlarmEngine(db)  # a restarted engine hears the device come back
+    fresh.handle([Status(PUMP, t0 + 50 * 60_000, True)])
+    assert rows() == [("pump_offline", "cleared_unacknowledged", 1)]
 
 
 def test_entrapment_opens_one_p1_order_linked_both_ways_whichever_comes_first(db: Database) -> None:
