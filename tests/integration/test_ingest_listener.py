@@ -21,6 +21,7 @@ from maintenance.db import Database, migrate
 from maintenance.listener import EventListener
 from maintenance.models import Order
 from tests.conftest import _pg_execute
+from tests.ingest_support import own_broker_fixture  # noqa: F401
 from tests.maint_helpers import seed
 from tests.support import wait_until
 
@@ -120,10 +121,11 @@ def store(db_url: str) -> Iterator[Database]:
 
 
 def test_a_store_outage_mid_burst_loses_no_event(
-    db_url: str, store: Database, mosquitto_server: MosquittoServer, request: pytest.FixtureRequest
+    db_url: str, store: Database, own_broker: MosquittoServer, request: pytest.FixtureRequest
 ) -> None:
     msgs = events()
-    host, port = mosquitto_server.host, mosquitto_server.port
+    # a broker of its own: the listener also reads status, and other tests leave retained status messages
+    host, port = own_broker.host, own_broker.port
     listener = EventListener(store, host, port, f"t-listener-{secrets.token_hex(4)}", retry_max_s=0.5)
     listener.start()
     try:

@@ -17,6 +17,7 @@ from facility.contract import AssetKind, AssetRef, Channel, EventType, encode_ev
 from facility.settings import Settings
 from maintenance.models import Crew, Engineer, Order
 from maintenance.service import MaintenanceService
+from tests.ingest_support import own_broker_fixture  # noqa: F401
 from tests.maint_helpers import FLEET_YAML, T0
 from tests.registry_support import import_fleet
 
@@ -24,7 +25,9 @@ pytestmark = pytest.mark.integration
 EL = AssetRef("jinhu", "t1", AssetKind.ELEVATOR, "jinhu-t1-el1")
 
 
-def test_service_turns_mqtt_faults_into_orders_and_escalates(mosquitto_server, tmp_path) -> None:
+def test_service_turns_mqtt_faults_into_orders_and_escalates(own_broker, tmp_path) -> None:
+    # a broker of its own: the service also reads status, and other tests leave retained status messages
+    mosquitto_server = own_broker
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(yaml.safe_dump(FLEET_YAML), encoding="utf-8")
     settings = Settings(
