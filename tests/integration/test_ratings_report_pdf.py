@@ -129,3 +129,59 @@ OVERLAPS = """() => {
   }
   return out;
 }"""
+
+
+#: the short cells (headers, colours, inspections) of each table laid out on more than one line
+WRAPPED = """() => {
+  const out = [];
+  for (const cell of document.querySelectorAll("table th, table td")) {
+    const text = cell.textContent.trim();
+    if (!text || text.length > 12 || text.includes(" ")) continue;
+    const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      if (tops.size > 1) out.push(text);
+    }
+  }
+  return out;
+}"""
+
+#: headers and short cells (a colour, "每月1次检查", "每周检查并提交整改方案") that the layout may still break
+NOWRAP = """() => [...document.querySelectorAll("table th, table td")]
+  .filter((c) => c.textContent.trim().length <= 11 && getComputedStyle(c).whiteSpace !== "nowrap")
+  .map((c) => c.textContent.trim())"""
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs `facility setup --browser`")
+def test_short_headers_and_inspections_stay_on_one_line_beside_long_names(ratings, browser):
+    """H2 #14: with real names (long, mixed Chinese and English) the estates table printed "挂牌颜/色" and
+    "每月1次检/查" over two lines; headers and short cells keep one line, long names wrap between words."""
+    import dataclasses
+
+    rep = build_report(ratings, parse_period("2026Q4"), AS_OF, "zh")
+    long_names = {
+        "West Estate": "金湖花园 (Jinhu Garden, luxury estate)",
+        "East Estate": "安宁家园 (Anning, resettlement estate)",
+        "Company A": "安居物业 Anju Property",
+        "Company B": "恒泰物业 Hengtai Property",
+    }  # fmt: skip  (the demo's)
+    tables = tuple(
+        dataclasses.replace(t, rows=tuple(tuple(long_names.get(c, c) for c in row) for row in t.rows))
+        for t in rep.tables
+    )
+    html = render_html(dataclasses.replace(rep, tables=tables))
+    page = browser.new_page(viewport={"width": A4_PRINTABLE_PX, "height": 1100})
+    page.emulate_media(media="print")
+    try:
+        page.set_content(html)
+        shown = page.evaluate("[...document.querySelectorAll('table th')].map((c) => c.textContent.trim())")
+        assert "挂牌颜色" in shown
+        # (the demo's fuller table squeezed these over two lines in print; here they may fit either way, so
+        # the rule that keeps them on one line is checked as well as the result)
+        assert page.evaluate(NOWRAP) == []
+        assert page.evaluate(WRAPPED) == []
+        assert page.evaluate(OVERLAPS) == []
+    finally:
+        page.close()

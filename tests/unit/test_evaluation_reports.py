@@ -67,6 +67,12 @@ def test_company_month_html_in_chinese_and_english(ratings):
     assert 'id="provisional"' in zh and "仅监测到 81.9%" in zh  # B2 never observed: not final
     en = render_html(build_report(ratings, OCT, AS_OF, "en", "pc-a"))
     assert '<html lang="en">' in en and "<td>Resident satisfaction</td>" in en and ">red</span>" in en
+    # H2 #14: the words of an English title are spaced ("QuarterlyDistrict rating report" before)
+    assert '<h1 id="title">Company A · Monthly property-company rating report</h1>' in en
+    assert (
+        build_report(ratings, parse_period("2026Q4"), AS_OF, "en").title == "Quarterly district rating report"
+    )
+    assert build_report(ratings, parse_period("2026Q4"), AS_OF, "zh").title == "季度辖区物业考核报告"
 
 
 def test_breakdown_weights_add_up_to_100_percent(ratings):
@@ -93,7 +99,9 @@ def test_district_quarter_ranks_companies_with_colours_and_inspections(ratings):
         ("West Estate", "Company B"),
         ("East Estate", "Company A"),
     ]
-    assert rep.provisional == "2026Q4 尚未结束（北京时间 2027-01-01 00:00 结束）"  # H2 #9: not 08:00 (UTC midnight)
+    assert (
+        rep.provisional == "2026Q4 尚未结束（北京时间 2027-01-01 00:00 结束）"
+    )  # H2 #9: not 08:00 (UTC midnight)
 
 
 def test_company_quarter_and_unknown_company(ratings):
