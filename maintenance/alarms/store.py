@@ -24,7 +24,7 @@ from facility.contract import SCHEMAS, AssetKind
 from maintenance.alarms.evaluate import Action, Signal
 from maintenance.alarms.models import AlarmRow, AlarmRuleRow, ChangeRow
 from maintenance.alarms.rules import Rule, RuleType, Severity, effective
-from maintenance.alarms.texts import rule_name
+from maintenance.alarms.texts import detail_text, rule_name
 from maintenance.domain import OPEN_STATES, OrderType, Priority
 from maintenance.models import Asset, Building, Crew, Order
 from maintenance.outbox import enqueue_channels
@@ -76,6 +76,7 @@ def alarm_payload(session: Session, row: AlarmRow, building_code: str | None = N
         "state": row.state,
         "count": row.count,
         "detail": row.detail,
+        "detail_text": {lang: detail_text(row.detail, row.kind, lang) for lang in ("zh", "en")},
         "value": row.value,
         "first_at": _iso(row.first_at),
         "last_at": _iso(row.last_at),

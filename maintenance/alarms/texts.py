@@ -6,6 +6,7 @@ One dict per language so the strings can move to facility/i18n's catalogue.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 from maintenance.channels.base import Note
@@ -114,6 +115,47 @@ def rule_name(key: str, lang: str = "zh") -> str:
     return RULE_NAMES.get(lang, RULE_NAMES["zh"]).get(key, key)
 
 
+_DETAILS: dict[str, dict[str, str]] = {
+    "zh": {
+        "threshold": "{field} {op} {value}，持续 {seconds} 秒",
+        "rate": "{field}每分钟变化 {rate}（{minutes} 分钟内）",
+        "offline": "{minutes} 分钟无数据",
+        "repetition": "{hours} 小时内 {count} 次{code}",
+    },
+    "en": {
+        "threshold": "{field} {op} {value} for {seconds} s",
+        "rate": "{field} changes {rate}/min over {minutes} min",
+        "offline": "no data for {minutes} min",
+        "repetition": "{count}× {code} within {hours} h",
+    },
+}
+_PATTERNS = (
+    ("threshold", re.compile(r"^(?P<field>\w+) (?P<op>[<>]) (?P<value>\S+) for (?P<seconds>\d+) s$")),
+    ("rate", re.compile(r"^(?P<field>\w+) changes (?P<rate>\S+)/min over (?P<minutes>\d+) min$")),
+    ("offline", re.compile(r"^no data for (?P<minutes>\d+) min$")),
+    ("repetition", re.compile(r"^(?P<count>\d+)× (?P<code>\w+) within (?P<hours>\S+) h$")),
+)
+
+
+def detail_text(detail: str, kind: str, lang: str = "zh") -> str:
+    """The rules' own details (evaluate.py writes them in one English form) in ``lang`` with the field's and
+    the code's names from the catalogue; a device's own detail text is shown as sent."""
+    from facility.i18n import field_label, t
+
+    for name, pattern in _PATTERNS:
+        m = pattern.match(detail or "")
+        if m is None:
+            continue
+        parts = m.groupdict()
+        if "field" in parts:
+            parts["field"] = field_label(kind, parts["field"], lang)
+        if "code" in parts:
+            label = t(f"code.{parts['code']}", lang)
+            parts["code"] = parts["code"] if label == f"code.{parts['code']}" else label
+        return _DETAILS.get(lang, _DETAILS["zh"])[name].format(**parts)
+    return detail
+
+
 def local_time(at: dt.datetime, lang: str) -> str:
     return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") + TEXTS[lang]["time_suffix"]
 
@@ -133,7 +175,7 @@ def alarm_note(alarm: dict[str, object], lang: str = "zh", urgent: bool = False)
         asset=alarm["asset"],
         estate=alarm["estate"],
         building=alarm.get("building", ""),
-        detail=alarm.get("detail") or "",
+        detail=detail_text(str(alarm.get("detail") or ""), str(alarm["kind"]), lang),
         first=local_time(first, lang),
         count=alarm["count"],
         state=t.get(str(alarm["state"]), alarm["state"]),

@@ -77,3 +77,16 @@ def test_robot_requests_follow_the_documented_formats() -> None:
     body = json.loads(r.body)
     assert body["to"] == ["13800000000"] and len(body["text"]) == sms.MAX_TEXT and body["text"].endswith("…")
     assert verify_signature("gw-secret", r.headers[SIGNATURE_HEADER], r.body, NOW_MS / 1000) == NOW_MS // 1000
+
+
+def test_the_rules_details_are_shown_in_the_readers_language() -> None:
+    """H2 #13: "bearing_temp_c changes +3/min" and "3× low_pressure within 24 h" on Chinese pages."""
+    from maintenance.alarms.texts import detail_text
+
+    assert detail_text("3× low_pressure within 24 h", "water_pump") == "24 小时内 3 次压力过低"
+    assert detail_text("no data for 16 min", "water_pump") == "16 分钟无数据"
+    assert detail_text("detectors_faulty > 0 for 300 s", "fire_alarm") == "故障探测器 > 0，持续 300 秒"
+    assert detail_text("temperature_c changes +9.6/min over 5 min", "smart_bin", "en") == (
+        "Temperature changes +9.6/min over 5 min"
+    )
+    assert detail_text("car stopped at 5F", "elevator") == "car stopped at 5F"  # the device's own words

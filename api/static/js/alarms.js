@@ -72,7 +72,7 @@ function row(a) {
     { dataset: { alarm: a.id, state: a.state, rule: a.rule } },
     h("td", {}, h("span", { class: `badge sev-${a.severity}`, dataset: { value: a.severity } }, tx(a.severity))),
     h("td", {}, h("a", { href: `/assets/${encodeURIComponent(a.asset)}` }, a.asset), h("div", { class: "muted" }, `${tx(a.kind)} · ${a.estate}/${a.building}`)),
-    h("td", { class: "rule", title: a.rule }, (a.rule_name && a.rule_name[lang]) || a.rule, a.detail ? h("div", { class: "muted" }, a.detail) : null),
+    h("td", { class: "rule", title: a.rule }, (a.rule_name && a.rule_name[lang]) || a.rule, a.detail ? h("div", { class: "muted" }, (a.detail_text && a.detail_text[lang]) || a.detail) : null),
     h("td", { class: "state" }, tx(a.state)),
     h("td", { class: "count num" }, String(a.count)),
     h("td", {}, fmt.time(a.first_at)),
