@@ -144,6 +144,8 @@ def approve_order(
 ) -> OrderOut:
     """Approve a proposal (an order in ``created``): it goes to the chosen or the suggested crew."""
     when = _aware(body.scheduled_for, "scheduled_for")
+    if when is not None and when < clock() - PAST_GRACE:
+        raise unprocessable("scheduled_for", f"{when.isoformat()} is in the past: give a time from now on")
     return _act(
         order_id,
         session,

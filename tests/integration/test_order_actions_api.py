@@ -52,6 +52,8 @@ def test_approve_takes_the_suggested_crew_or_the_chosen_one_and_window(api: Api)
     assert (r.json()["crew_id"], r.json()["scheduled_for"]) == ("all-j", "2026-12-02T01:30:00Z")
     bad = post(api, f"/orders/{proposal(api)['id']}/approve", {"scheduled_for": "2026-12-02T09:30:00"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "scheduled_for"]
+    past = post(api, f"/orders/{proposal(api)['id']}/approve", {"scheduled_for": "1999-01-01T00:00:00Z"})
+    assert past.status_code == 422 and "in the past" in past.json()["detail"][0]["msg"]
     ghost = post(api, f"/orders/{proposal(api)['id']}/approve", {"crew_id": "no-such-crew"})
     assert ghost.status_code == 422 and "no-such-crew" in ghost.text
 
