@@ -123,7 +123,17 @@ def deliver_outbox(
     delivered = 0
     for msg in pending:
         body = orjson.dumps(msg.payload)
-        msg.attempts += 1
+        # Claim the row before sending it. SQLite has no SKIP LOCKED and its SELECT takes no lock, so two
+        # deliveries (the listener's after an event, the service's round) could both read it and both send it;
+        # the second one's UPDATE waits here for the first's commit, then finds it delivered and sends nothing.
+        claimed = session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == msg.id, OutboxMessage.delivered_at.is_(None))
+            .values(delivered_at=now, attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(claimed, "rowcount", 0) != 1:
+            continue
         try:
             if msg.channel == WEBHOOK:
                 crew = session.get(Crew, msg.crew_id) if msg.crew_id else None
@@ -133,10 +143,17 @@ def deliver_outbox(
                 publisher.publish(msg.topic, body)
         except Exception as exc:  # keep it pending; the next round retries
             log.warning("notification %s (%s %s) not delivered: %s", msg.id, msg.channel, msg.topic, exc)
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == msg.id)
+                .values(delivered_at=None)
+                .execution_options(synchronize_session=False)
+            )
             continue
-        msg.delivered_at = now
         delivered += 1
     session.flush()
+    for msg in pending:  # the rows were changed by UPDATE statements: read them again when next used
+        session.expire(msg)
     return delivered
 
 
