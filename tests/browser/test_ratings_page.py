@@ -21,12 +21,29 @@ def test_ratings_page_title_weights_and_report_links(site, page) -> None:
         route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
 
     page.route(re.compile(r".*/api/v1/ratings/monthly/[^/]+/(estate|company)/[^/?]+(\?.*)?$"), scored)
+
+    # every entity coloured blue for a quarter not yet over (the colour column showed "[object HTMLSpanElement]")
+    def coloured(route) -> None:
+        body = route.fetch().json()
+        for q in body:
+            q["colour"], q["provisional"] = "blue", True
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page.route(re.compile(r".*/api/v1/ratings/quarterly/\d{4}Q[1-4](\?.*)?$"), coloured)
     _open(page, f"{site.url}/ratings?token={site.engineer_token}&lang=zh")  # the browser asks for English
     assert page.locator("#ratings-title").inner_text() == "物业服务企业考核评级"
+    colours = page.locator("tr[data-id] td.colour").all_inner_texts()
+    assert colours and all(c.split() == ["蓝牌", "暂定"] for c in colours), colours  # H2 #6
+    # the running month (the seeded alarms are in it), even while it has no score yet
+    page.select_option("select[name='month']", index=0)
     page.select_option("select[name='entity']", "estate")
     page.wait_for_function("document.getElementById('ratings-title').textContent === '小区考核评级'")
     page.locator("tr[data-id]").first.click()
     page.wait_for_selector("#drill tr[data-indicator]")
+    # H2 #9: why the running month is provisional, in Chinese, ending at midnight on the estates' calendar
+    drill = page.locator("#drill .provisional-note").inner_text()
+    assert re.search(r"\d{4}-\d{2} 尚未结束（北京时间 \d{4}-\d{2}-01 00:00 结束）", drill), drill
+    assert "has not ended" not in page.locator("#app").inner_text()
     weights = page.locator("#drill tr[data-indicator] td.weight").all_inner_texts()
     assert weights[0] == "20.0%"  # intactness: 20 % (it showed 2000.0 %)
     assert sum(float(w.rstrip("%")) for w in weights) == 100.0

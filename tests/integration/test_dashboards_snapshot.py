@@ -86,6 +86,7 @@ def test_export_all_writes_orders_and_intactness(influx: InfluxClient, tmp_path:
     # no model trained in this var_dir: the forecasts part says so and writes nothing
     assert str(result["forecasts"]).startswith("skipped: ") and "train-telemetry" in str(result["forecasts"])
     assert influx.records('SELECT * FROM "forecasts"') == []
-    # ratings come from evaluation.analytics: whatever it scored is what was written
-    assert isinstance(result["ratings"], int) and result["ratings"] >= 1
+    # ratings come from evaluation.analytics: whatever it scored is what was written (the month to date: in its
+    # first weeks the rate indicators are "not enough data" and an estate with little else may have no score)
+    assert isinstance(result["ratings"], int) and result["ratings"] >= 0
     assert len(influx.records('SELECT "score" FROM "ratings" GROUP BY *')) == result["ratings"]
