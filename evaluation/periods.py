@@ -113,7 +113,10 @@ def parse_period(text: str) -> Period:
             return quarter(int(m[1]), int(m[2]))
         if m := _DAY.match(text):
             return day(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
+    except (
+        ValueError,
+        OverflowError,
+    ):  # no such date, or out of range in UTC (0001-01 began in year 0 there)
         pass
     raise ValueError(
         f"period {text!r} is not a month like 2026-10, a quarter like 2026Q4 or a day like 2026-10-05"

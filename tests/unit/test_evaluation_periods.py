@@ -33,7 +33,7 @@ def test_previous_crosses_year_ends():
     assert parse_period("2026-03-01").previous().label == "2026-02-28"
 
 
-@pytest.mark.parametrize("text", ["2026-13", "October", "2026Q5", "2026-02-30", ""])
+@pytest.mark.parametrize("text", ["2026-13", "October", "2026Q5", "2026-02-30", "", "0001-01", "9999-12"])
 def test_bad_periods_say_what_is_expected(text):
     with pytest.raises(ValueError, match="is not a month like 2026-10, a quarter like 2026Q4 or a day like"):
         parse_period(text)
