@@ -281,6 +281,6 @@ def test_supervisor_signs_in_and_opens_the_quarterly_report(site, watched, lang:
     quarter = link.get_attribute("href").split("/district/")[1].split(".")[0]
     text = report.locator("body").inner_text()
     assert quarter in text
-    assert ("季度辖区物业考核报告" in text) if lang == "zh" else ("District rating report" in text)
+    assert ("季度辖区物业考核报告" in text) if lang == "zh" else ("Quarterly district rating report" in text)
     shot(report, f"{lang}_7_supervisor_quarterly_report")
     assert w.errors == [] and w.foreign == []
