@@ -23,6 +23,7 @@ from evaluation.external import ExternalError, parse_csv, validate
 from evaluation.ledger import LedgerError
 from evaluation.metric_types import MetricValue
 from evaluation.metrics import CATALOGUE, compute_all
+from evaluation.names import METRICS
 from evaluation.periods import Period, parse_period
 from evaluation.ratings import MonthResult, quarter_records, score_record
 from evaluation.reports.build import build_report
@@ -101,6 +102,8 @@ def scheme(ev: EvalDep, who: Readers) -> dict[str, Any]:
         "groups": {g: list(m) for g, m in s.groups},
         "missing": s.missing,
         "min_coverage": s.min_coverage,
+        # every metric's name in Chinese and English (the drill-down's list of figures)
+        "metric_names": {m: {"zh": zh, "en": en} for m, (zh, en) in METRICS.items()},
     }
 
 

@@ -50,6 +50,15 @@ def test_ratings_page_title_weights_and_report_links(site, page) -> None:
     assert page.locator("#drill tr.total th.weight").inner_text() == "100.0%"
     # the records behind a figure, and an objection to one of them (an engineer decides it: not shown here)
     # (each estate's fire alarms raised an alarm in the seeded run that nobody confirmed: records behind it)
+    # the figures' names in Chinese (they were English: "fire alarm unconfirmed rate", "no data")
+    assert (
+        page.locator("#drill tr[data-metric='fire_alarm_unconfirmed_rate'] td").first.inner_text()
+        == "消防报警未确认率"
+    )
+    assert (
+        page.locator("#drill tr[data-metric='complaint_handling_satisfaction'] td").nth(1).inner_text()
+        == "无数据"
+    )
     page.locator("#drill tr[data-metric='fire_alarm_unconfirmed_rate']").click()
     page.locator("#evidence li[data-record] button.object").first.click()
     page.fill("#evidence form.objection input[name='reason']", "该报警已现场确认，不应计入")

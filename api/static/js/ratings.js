@@ -187,13 +187,16 @@ function reportLink(path, text) {
   );
 }
 
+// a metric's name in the page's language (the scheme's catalogue; unknown ones from their key)
+const metricLabel = (name) => state.scheme?.metric_names?.[name]?.[lang] || fmt.label(name);
+
 function metricsTable(metrics, entity, id) {
   const rows = Object.entries(metrics || {}).map(([name, m]) =>
     h(
       "tr",
       { class: "clickable", dataset: { metric: name }, onclick: () => evidence(entity, id, name) },
-      h("td", {}, fmt.label(name)),
-      h("td", {}, m.display ?? fmt.num(m.value)),
+      h("td", {}, metricLabel(name)),
+      h("td", {}, m.value === null || m.value === undefined ? W.no_data : m.display ?? fmt.num(m.value)),
       h("td", {}, m.numerator === null || m.numerator === undefined ? "—" : `${fmt.num(m.numerator)} / ${fmt.num(m.denominator)}`),
       h("td", {}, m.evidence ?? "—"),
       h("td", { class: "muted" }, m.note || ""),
@@ -210,7 +213,7 @@ async function evidence(entity, id, metric) {
     const items = Array.isArray(e.evidence) ? e.evidence : [];
     box.replaceChildren(
       section(
-        `${fmt.label(metric)}: ${e.display ?? fmt.num(e.value)}`,
+        `${metricLabel(metric)}: ${e.value === null || e.value === undefined ? W.no_data : e.display ?? fmt.num(e.value)}`,
         h("p", { class: "muted" }, say("behind", { n: items.length, more: items.length > 50 ? W.first50 : "" })),
         h(
           "ul",
