@@ -53,6 +53,8 @@ NAV: list[tuple[str, str]] = [
     ("/ratings", "nav.ratings"),
     ("/crew", "nav.crew"),
 ]
+#: the links a crew member keeps (common.js hides the others once /session/me says role crew)
+CREW_NAV = frozenset({"/crew", "/alarms"})
 
 
 #: API paths the page scripts adapt to (a capability may be missing from a server): the shell says which exist,
@@ -131,7 +133,8 @@ def render_page(
     other = next(code for code in LANGUAGES if code != lang)
     current = ' aria-current="page"'
     nav = "".join(
-        f'<a href="{href}"{current if href == request.url.path else ""}>{html.escape(t(key, lang))}</a>'
+        f'<a href="{href}"{current if href == request.url.path else ""}'
+        f"{' data-crew' if href in CREW_NAV else ''}>{html.escape(t(key, lang))}</a>"
         for href, key in NAV
     )
     switch = f'<a class="lang" id="lang-switch" href="?lang={other}" hreflang="{other}">{t("nav.language", lang)}</a>'

@@ -186,6 +186,16 @@ def test_proposal_approved_worked_on_a_phone_and_the_risk_falls(site, watched, l
     ready(phone, f"{site.url}/crew")  # measured: the page as a crew member opens it each time
     card.wait_for()
     crew_page_bytes, crew_by_url = w_crew.received, dict(w_crew.by_url)
+    # the header fits the phone (no sideways scroll) and keeps only a crew's links
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    links = phone.locator("header.top nav a").evaluate_all("els => els.map(a => a.getAttribute('href'))")
+    assert sorted(links) == ["/alarms", "/crew"]
+    switch, nav_box = (
+        phone.locator("#lang-switch").bounding_box(),
+        phone.locator("header.top nav").bounding_box(),
+    )
+    assert switch is not None and nav_box is not None
+    assert switch["y"] + switch["height"] <= nav_box["y"]  # the language switch covers no link
     assert (
         card.locator(".where")
         .inner_text()

@@ -8,7 +8,17 @@ export const TZ = config.tz || "Asia/Shanghai";
 const LOCALE = lang === "zh" ? "zh-CN" : "en-GB";
 
 // The message catalogue of this language (facility/locale, served as JSON by api/routes/pages.py).
-const messages = await fetch(`/i18n/${lang}.json`).then((r) => (r.ok ? r.json() : {}));
+// With a session, who is signed in comes alongside: a crew member's header keeps only the crew's links
+// (those marked data-crew by the shell), and the brand leads to the crew page.
+const [messages, me] = await Promise.all([
+  fetch(`/i18n/${lang}.json`).then((r) => (r.ok ? r.json() : {})),
+  config.session ? fetch(`${API}/session/me`, { headers: { Accept: "application/json" } }).then((r) => (r.ok ? r.json() : null)).catch(() => null) : null,
+]);
+if (me && me.role === "crew") {
+  for (const a of document.querySelectorAll("header.top nav a:not([data-crew])")) a.remove();
+  const brand = document.querySelector("header.top .brand");
+  if (brand) brand.setAttribute("href", "/crew");
+}
 
 // t("order.state.assigned") → "已派单"; t("page.order", {id: 3}) fills {id}. Unknown keys come back as is.
 export function t(key, params = null) {

@@ -35,9 +35,15 @@ function noteText(note) {
   return t(`note.${note}`) === `note.${note}` ? note : t(`note.${note}`);
 }
 
+// only a preventive proposal awaits approval; any other order's first step is just "created"
+function stepBadge(o, state) {
+  if (state !== "created" || o.type === "preventive") return badge(state);
+  return h("span", { class: "badge state-created", dataset: { value: state } }, t("order.step.created"));
+}
+
 function timeline(o, card) {
   const rows = [
-    ...o.transitions.map((x) => ({ at: x.at, who: x.actor, what: badge(x.to_state), note: x.note, crew: x.crew_id })),
+    ...o.transitions.map((x) => ({ at: x.at, who: x.actor, what: stepBadge(o, x.to_state), note: x.note, crew: x.crew_id })),
     ...card.notes.map((n) => ({ at: n.at, who: n.actor, what: h("span", { class: "badge" }, t(n.kind === "note" ? "order.notes" : `action.${n.kind === "reschedule" ? "rescheduled" : n.kind}`)), note: n.text })),
   ].sort((a, b) => a.at.localeCompare(b.at));
   return section(
