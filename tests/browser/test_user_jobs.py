@@ -152,6 +152,10 @@ def test_proposal_approved_worked_on_a_phone_and_the_risk_falls(site, watched, l
     assert asset in page.locator("#facts").inner_text()
     assert page.locator("#sla [data-clock]").count() == 2
     assert page.locator("td", has_text=t("note.approved", lang)).count() == 1  # the approval, in words
+    # a preventive proposal's first step awaited approval (other orders' first step reads order.step.created)
+    assert page.locator("td .badge[data-value='created']").all_inner_texts() == [
+        t("order.state.created", lang)
+    ]
     # reschedule by a day from the order's page (the time typed is Shanghai time)
     when = when + dt.timedelta(days=1)
     page.fill("#order-actions input[name='when']", local(when.isoformat()).replace(" ", "T"))
