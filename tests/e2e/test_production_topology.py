@@ -130,7 +130,20 @@ class Topology:
         env["FACILITY_API_HOST"], env["FACILITY_API_PORT"] = "127.0.0.1", str(self.api_port)
         env["FACILITY_METRICS_PORT"] = str(free_port())  # ingest worker i listens on +i
         env["FACILITY_WORKER_METRICS_PORT"] = str(free_port())
+        env["FACILITY_RATING_SCHEME_FILE"] = str(self.scheme())
         return env
+
+    def scheme(self) -> Path:
+        """The built-in scheme without its minimum exposure: this district has a handful of assets and a week
+        of the month, far below the 24 asset-months a rate needs before it is scored, and the ledger part of
+        the test needs a month with a score to publish."""
+        path = self.root / "scheme.yaml"
+        if not path.exists():
+            text = (Path(__file__).resolve().parents[2] / "evaluation/schemes/default.yaml").read_text()
+            changed = re.sub(r"credibility_asset_months: *\d+", "credibility_asset_months: 0", text)
+            assert changed != text, "the built-in scheme no longer sets credibility_asset_months"
+            path.write_text(changed)
+        return path
 
     def run(
         self, service: str, extra_env: dict[str, str] | None = None, fresh: bool = False, name: str = ""
