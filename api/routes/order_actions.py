@@ -104,6 +104,14 @@ def _aware(t: dt.datetime | None, field: str) -> dt.datetime | None:
     return t
 
 
+def _planned(t: dt.datetime | None, now: dt.datetime) -> dt.datetime | None:
+    """A planned time given by a form: with a time zone and not in the past (a few minutes of grace)."""
+    when = _aware(t, "scheduled_for")
+    if when is not None and when < now - PAST_GRACE:
+        raise unprocessable("scheduled_for", f"{when.isoformat()} is in the past: give a time from now on")
+    return when
+
+
 @contextmanager
 def _errors(field: str) -> Iterator[None]:
     """409: the state machine or a concurrent change refuses; 422: bad input (names the field)."""
@@ -143,9 +151,7 @@ def approve_order(
     targets: TargetsDep,
 ) -> OrderOut:
     """Approve a proposal (an order in ``created``): it goes to the chosen or the suggested crew."""
-    when = _aware(body.scheduled_for, "scheduled_for")
-    if when is not None and when < clock() - PAST_GRACE:
-        raise unprocessable("scheduled_for", f"{when.isoformat()} is in the past: give a time from now on")
+    when = _planned(body.scheduled_for, clock())
     return _act(
         order_id,
         session,
@@ -199,10 +205,8 @@ def reschedule_order(
     targets: TargetsDep,
 ) -> OrderOut:
     """Move an open order's planned time (kept in its timeline; the crew is told)."""
-    when = _aware(body.scheduled_for, "scheduled_for")
+    when = _planned(body.scheduled_for, clock())
     assert when is not None
-    if when < clock() - PAST_GRACE:
-        raise unprocessable("scheduled_for", f"{when.isoformat()} is in the past: give a time from now on")
     return _act(
         order_id,
         session,
