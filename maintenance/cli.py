@@ -10,16 +10,35 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from facility.cli import UserError
 from facility.contract import AssetKind
 from facility.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def _db(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from maintenance.db import Database
 
     return Database.open(args.database or Settings().sqlalchemy_url)
+
+
+@contextlib.contextmanager
+def store_transaction(args: argparse.Namespace) -> Iterator[Session]:
+    """One transaction on the store of ``--database`` (else the settings'); a ValueError from the work inside
+    is the user's mistake (exit 2 with its sentence); the store is closed afterwards."""
+    db = _db(args)
+    try:
+        with db.transaction() as s:
+            yield s
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        db.dispose()
 
 
 def _now() -> dt.datetime:
@@ -38,14 +57,8 @@ def db_upgrade(args: argparse.Namespace) -> int:
 def tokens_create(args: argparse.Namespace) -> int:
     from maintenance.tokens import Role, create_token
 
-    db = _db(args)
-    try:
-        with db.transaction() as s:
-            token = create_token(s, args.name, Role(args.role), _now(), crew_id=args.crew)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        db.dispose()
+    with store_transaction(args) as s:
+        token = create_token(s, args.name, Role(args.role), _now(), crew_id=args.crew)
     print(token)
     print(f"(role {args.role}; shown once, only its SHA-256 is stored)", file=sys.stderr)
     return 0

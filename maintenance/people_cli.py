@@ -8,14 +8,8 @@ import getpass
 import sys
 
 from facility.cli import UserError
-from facility.settings import Settings
+from maintenance.cli import store_transaction
 from maintenance.tokens import Role
-
-
-def _db(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from maintenance.db import Database
-
-    return Database.open(args.database or Settings().sqlalchemy_url)
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -37,14 +31,8 @@ def users_add(args: argparse.Namespace) -> int:
     from maintenance.people import add_user
 
     password = _password(args)
-    db = _db(args)
-    try:
-        with db.transaction() as s:
-            add_user(s, args.name, password, Role(args.role), dt.datetime.now(dt.UTC), crew_id=args.crew)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        db.dispose()
+    with store_transaction(args) as s:
+        add_user(s, args.name, password, Role(args.role), dt.datetime.now(dt.UTC), crew_id=args.crew)
     print(f"{args.name} may sign in at /login (role {args.role})")
     return 0
 
@@ -53,14 +41,8 @@ def users_passwd(args: argparse.Namespace) -> int:
     from maintenance.people import set_password
 
     password = _password(args)
-    db = _db(args)
-    try:
-        with db.transaction() as s:
-            set_password(s, args.name, password, dt.datetime.now(dt.UTC))
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        db.dispose()
+    with store_transaction(args) as s:
+        set_password(s, args.name, password, dt.datetime.now(dt.UTC))
     print(f"password of {args.name} changed; their open sessions ended")
     return 0
 
@@ -68,14 +50,8 @@ def users_passwd(args: argparse.Namespace) -> int:
 def users_disable(args: argparse.Namespace) -> int:
     from maintenance.people import disable_user
 
-    db = _db(args)
-    try:
-        with db.transaction() as s:
-            n = disable_user(s, args.name, dt.datetime.now(dt.UTC))
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        db.dispose()
+    with store_transaction(args) as s:
+        n = disable_user(s, args.name, dt.datetime.now(dt.UTC))
     print(f"{args.name} can no longer sign in ({n} open session(s) ended)")
     return 0
 
@@ -85,14 +61,10 @@ def users_list(args: argparse.Namespace) -> int:
 
     from maintenance.people import User
 
-    db = _db(args)
-    try:
-        with db.transaction() as s:
-            for u in s.scalars(sa.select(User).order_by(User.name)):
-                state = "disabled" if u.disabled_at else "active"
-                print(f"{u.name}\t{u.role}\t{u.crew_id or '-'}\t{state}")
-    finally:
-        db.dispose()
+    with store_transaction(args) as s:
+        for u in s.scalars(sa.select(User).order_by(User.name)):
+            state = "disabled" if u.disabled_at else "active"
+            print(f"{u.name}\t{u.role}\t{u.crew_id or '-'}\t{state}")
     return 0
 
 
