@@ -38,7 +38,8 @@ def test_ratings_page_title_weights_and_report_links(site, page) -> None:
     page.select_option("select[name='month']", index=0)
     page.select_option("select[name='entity']", "estate")
     page.wait_for_function("document.getElementById('ratings-title').textContent === '小区考核评级'")
-    page.locator("tr[data-id]").first.click()
+    # the estates' rows, not the companies' still on screen while the estates load
+    page.locator("tr[data-entity='estate']").first.click()
     page.wait_for_selector("#drill tr[data-indicator]")
     # H2 #9: why the running month is provisional, in Chinese, ending at midnight on the estates' calendar
     drill = page.locator("#drill .provisional-note").inner_text()

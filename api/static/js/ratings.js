@@ -359,14 +359,17 @@ function reportsSection(quarter) {
 }
 
 async function render() {
-  const titleText = state.entity === "estate" ? W.title_estate : W.title_company;
+  // the entity these rows are drawn for: a click on a row still on screen while the next list loads drills
+  // into what that row is, not into whatever the selector says now
+  const entity = state.entity;
+  const titleText = entity === "estate" ? W.title_estate : W.title_company;
   const title = h("h1", { id: "ratings-title" }, titleText);
   // signed in (the session cookie) or holding a token; else the way in: sign-in link and token form
   if (needToken(titleText, render, null, W.need_token)) return;
   try {
     const quarter = quarterOf(state.month);
     const [ranked, colours, scheme] = await Promise.all([
-      api(`/ratings/rankings/${state.month}?entity=${state.entity}`),
+      api(`/ratings/rankings/${state.month}?entity=${entity}`),
       api(`/ratings/quarterly/${quarter}`).catch(() => []),
       state.scheme ? Promise.resolve(state.scheme) : api("/ratings/scheme").catch(() => null),
     ]);
@@ -376,7 +379,7 @@ async function render() {
       state.month = months[1];
       return render();
     }
-    const colourOf = Object.fromEntries(colours.filter((q) => q.entity === state.entity).map((q) => [q.id, q]));
+    const colourOf = Object.fromEntries(colours.filter((q) => q.entity === entity).map((q) => [q.id, q]));
     const quarterProvisional = colours.some((q) => q.provisional);
     const rows = [...ranked]
       .sort((a, b) => (a.rank_overall ?? 1e9) - (b.rank_overall ?? 1e9))
@@ -384,7 +387,7 @@ async function render() {
         const q = colourOf[r.id];
         return h(
           "tr",
-          { class: "clickable", dataset: { id: r.id }, onclick: () => drill(state.entity, r.id) },
+          { class: "clickable", dataset: { id: r.id, entity }, onclick: () => drill(entity, r.id) },
           h("td", {}, r.name || r.id),
           h("td", {}, group(r.group)),
           h("td", {}, score(r.score), r.provisional ? [" ", provisionalBadge()] : null),
