@@ -113,6 +113,30 @@ def format_local(
     return when.astimezone(ZoneInfo(timezone)).strftime(fmt)
 
 
+#: the line that opens a language's part of a text stored in several (:func:`bilingual`); the first part is zh
+_PART = "\n\n——— {lang} ———\n"
+
+
+def bilingual(texts: dict[str, str]) -> str:
+    """One stored text holding each language's version (zh first, then ``——— en ———`` and the English): a
+    generated text (a proposal's reasons) read back in the reader's language by :func:`in_language`."""
+    parts = [texts.get(DEFAULT_LANGUAGE, "")]
+    parts += [_PART.format(lang=code) + text for code, text in texts.items() if code != DEFAULT_LANGUAGE]
+    return "".join(parts)
+
+
+def in_language(stored: str, lang: str | None = None) -> str:
+    """The part of a :func:`bilingual` text in ``lang`` (zh when it has no such part); other text as it is."""
+    code = language(lang)
+    parts = {DEFAULT_LANGUAGE: stored}
+    for other in LANGUAGES:
+        marker = _PART.format(lang=other)
+        if other != DEFAULT_LANGUAGE and marker in stored:
+            head, _, tail = parts[DEFAULT_LANGUAGE].partition(marker)
+            parts[DEFAULT_LANGUAGE], parts[other] = head, tail
+    return parts.get(code, parts[DEFAULT_LANGUAGE])
+
+
 def page_catalogue(lang: str) -> dict[str, str]:
     """What the pages load as JSON: the language's messages plus ``field.<kind>.<name>`` from the contract."""
     code = language(lang)

@@ -5,6 +5,8 @@ An order proposed by the planner is created with its reasons and its scheduled w
 maintenance/sla.py). By default it waits in ``created`` for an engineer to approve it (approving = assigning it to a crew, ``POST /orders/{id}/assign``);
 when the planner was set to auto-approve, it is assigned to the planned crew at once. An asset that already
 has an open preventive or inspection order gets no second one.
+The reasons are stored in Chinese and English (:func:`stored_description`); the order page and the API show the
+reader's language.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from facility.i18n import DEFAULT_LANGUAGE, LANGUAGES, bilingual, t
 from maintenance.domain import OPEN_STATES, OrderState, OrderType, Priority
 from maintenance.models import Order
 from maintenance.orders import create_order, preventive_title, transition
@@ -24,6 +27,12 @@ PLANNER_ACTOR = "planner"
 PLANNED_TYPES = (OrderType.PREVENTIVE.value, OrderType.INSPECTION.value)
 #: a proposal's window when the planner gave no due time
 DEFAULT_WINDOW = dt.timedelta(days=7)
+
+
+class ReasonText(Protocol):
+    """One reason of a proposal, readable in a language (predict.reasons.Reason)."""
+
+    def text(self, lang: str | None = None) -> str: ...
 
 
 class Proposal(Protocol):
@@ -48,7 +57,7 @@ class Proposal(Protocol):
     @property
     def model_version(self) -> str: ...
     @property
-    def reasons(self) -> tuple[str, ...]: ...
+    def reasons(self) -> Sequence[ReasonText | str]: ...
     @property
     def requires_approval(self) -> bool: ...
     @property
@@ -69,20 +78,22 @@ def open_order_assets(session: Session) -> set[str]:
     return set(session.scalars(q))
 
 
-def _description(p: Proposal) -> str:
-    window = (
-        f"predicted failure window {p.window_start:%Y-%m-%d %H:%M} – {p.window_end:%Y-%m-%d %H:%M} UTC"
-        if p.window_start and p.window_end
-        else "no failure window within the forecast horizon"
-    )
-    lines = [
-        f"P(failure within 30 days) = {p.probability:.1%}, risk {p.risk:.2f} (model {p.model_version}); {window}.",
-        "Why:",
-        *(f"- {r}" for r in p.reasons),
-    ]
+def _reason_lines(reasons: Sequence[ReasonText | str], lang: str) -> list[str]:
+    return [r if isinstance(r, str) else r.text(lang) for r in reasons]
+
+
+def description(p: Proposal, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The proposal's reasons in ``lang``: probability, risk against the threshold, window, drivers with units."""
+    lines = [t("plan.why", lang), *(f"- {r}" for r in _reason_lines(p.reasons, lang))]
     if p.requires_approval:
-        lines.append("Awaiting engineer approval: assign it to a crew to approve, cancel it to decline.")
+        lines.append(t("plan.awaiting_approval", lang))
     return "\n".join(lines)
+
+
+def stored_description(p: Proposal) -> str:
+    """What the order keeps: the description in every language (zh first), read back in the reader's language
+    by :func:`facility.i18n.in_language` (the order page, the API)."""
+    return bilingual({lang: description(p, lang) for lang in LANGUAGES})
 
 
 def create_preventive_orders(session: Session, proposals: Sequence[Proposal], now: dt.datetime) -> list[int]:
@@ -98,7 +109,7 @@ def create_preventive_orders(session: Session, proposals: Sequence[Proposal], no
             type=OrderType.PREVENTIVE,
             priority=Priority.P3,
             title=preventive_title(str(p.kind), p.asset, p.risk),
-            description=_description(p),
+            description=stored_description(p),
             actor=PLANNER_ACTOR,
             at=now,
             scheduled_for=p.start,

@@ -19,7 +19,8 @@ Rules, in order:
    jobs meets every deadline that can be met.
 4. An order whose earliest free slot ends after its deadline is still planned (``late=True``) with the
    reason saying so; a candidate with no free slot within ``horizon_days`` is not planned.
-5. Every order carries its reasons, a scheduled window (``start`` → ``due``: done by the deadline, at most
+5. Every order carries its reasons (catalogue keys with parameters, :mod:`predict.reasons`: they read in
+   Chinese by default, in English on request), a scheduled window (``start`` → ``due``: done by the deadline, at most
    ``window_days`` after the slot) and needs an engineer's approval unless ``auto_approve`` is set.
 """
 
@@ -31,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from predict.forecast import Forecast
+from predict.forecast import Driver, Forecast
+from predict.reasons import Localized, Reason, reason
 
 #: criticality of a typical asset: the backtest threshold on probability applies to it as it is
 REFERENCE_CRITICALITY = 3
@@ -99,7 +101,8 @@ class PlannedOrder:
     window_start: dt.datetime | None
     window_end: dt.datetime | None
     model_version: str
-    reasons: tuple[str, ...]
+    #: why, as catalogue keys and parameters: ``Reason.text(lang)`` reads them in zh (default) or en
+    reasons: tuple[Reason, ...]
     requires_approval: bool
     late: bool = False
     order_type: str = "preventive"
@@ -202,19 +205,47 @@ def _open_assets(open_orders: Iterable[str | HasAssetId | Any]) -> set[str]:
     return out
 
 
-def _reasons(f: Forecast, cfg: PlannerSettings) -> list[str]:
+def _drivers(f: Forecast) -> Localized:
+    """The forecast's drivers in words with units (:mod:`predict.explain`), in zh and en."""
+
+    def raw(d: Driver) -> str:
+        return f"{d.name} ({d.contribution:+.2f})"
+
+    return Localized(
+        "；".join(d.text or raw(d) for d in f.drivers), "; ".join(d.text_en or raw(d) for d in f.drivers)
+    )
+
+
+def _reasons(f: Forecast, cfg: PlannerSettings, by_calendar: bool, late: bool) -> tuple[Reason, ...]:
+    """Why the visit is proposed (catalogue keys ``plan.reason.*``, :mod:`predict.reasons`)."""
     p = f.probability(f.risk_horizon_days)
     out = [
-        f"P(failure within {f.risk_horizon_days} d) = {p:.1%} (model {f.model_version})",
-        f"risk {f.risk:.2f} = {p:.2f} × criticality {f.criticality} ≥ threshold {cfg.threshold(f.kind):.2f}",
+        reason("probability", days=f"{f.risk_horizon_days}", p=f"{p:.1%}", model=f.model_version),
     ]
-    if f.window_start is not None:
-        end = f"{f.window_end:%Y-%m-%d}" if f.window_end else "beyond the forecast horizon"
-        out.append(f"predicted failure window {f.window_start:%Y-%m-%d} – {end} (20%–80% of failures)")
+    if by_calendar:
+        days = f"{cfg.max_interval_days[f.kind]:g}"
+        out.append(
+            reason("calendar", days=days, risk=f"{f.risk:.2f}", threshold=f"{cfg.threshold(f.kind):.2f}")
+        )
+    else:
+        out.append(
+            reason(
+                "risk",
+                risk=f"{f.risk:.2f}",
+                p=f"{p:.2f}",
+                criticality=f"{f.criticality}",
+                threshold=f"{cfg.threshold(f.kind):.2f}",
+            )
+        )
+    if f.window_start is not None and f.window_end is not None:
+        out.append(reason("window", start=f.window_start, end=f.window_end))
+    elif f.window_start is not None:
+        out.append(reason("window_open", start=f.window_start))
     if f.drivers:
-        listed = "; ".join(d.text_en or f"{d.name} ({d.contribution:+.2f})" for d in f.drivers)
-        out.append(f"drivers: {listed}")
-    return out
+        out.append(reason("drivers", drivers=_drivers(f)))
+    if late:
+        out.append(reason("late"))
+    return tuple(out)
 
 
 def plan_work_orders(
@@ -278,14 +309,7 @@ def plan_work_orders(
             continue  # no crew that may take it has a free slot within the horizon
         crew, start, end = slot
         late = end > deadline(f)
-        reasons = _reasons(f, cfg)
-        if f.asset in due_by_calendar:
-            days = cfg.max_interval_days[f.kind]
-            reasons[1] = (
-                f"calendar: the last visit was {days:g} days ago or more (risk {f.risk:.2f} below threshold)"
-            )
-        if late:
-            reasons.append("late: the earliest free slot ends after the predicted window opens")
+        reasons = _reasons(f, cfg, f.asset in due_by_calendar, late)
         due = max(end, min(deadline(f), start + dt.timedelta(days=cfg.window_days)))
         planned.append(
             PlannedOrder(
@@ -299,7 +323,7 @@ def plan_work_orders(
                 window_start=f.window_start,
                 window_end=f.window_end,
                 model_version=f.model_version,
-                reasons=tuple(reasons),
+                reasons=reasons,
                 requires_approval=not cfg.auto_approve,
                 late=late,
                 due=due,

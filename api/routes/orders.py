@@ -8,13 +8,14 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from api.auth import OPERATORS, READERS, Principal, Role, ensure_crew_access, require_role
 from api.deps import ClockDep, ContextDep, SessionDep
 from api.params import RowId
 from facility.contract import AssetKind
+from facility.i18n import DEFAULT_LANGUAGE, in_language, pick_language
 from maintenance import escalation
 from maintenance.assignment import choose_crew
 from maintenance.crews import crew_profiles
@@ -169,8 +170,22 @@ def get_targets(ctx: ContextDep) -> SlaTargets:
 TargetsDep = Annotated[SlaTargets, Depends(get_targets)]
 
 
+def reader_language(request: Request) -> str:
+    """The reader's language: ``?lang=``, the ``lang`` cookie, Accept-Language, else zh."""
+    return pick_language(
+        request.query_params.get("lang"), request.cookies.get("lang"), request.headers.get("accept-language")
+    )
+
+
+LangDep = Annotated[str, Depends(reader_language)]
+
+
 def order_out(
-    order: Order, now: dt.datetime, targets: SlaTargets, suggested_crew: str | None = None
+    order: Order,
+    now: dt.datetime,
+    targets: SlaTargets,
+    suggested_crew: str | None = None,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> OrderOut:
     s = sla_status(order_clock(order), now, targets)
     asset = order.asset
@@ -189,7 +204,8 @@ def order_out(
         priority=order.priority,
         state=order.state,
         title=order.title,
-        description=order.description,
+        # a proposal's reasons are stored in zh and en (maintenance.preventive): the reader's language
+        description=in_language(order.description, lang),
         fault_code=order.fault_code,
         crew_id=order.crew_id,
         complex=order.complex,
@@ -280,14 +296,19 @@ class _Suggestions:
 
 @router.get("/orders", response_model=list[OrderOut])
 def list_orders(
-    session: SessionDep, clock: ClockDep, targets: TargetsDep, filters: FilterDep, response: Response
+    session: SessionDep,
+    clock: ClockDep,
+    targets: TargetsDep,
+    filters: FilterDep,
+    response: Response,
+    lang: LangDep,
 ) -> list[OrderOut]:
     """Orders matching the filters, one page (``limit``/``offset``); ``X-Total-Count`` says how many match."""
     orders, total = find_orders(session, filters)
     response.headers["X-Total-Count"] = str(total)
     now = clock()
     suggest = _Suggestions(session, now)
-    return [order_out(o, now, targets, suggest(o)) for o in orders]
+    return [order_out(o, now, targets, suggest(o), lang) for o in orders]
 
 
 @router.post("/orders", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
@@ -322,12 +343,12 @@ def create(
 
 @router.get("/orders/{order_id}", response_model=OrderOut)
 def read(
-    order_id: RowId, session: SessionDep, who: Readers, clock: ClockDep, targets: TargetsDep
+    order_id: RowId, session: SessionDep, who: Readers, clock: ClockDep, targets: TargetsDep, lang: LangDep
 ) -> OrderOut:
     """One work order with its SLA clocks"""
     now = clock()
     order = _load(session, order_id, who)
-    return order_out(order, now, targets, _Suggestions(session, now)(order))
+    return order_out(order, now, targets, _Suggestions(session, now)(order), lang)
 
 
 @router.post("/orders/{order_id}/transitions", response_model=OrderOut, responses={409: {}})

@@ -96,9 +96,9 @@ def test_no_order_when_one_is_open_and_no_duplicates() -> None:
 def test_approval_required_by_default_and_reasons_on_the_order() -> None:
     [order] = plan_work_orders([fc("a", 0.5)], [], {"crew1": 1}, NOW, SETTINGS)
     assert order.requires_approval
-    text = " | ".join(order.reasons)
+    text = " | ".join(r.text("en") for r in order.reasons)
     assert "P(failure within 30 d) = 50.0%" in text
-    assert "risk 1.50 = 0.50 × criticality 3 ≥ threshold 0.90" in text
+    assert "risk 1.50 = probability 0.50 × criticality 3 ≥ threshold 0.90" in text
     assert "vibration_mm_s__trend (+0.80)" in text
     auto = PlannerSettings(risk_threshold=0.9, auto_approve=True)
     [order] = plan_work_orders([fc("a", 0.5)], [], {"crew1": 1}, NOW, auto)
@@ -109,7 +109,8 @@ def test_an_order_that_cannot_make_the_window_is_flagged_late() -> None:
     forecasts = [fc("a", 0.5, window_in_days=0.05), fc("b", 0.5, window_in_days=0.06)]
     orders = plan_work_orders(forecasts, [], {"crew1": 1}, NOW, SETTINGS)
     assert [o.late for o in orders] == [True, True]
-    assert "late" in orders[0].reasons[-1]
+    assert orders[0].reasons[-1].code == "late"
+    assert orders[0].reasons[-1].text("en").startswith("late:")
 
 
 def test_threshold_from_backtest_and_bad_settings() -> None:
@@ -126,7 +127,7 @@ def test_per_kind_thresholds_override_the_default() -> None:
     cfg = PlannerSettings(risk_threshold=0.9, kind_thresholds={"water_pump": 0.5}, tz="Asia/Shanghai")
     orders = plan_work_orders([pump, fc("lift", 0.2)], [], {"crew1": 4}, NOW, cfg)
     assert [o.asset for o in orders] == ["pump"]  # 0.6 passes the pump's 0.5; the lift's 0.6 misses 0.9
-    assert "≥ threshold 0.50" in orders[0].reasons[1]
+    assert "≥ threshold 0.50" in orders[0].reasons[1].text("en")
 
 
 def kind_fc(asset: str, kind: str, p30: float = 0.5) -> Forecast:
@@ -214,6 +215,6 @@ def test_a_calendar_under_the_predictions_makes_an_asset_due_whatever_its_risk()
     orders = plan_work_orders(
         [fc("due", 0.05), fc("recent", 0.05)], [], {"c": 3}, NOW, cfg, last_visits=visits
     )
-    assert [o.asset for o in orders] == ["due"] and orders[0].reasons[1].startswith(
+    assert [o.asset for o in orders] == ["due"] and orders[0].reasons[1].text("en").startswith(
         "calendar: the last visit"
     )

@@ -1,0 +1,124 @@
+"""A proposal's reasons read in Chinese by default and in English on request: the probability, the threshold, the
+failure window and the drivers in words with units (issue 12: the engineers who approve them are Chinese)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from facility.i18n import bilingual, in_language
+from maintenance.preventive import description, stored_description
+from predict.explain import describe
+from predict.forecast import Driver, Forecast
+from predict.planner import PlannerSettings, plan_work_orders
+from predict.reasons import Localized, Reason, reason
+
+NOW = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC)  # Monday 09:00 in Shanghai
+ROW = {"vibration_mm_s__level": 3.9, "vibration_mm_s__trend": 0.167, "events_fault": 2.0}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def driver(key: str, contribution: float) -> Driver:
+    return Driver(
+        key,
+        ROW[key],
+        contribution,
+        describe("elevator", key, ROW, 14, "zh"),
+        describe("elevator", key, ROW, 14, "en"),
+    )
+
+
+def forecast(p30: float = 0.42, crit: int = 4, window: bool = True) -> Forecast:
+    start = NOW + dt.timedelta(days=10) if window else None
+    return Forecast(
+        asset="lvyuan-b1-el1",
+        kind="elevator",
+        now=NOW,
+        model_version="v7",
+        curve_days=(0.0, 30.0),
+        survival=(1.0, 1 - p30),
+        p_fail={30: p30},
+        window_start=start,
+        window_end=None if start is None else start + dt.timedelta(days=20),
+        criticality=crit,
+        risk_horizon_days=30,
+        risk=p30 * crit,
+        drivers=(driver("vibration_mm_s__level", 0.9), driver("events_fault", 0.4)),
+    )
+
+
+def planned(**kw: object):  # type: ignore[no-untyped-def]
+    cfg = PlannerSettings(risk_threshold=0.9, kind_thresholds={"elevator": 0.63}, tz="Asia/Shanghai")
+    [order] = plan_work_orders([forecast(**kw)], [], {"crew": 3}, NOW, cfg)  # type: ignore[arg-type]
+    return order
+
+
+def test_reasons_read_in_chinese_by_default_with_probability_threshold_window_and_drivers_with_units() -> (
+    None
+):
+    texts = [r.text() for r in planned().reasons]
+    assert texts == [
+        "30 天内故障概率 42.0%（模型 v7）",
+        "风险 1.68 = 概率 0.42 × 重要度 4，达到阈值 0.63",
+        # local time (Asia/Shanghai): the window opens 10 days after 09:00 on 23 Nov
+        "预测故障窗口 2026-12-03 09:00 – 2026-12-23 09:00（20%–80% 的故障落在其中）",
+        "主要因素：轿厢振动 3.9 mm/s，14 天内上升 60%；14 天内故障 2 次",
+    ]
+
+
+def test_the_same_reasons_read_in_english_on_request() -> None:
+    texts = [r.text("en") for r in planned().reasons]
+    assert texts == [
+        "P(failure within 30 d) = 42.0% (model v7)",
+        "risk 1.68 = probability 0.42 × criticality 4 ≥ threshold 0.63",
+        "predicted failure window 03 Dec 2026 09:00 – 23 Dec 2026 09:00 (20%–80% of failures)",
+        "drivers: car vibration 3.9 mm/s, up 60 % in 14 days; 2 faults in 14 days",
+    ]
+    assert not any(CJK.search(t) for t in texts)
+    # a language the catalogue lacks, or none: Chinese
+    assert [r.text("fr") for r in planned().reasons] == [r.text(None) for r in planned().reasons]
+
+
+def test_calendar_late_and_open_window_reasons_in_both_languages() -> None:
+    cfg = PlannerSettings(risk_threshold=0.9, max_interval_days={"elevator": 15}, tz="Asia/Shanghai")
+    low = forecast(p30=0.05, window=False)
+    [order] = plan_work_orders(
+        [low], [], {"c": 3}, NOW, cfg, last_visits={low.asset: NOW - dt.timedelta(days=16)}
+    )
+    assert order.reasons[1].text() == "按周期保养：距上次维保已满 15 天（风险 0.20 低于阈值 0.90）"
+    assert order.reasons[1].text("en").startswith("calendar: the last visit was 15 days ago or more")
+    late = Forecast(
+        **{**forecast().__dict__, "window_start": NOW + dt.timedelta(hours=1), "window_end": None}
+    )
+    [order] = plan_work_orders([late], [], {"c": 3}, NOW, PlannerSettings(risk_threshold=0.9))
+    codes = [r.code for r in order.reasons]
+    assert codes == ["probability", "risk", "window_open", "drivers", "late"]
+    assert order.reasons[-1].text() == "偏晚：最早的空闲时段在预测故障窗口开始之后才结束"
+    assert order.reasons[2].text("en") == (
+        "predicted failure window from 23 Nov 2026 10:00 (its end beyond the forecast horizon)"
+    )
+
+
+def test_the_stored_description_holds_both_languages_and_gives_back_each() -> None:
+    order = planned()
+    stored = stored_description(order)
+    zh, en = in_language(stored, "zh"), in_language(stored, "en")
+    assert zh == description(order, "zh") and en == description(order, "en")
+    assert zh.splitlines()[0] == "原因："
+    assert "- 风险 1.68 = 概率 0.42 × 重要度 4，达到阈值 0.63" in zh.splitlines()
+    assert zh.splitlines()[-1].startswith("等待工程师审批")
+    assert not CJK.search(en) and "≥ threshold 0.63" in en and "car vibration 3.9 mm/s" in en
+    assert in_language(stored) == zh  # no language given: Chinese
+    # a text stored in one language only (a resident's report) reads the same in every language
+    assert in_language("电梯异响", "en") == "电梯异响"
+    assert in_language(bilingual({"zh": "甲", "en": "A"}), "en-US") == "A"
+
+
+def test_a_reason_is_data_a_bad_code_is_refused() -> None:
+    r = reason("drivers", drivers=Localized("振动", "vibration"))
+    assert r == Reason("drivers", (("drivers", Localized("振动", "vibration")),))
+    assert r.param("drivers") == Localized("振动", "vibration")
+    with pytest.raises(ValueError, match="reason code must be"):
+        Reason("no such code!")
