@@ -2,7 +2,8 @@
 
 A feature key is ``{field}__{stat}`` (:mod:`predict.features`), ``events_{type}`` or ``since_repair``; the
 field's name (zh/en) and unit come from the contract (``FIELD_NAMES``, ``SCHEMAS``). The change over the window is
-``trend × window / level`` (trend in units per day). Chinese first (``lang="zh"``), English by choice.
+``trend × window / level`` (trend in units per day), or ``trend × window`` in the unit for °C (no true zero). A
+reading relative to its peers (``{field}__vs_peers_{stat}``) reads "3.1 °C above its peers' median". Chinese first (``lang="zh"``), English by choice.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from collections.abc import Mapping
 from facility.contract import FIELD_NAMES, SCHEMAS, AssetKind, FieldSpec
 
 STAT_EN = {"level": "mean", "spread": "spread", "min": "min", "max": "max", "trend": "trend"}
+#: units without a true zero: a change is stated in the unit ("down 1.5 °C"), never in per cent
+INTERVAL_UNITS = frozenset({"°C"})
+#: a feature relative to the same-time median of the asset's peers: ``{field}__vs_peers_{stat}`` (a reading that
+#: follows the weather says nothing about one asset until the fleet's common level is taken away)
+PEERS = "vs_peers_"
 STAT_ZH = {"level": "均值", "spread": "波动", "min": "最小", "max": "最大", "trend": "趋势"}
 
 
@@ -60,6 +66,8 @@ def describe(
     name, _, stat = key.partition("__")
     spec = _spec(kind, name)
     label, unit = _label(kind, name, lang), _unit(spec)
+    if stat.startswith(PEERS):
+        return _vs_peers(label, unit, stat[len(PEERS) :], value, w, lang)
     if stat == "rate":
         return f"{label} 每天 {_fmt(value)}" if lang == "zh" else f"{label} {_fmt(value)} a day"
     if stat == "trend":
@@ -71,6 +79,13 @@ def describe(
     if stat == "level":
         text = f"{label} {_fmt(value)}{unit}"
         trend, level = row.get(f"{name}__trend"), value
+        if spec is not None and spec.unit in INTERVAL_UNITS and trend is not None and math.isfinite(trend):
+            change = trend * window_days  # °C has no true zero: a change in degrees, not in per cent
+            if abs(change) >= 0.05:
+                if lang == "zh":
+                    return f"{text}，{w} 天内{'上升' if change > 0 else '下降'} {_fmt(abs(change))}{unit}"
+                return f"{text}, {'up' if change > 0 else 'down'} {_fmt(abs(change))}{unit} in {w} days"
+            return text
         if trend is not None and math.isfinite(trend) and math.isfinite(level) and abs(level) > 1e-9:
             pct = 100.0 * trend * window_days / abs(level)
             if abs(pct) >= 1:
@@ -82,3 +97,15 @@ def describe(
     if lang == "zh":
         return f"{label}{w} 天{stat_word} {_fmt(value)}{unit}"
     return f"{label} {w}-day {stat_word} {_fmt(value)}{unit}"
+
+
+def _vs_peers(label: str, unit: str, stat: str, value: float, w: str, lang: str) -> str:
+    """``{field}__vs_peers_{stat}``: how far the asset is from the same-time median of its peers."""
+    what = label
+    if stat != "level":
+        word = (STAT_ZH if lang == "zh" else STAT_EN).get(stat, stat)
+        what = f"{label}{w} 天{word}" if lang == "zh" else f"{label} {w}-day {word}"
+    amount = f"{_fmt(abs(value))}{unit}"
+    if lang == "zh":
+        return f"{what}比同类设备中位数{'高' if value >= 0 else '低'} {amount}"
+    return f"{what} {amount} {'above' if value >= 0 else 'below'} its peers' median"

@@ -122,3 +122,26 @@ def test_a_reason_is_data_a_bad_code_is_refused() -> None:
     assert r.param("drivers") == Localized("振动", "vibration")
     with pytest.raises(ValueError, match="reason code must be"):
         Reason("no such code!")
+
+
+def test_a_temperature_changes_in_degrees_not_per_cent() -> None:
+    row = {"car_temp_c__level": 11.3, "car_temp_c__trend": -0.11, "vibration_mm_s__level": 3.9}
+    assert describe("elevator", "car_temp_c__level", row, 14, "zh") == "轿厢温度 11.3 °C，14 天内下降 1.5 °C"
+    assert describe("elevator", "car_temp_c__level", row, 14, "en") == (
+        "car temperature 11.3 °C, down 1.5 °C in 14 days"
+    )
+    steady = {"car_temp_c__level": 11.3, "car_temp_c__trend": 0.001}
+    assert describe("elevator", "car_temp_c__level", steady, 14, "en") == "car temperature 11.3 °C"
+
+
+def test_a_reading_relative_to_its_peers_says_above_or_below_their_median() -> None:
+    row = {"machine_room_temp_c__vs_peers_level": 2.14, "machine_room_temp_c__vs_peers_max": -1.0}
+    key, peak = "machine_room_temp_c__vs_peers_level", "machine_room_temp_c__vs_peers_max"
+    assert describe("elevator", key, row, 14, "zh") == "机房温度比同类设备中位数高 2.1 °C"
+    assert (
+        describe("elevator", key, row, 14, "en") == "machine-room temperature 2.1 °C above its peers' median"
+    )
+    assert describe("elevator", peak, row, 14, "en") == (
+        "machine-room temperature 14-day max 1.0 °C below its peers' median"
+    )
+    assert describe("elevator", peak, row, 14, "zh") == "机房温度14 天最大比同类设备中位数低 1.0 °C"
