@@ -12,7 +12,8 @@ Two conventions for what a model's time axis means (``ModelVersion.features_spec
 From the conditional curve S_c(u): ``P(fail within h) = 1 − S_c(h)``; the failure window is
 ``[q₀.₂, q₀.₈]`` with ``q_p = inf{u : 1 − S_c(u) ≥ p}`` (None when beyond the curve's horizon);
 ``risk = P(fail within risk_horizon) × criticality``; drivers are the covariates with the largest
-contributions to the model's risk score (positive = pushes failure earlier).
+contributions to the model's risk score (positive = pushes failure earlier); a driver that the asset's peers
+(same kind) share is marked ``common`` and its words say so ("its peers alike": a season, not this asset).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class Driver:
     #: the driver in words with units, Chinese and English (:func:`predict.explain.describe`)
     text: str = ""
     text_en: str = ""
+    #: the asset's peers (same kind, forecast together) have most of this contribution too: it does not single
+    #: the asset out (a reading that follows the season, a fleet-wide change); the texts say so
+    common: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,31 @@ def _quantiles(grid: np.ndarray, s: np.ndarray, p: float) -> np.ndarray:
     return np.where(reached.any(axis=1), q, np.nan)
 
 
+#: said of a driver that the asset's peers share (:func:`_common_contributions`)
+COMMON_ZH = "（同类设备普遍如此）"
+COMMON_EN = " (its peers alike)"
+#: a driver is common when the median peer has at least this share of the asset's contribution, same sign
+COMMON_SHARE = 0.8
+#: fewer explained assets of a kind than this: no peers to compare with
+MIN_PEERS = 3
+
+
+def _common_contributions(values: np.ndarray, kinds: Sequence[str]) -> np.ndarray:
+    """Per (asset, covariate): is the contribution shared by the asset's peers — the median contribution over the
+    explained assets of its kind has the same sign and at least ``COMMON_SHARE`` of its size? Such a driver pushes
+    every peer alike (in the demo: December's car temperature for every lift), so it does not say why this asset."""
+    out = np.zeros(values.shape, dtype=bool)
+    kinds_arr = np.asarray(kinds, dtype=object)
+    for kind in set(kinds):
+        rows = np.flatnonzero(kinds_arr == kind)
+        if rows.size < MIN_PEERS:
+            continue
+        median = np.median(values[rows], axis=0)
+        v = values[rows]
+        out[rows] = (np.sign(v) == np.sign(median)) & (np.abs(median) >= COMMON_SHARE * np.abs(v)) & (v != 0)
+    return out
+
+
 def forecast_assets(
     model: SurvivalModel,
     model_version: str,
@@ -186,6 +215,7 @@ def forecast_assets(
             names = list(contrib.columns)
             raw = X[names].to_numpy(dtype=float)[explain]
             all_names, all_raw = list(X.columns), X.to_numpy(dtype=float)
+            common = _common_contributions(values, [assets[int(i)].kind for i in explain])
             for j, i in enumerate(explain):
                 if renewed[i]:
                     continue
@@ -197,8 +227,9 @@ def forecast_assets(
                         names[k],
                         float(raw[j, k]),
                         round(float(values[j, k]), 4),
-                        describe(kind, names[k], row, window, "zh"),
-                        describe(kind, names[k], row, window, "en"),
+                        describe(kind, names[k], row, window, "zh") + (COMMON_ZH if common[j, k] else ""),
+                        describe(kind, names[k], row, window, "en") + (COMMON_EN if common[j, k] else ""),
+                        bool(common[j, k]),
                     )
                     for k in top
                     if values[j, k] != 0

@@ -29,6 +29,8 @@ class DriverPublic(BaseModel):
     #: the driver in words with units: zh-CN, and English
     text: str = ""
     text_en: str = ""
+    #: the asset's peers share this driver (a season, a fleet-wide change): it does not single the asset out
+    common: bool = False
 
 
 class DownPublic(BaseModel):
@@ -80,6 +82,7 @@ def _public(f: Forecast, curve: bool) -> ForecastPublic:
                 contribution=d.contribution,
                 text=d.text,
                 text_en=d.text_en,
+                common=d.common,
             )
             for d in f.drivers
         ],

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from facility.i18n import bilingual, in_language
@@ -145,3 +147,25 @@ def test_a_reading_relative_to_its_peers_says_above_or_below_their_median() -> N
         "machine-room temperature 14-day max 1.0 °C below its peers' median"
     )
     assert describe("elevator", peak, row, 14, "zh") == "机房温度14 天最大比同类设备中位数低 1.0 °C"
+
+
+def test_a_driver_every_peer_shares_is_marked_as_such_in_both_languages() -> None:
+    from predict.forecast import AssetInput, forecast_assets
+    from predict.models import CoxPH
+    from tests.unit.test_predict_models import weibull_data
+
+    X, y = weibull_data()  # x1 shortens life, x2 is noise
+    model = CoxPH().fit(X, y)
+    rng = np.random.default_rng(1)
+    lifts = [AssetInput(f"el{i}", "elevator", criticality=3) for i in range(6)]
+    # winter for everyone: the whole fleet's x1 is up by 2 (± a little); then one asset alone is up by 2
+    season = pd.DataFrame({"x1": 2.0 + rng.normal(0, 0.05, 6), "x2": rng.normal(0, 0.05, 6), "flat": 1.0})
+    alone = season.assign(x1=[2.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    for live, expected in ((season, [True] * 6), (alone, [False])):
+        out = forecast_assets(model, "v", live, lifts, NOW)
+        tops = [f.drivers[0] for f in out if f.drivers and f.drivers[0].name == "x1"][: len(expected)]
+        assert [d.common for d in tops] == expected
+        for d in tops:
+            assert d.text.endswith("（同类设备普遍如此）") == d.common
+            assert d.text_en.endswith(" (its peers alike)") == d.common
+    assert out[0].asset == "el0" and out[0].drivers[0].name == "x1"  # the one that stands out ranks first
