@@ -15,7 +15,7 @@ from facility.settings import Settings
 from ingest.influx import InfluxClient
 from predict.backtest import run_backtest
 from predict.data import DataError, SurvivalData, load_lifetimes, load_series, series_table
-from predict.features import WindowSpec
+from predict.features import DEFAULT_BUCKETS, DEFAULT_WINDOW_DAYS, WindowSpec
 from predict.models import FitFailed
 from predict.registry import ModelRegistry, model_summary
 
@@ -242,7 +242,7 @@ def _plan(args: argparse.Namespace) -> int:
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from predict.jobs import kind_thresholds, store_crews
+    from predict.jobs import planner_settings, store_crews, visits_and_evidence
     from predict.planner import PlannerSettings, plan_work_orders
     from predict.repairs import down_source, repair_source
     from predict.service import ForecastService, NoModel
@@ -273,15 +273,25 @@ def _plan(args: argparse.Namespace) -> int:
             down=down_source(store) if store is not None else None,
         )
         report = service.ranking_report(now)
-        cfg = PlannerSettings(
-            risk_threshold=args.threshold,
-            kind_thresholds=kind_thresholds(service.registry, {f.kind for f in report.forecasts}),
-            auto_approve=args.auto_approve,
+        kinds = {f.kind for f in report.forecasts}
+        # as the worker: the kinds' thresholds, a cool-down of one feature window after a visit (lifted by an
+        # alarm or fault since), no proposal for an asset with an open order or proposal in the store
+        cfg = planner_settings(
+            PlannerSettings(risk_threshold=args.threshold), service, kinds, auto_approve=args.auto_approve
         )
+        visits, evidence = visits_and_evidence(service, kinds, now)
         estates = {a.id: a.ref.estate for a in service.fleet.assets}
-        # like the worker: no proposal for an asset that already has an open order or proposal in the store
         blocked = set(args.open or []) | _open_order_assets(store)
-        orders = plan_work_orders(report.forecasts, blocked, crews or [], now, cfg, estates=estates)
+        orders = plan_work_orders(
+            report.forecasts,
+            blocked,
+            crews or [],
+            now,
+            cfg,
+            estates=estates,
+            last_visits=visits,
+            evidence=evidence,
+        )
     except NoModel as exc:
         raise UserError(str(exc)) from None
     except SQLAlchemyError as exc:
@@ -377,8 +387,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     tt.add_argument("--kind", required=True, help="elevator, fire_alarm, water_pump or smart_bin")
     tt.add_argument("--days", type=float, default=365.0, help="history to train on (default 365)")
-    tt.add_argument("--window", type=float, default=14.0, help="feature look-back window, days (default 14)")
-    tt.add_argument("--buckets", type=int, default=7, help="sub-windows of the look-back window (default 7)")
+    tt.add_argument(
+        "--window",
+        type=float,
+        default=DEFAULT_WINDOW_DAYS,
+        help=f"feature look-back window, days (default {DEFAULT_WINDOW_DAYS:g})",
+    )
+    tt.add_argument(
+        "--buckets",
+        type=int,
+        default=DEFAULT_BUCKETS,
+        help=f"sub-windows of the look-back window (default {DEFAULT_BUCKETS})",
+    )
     tt.add_argument("--step", type=float, default=2.0, help="landmark spacing, days (default 2)")
     tt.add_argument("--horizon", type=float, default=30.0, help="planner horizon for the threshold, days")
     tt.add_argument("--splits", type=int, default=3, help="backtest splits recorded with the model (0: none)")

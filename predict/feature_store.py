@@ -2,13 +2,13 @@
 
 Telemetry window features (:mod:`predict.features`) are computed at the **feature clock** ``T = floor(t, step)``
 (default step one hour: "as of the last full hour"), so every request within a step shares them. Computing them
-for 10,000 assets from a cold start means reading the whole raw window from InfluxDB (3.5 M points for 14 days
-of hourly readings: about 30 s on 2 cores, docs/benchmarks.md); reading them back is one row per asset.
+for 10,000 assets from a cold start means reading the whole raw window from InfluxDB (6.7 M points for 28 days
+of hourly readings: about a minute on 2 cores, twice the 14-day figure in docs/benchmarks.md); reading them back is one row per asset.
 
 Rows live in InfluxDB, in the measurement ``window_features`` of the retention policy ``features`` (kept
 ``retention_days``, 30 by default), one point per (kind, asset, feature spec, T)::
 
-    window_features,asset=lift-1,kind=elevator,spec=v1-14d-7b-1f2e3d4c readings=336i,values="<base64>" T
+    window_features,asset=lift-1,kind=elevator,spec=v1-28d-7b-1f2e3d4c readings=336i,values="<base64>" T
 
 ``values`` holds the features as little-endian float64 in :meth:`WindowSpec.feature_names` order (NaN kept), one
 string field, because InfluxDB 1.x opens a cursor per series *and field*: reading 3,000 assets × 30 float
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 
 def spec_key(spec: WindowSpec, fields: Sequence[str]) -> str:
-    """The ``spec`` tag: feature version, window, buckets and a checksum of the names (``v1-14d-7b-…``)."""
+    """The ``spec`` tag: feature version, window, buckets and a checksum of the names (``v1-28d-7b-…``)."""
     names = ",".join(spec.feature_names(fields))
     return f"v{FEATURES_VERSION}-{spec.window:g}d-{spec.buckets}b-{zlib.crc32(names.encode()):08x}"
 

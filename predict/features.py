@@ -70,7 +70,18 @@ def counter_fields(kind: AssetKind) -> tuple[str, ...]:
     )
 
 
-def spec_for_kind(kind: AssetKind, window_days: float = 14.0, buckets: int = 7) -> WindowSpec:
+#: the product's feature window for new training (``facility train-telemetry``, the worker's retrain job): 28
+#: days in 7 buckets of 4 days. A 4-week slope shows a unit's wear rate where a 14-day one is mostly noise: in
+#: ``bench/policy.py`` the 28-day window cost 1,384 with 135 failures against 14 days' 1,405 with 193
+#: (docs/benchmarks.md, "Issue 12"). Serving reads each model's own window from its ``features_spec``.
+DEFAULT_WINDOW_DAYS = 28.0
+DEFAULT_BUCKETS = 7
+
+
+def spec_for_kind(
+    kind: AssetKind, window_days: float = DEFAULT_WINDOW_DAYS, buckets: int = DEFAULT_BUCKETS
+) -> WindowSpec:
+    """The window spec of ``kind``'s telemetry features: its usage counters are summarised as rates."""
     return WindowSpec(window=window_days, buckets=buckets, counters=counter_fields(kind))
 
 

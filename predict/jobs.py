@@ -12,7 +12,7 @@ from facility.fleet import Fleet
 from facility.settings import Settings
 from ingest.influx import InfluxClient
 from predict.down import DownAsset, last_evidence
-from predict.features import DAY_MS, spec_for_kind
+from predict.features import DAY_MS, DEFAULT_BUCKETS, DEFAULT_WINDOW_DAYS, spec_for_kind
 from predict.forecast import Forecast
 from predict.influx_training import first_readings, training_data_influx
 from predict.planner import CrewSpec, PlannedOrder, PlannerSettings, plan_work_orders, threshold_from_backtest
@@ -35,8 +35,8 @@ def train_from_telemetry(
     now: dt.datetime,
     *,
     days: float = 365.0,
-    window: float = 14.0,
-    buckets: int = 7,
+    window: float = DEFAULT_WINDOW_DAYS,
+    buckets: int = DEFAULT_BUCKETS,
     step: float = 2.0,
     horizon: float = 30.0,
     splits: int = 3,
@@ -129,6 +129,46 @@ def _day(t: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(t * DAY_MS / 1000, dt.UTC)
 
 
+def kind_windows(service: ForecastService, kinds: Iterable[str]) -> dict[str, float]:
+    """Each kind's feature window (days) as its current model was trained: the planner's cool-down after a
+    visit (for one window the forecast is the kind's renewal curve, not news about the asset)."""
+    out = {}
+    for kind in kinds:
+        meta = service.registry.current(kind)
+        if meta is not None:
+            out[kind] = service.spec(AssetKind(kind), meta).window
+    return out
+
+
+def planner_settings(
+    base: PlannerSettings, service: ForecastService, kinds: Iterable[str], *, auto_approve: bool = False
+) -> PlannerSettings:
+    """``base`` with the kinds' backtest thresholds and, as cool-downs, their models' feature windows (kinds
+    that ``base`` lists keep its values)."""
+    kinds = sorted(kinds)
+    return replace(
+        base,
+        kind_thresholds=kind_thresholds(service.registry, kinds) | dict(base.kind_thresholds),
+        cooldown_days=kind_windows(service, kinds) | dict(base.cooldown_days),
+        auto_approve=auto_approve or base.auto_approve,
+    )
+
+
+def visits_and_evidence(
+    service: ForecastService, kinds: Iterable[str], now: dt.datetime
+) -> tuple[dict[str, dt.datetime], dict[str, dt.datetime]]:
+    """Each asset's last visit (recovery event or resolved order) and last alarm or fault before ``now``: the
+    planner's cool-down starts at the visit, and evidence after it lifts the cool-down."""
+    now_ms = int(now.timestamp() * 1000)
+    visits: dict[str, dt.datetime] = {}
+    evidence: dict[str, dt.datetime] = {}
+    for kind in sorted(kinds):
+        k = AssetKind(kind)
+        visits |= {a: _day(t) for a, t in service.last_repairs(k, now_ms).items()}
+        evidence |= {a: _day(t / DAY_MS) for a, t in last_evidence(service.influx, k, now_ms).items()}
+    return visits, evidence
+
+
 def run_forecast_and_plan(
     settings: Settings,
     db: Database,
@@ -142,11 +182,12 @@ def run_forecast_and_plan(
     planner: PlannerSettings | None = None,
 ) -> PlanResult:
     """The worker's forecast job: forecast every asset that is up (storing the hour's window features —
-        the API never writes them), and let the planner propose preventive orders (awaiting an engineer's
-        approval unless ``auto_approve``) for those whose risk passes their kind's threshold, by crews with the
-        kind's skill in the asset's estate; no proposal for an asset with an open order or in its cool-down after
-        a visit (unless an alarm or fault arrived since). ``create=False`` plans without writing orders; ``planner``
-    overrides the planner's settings (the kinds' model thresholds are added to its ``kind_thresholds``)."""
+    the API never writes them), and let the planner propose preventive orders (awaiting an engineer's
+    approval unless ``auto_approve``) for those whose risk passes their kind's threshold, by crews with the
+    kind's skill in the asset's estate; no proposal for an asset with an open order or in its cool-down after
+    a visit (one feature window of its kind's model, unless an alarm or fault arrived since). ``create=False``
+    plans without writing orders; ``planner`` overrides the planner's settings (:func:`planner_settings` adds
+    the kinds' model thresholds and windows where it lists none)."""
     from maintenance.preventive import create_preventive_orders, open_order_assets
 
     service = ForecastService(
@@ -155,23 +196,11 @@ def run_forecast_and_plan(
     try:
         report = service.ranking_report(now)
         kinds = {f.kind for f in report.forecasts}
-        now_ms = int(now.timestamp() * 1000)
-        visits: dict[str, dt.datetime] = {}
-        evidence: dict[str, dt.datetime] = {}
-        for kind in sorted(kinds):
-            k = AssetKind(kind)
-            visits |= {a: _day(t) for a, t in service.last_repairs(k, now_ms).items()}
-            evidence |= {a: _day(t / DAY_MS) for a, t in last_evidence(influx, k, now_ms).items()}
+        visits, evidence = visits_and_evidence(service, kinds, now)
         estates = {a.id: a.ref.estate for a in service.fleet.assets}
-        thresholds = kind_thresholds(service.registry, kinds)
+        cfg = planner_settings(planner or PlannerSettings(), service, kinds, auto_approve=auto_approve)
     finally:
         service.close()
-    base = planner or PlannerSettings()
-    cfg = replace(
-        base,
-        kind_thresholds=thresholds | dict(base.kind_thresholds),
-        auto_approve=auto_approve or base.auto_approve,
-    )
     crews = store_crews(db, capacity)
     with db.transaction() as s:
         blocked = open_order_assets(s)

@@ -72,6 +72,11 @@ RepairSource = Callable[[AssetKind, int], Mapping[str, float]]
 #: rows while the refresh job computes the new step's; later it computes them itself
 PREVIOUS_STEP_GRACE_MS = 10 * 60_000
 
+#: the window of a model whose ``features_spec`` does not record one (trained before it was stored, when the
+#: default was 14 days in 7 buckets); new models record theirs (``predict.features.DEFAULT_WINDOW_DAYS``)
+LEGACY_WINDOW_DAYS = 14.0
+LEGACY_BUCKETS = 7
+
 
 @dataclass(frozen=True)
 class Ranking:
@@ -129,7 +134,8 @@ class ForecastService:
 
     def spec(self, kind: AssetKind, meta: ModelVersion) -> WindowSpec:
         fs = meta.features_spec
-        return spec_for_kind(kind, float(fs.get("window", 14.0)), int(fs.get("buckets", 7)))
+        window = fs.get("window", LEGACY_WINDOW_DAYS)
+        return spec_for_kind(kind, float(window), int(fs.get("buckets", LEGACY_BUCKETS)))
 
     def _last_recovery(self, kind: AssetKind, now_ms: int) -> dict[str, float]:
         q = (
