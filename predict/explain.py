@@ -95,7 +95,7 @@ def describe(
         return text
     stat_word = (STAT_ZH if lang == "zh" else STAT_EN).get(stat, stat)
     if lang == "zh":
-        return f"{label}{w} 天{stat_word} {_fmt(value)}{unit}"
+        return f"{label} {w} 天{stat_word} {_fmt(value)}{unit}"
     return f"{label} {w}-day {stat_word} {_fmt(value)}{unit}"
 
 
@@ -104,7 +104,7 @@ def _vs_peers(label: str, unit: str, stat: str, value: float, w: str, lang: str)
     what = label
     if stat != "level":
         word = (STAT_ZH if lang == "zh" else STAT_EN).get(stat, stat)
-        what = f"{label}{w} 天{word}" if lang == "zh" else f"{label} {w}-day {word}"
+        what = f"{label} {w} 天{word}" if lang == "zh" else f"{label} {w}-day {word}"
     amount = f"{_fmt(abs(value))}{unit}"
     if lang == "zh":
         return f"{what}比同类设备中位数{'高' if value >= 0 else '低'} {amount}"

@@ -132,6 +132,8 @@ def test_a_temperature_changes_in_degrees_not_per_cent() -> None:
     assert describe("elevator", "car_temp_c__level", row, 14, "en") == (
         "car temperature 11.3 °C, down 1.5 °C in 14 days"
     )
+    spread = {"vibration_mm_s__spread": 0.123}
+    assert describe("elevator", "vibration_mm_s__spread", spread, 14, "zh") == "轿厢振动 14 天波动 0.12 mm/s"
     steady = {"car_temp_c__level": 11.3, "car_temp_c__trend": 0.001}
     assert describe("elevator", "car_temp_c__level", steady, 14, "en") == "car temperature 11.3 °C"
 
@@ -146,7 +148,7 @@ def test_a_reading_relative_to_its_peers_says_above_or_below_their_median() -> N
     assert describe("elevator", peak, row, 14, "en") == (
         "machine-room temperature 14-day max 1.0 °C below its peers' median"
     )
-    assert describe("elevator", peak, row, 14, "zh") == "机房温度14 天最大比同类设备中位数低 1.0 °C"
+    assert describe("elevator", peak, row, 14, "zh") == "机房温度 14 天最大比同类设备中位数低 1.0 °C"
 
 
 def test_a_driver_every_peer_shares_is_marked_as_such_in_both_languages() -> None:
