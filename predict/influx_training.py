@@ -1,9 +1,11 @@
 """Training data from InfluxDB: lifetimes from fault/recovery events, features at landmarks by the live query.
 
 Landmarks lie on a grid ``first + k·step``, ``first`` the first feature-clock time (a whole ``clock_ms``, one hour
-by default, as in :mod:`predict.service`) a window after ``start``; at each one the *live* feature query
-(:func:`predict.influx_features.fleet_features_influx`) runs for every asset of the kind, so training rows
-are computed exactly as scoring rows are. A row is kept for an asset when the landmark falls inside one
+by default, as in :mod:`predict.service`) a window after ``start``; at each one the *live* feature code runs for
+every asset of the kind, so training rows are computed exactly as scoring rows are: the window's readings come
+from an :class:`predict.influx_features.InfluxWindowCache` sliding forward with the landmarks (each landmark
+reads only the points since the previous one, not the whole window again: the same readings as the live
+query's, read once), and the event counts over ``[t − window, t)`` from the kind's events, read once. A row is kept for an asset when the landmark falls inside one
 of its lifetimes at least one window after the lifetime started (a full window after the last repair).
 Failures are ``fault`` events; repairs are ``recovery`` events, plus any preventive ``extra`` records
 (from work orders) the caller passes.
@@ -19,9 +21,9 @@ import pandas as pd
 from facility.contract import EVENTS_MEASUREMENT, SCHEMAS, AssetKind
 from ingest.influx import InfluxClient
 from predict.data import SurvivalData
-from predict.features import DAY_MS, WindowSpec
+from predict.features import DAY_MS, EVENT_TYPES, WindowSpec, kind_fields
 from predict.history import MaintenanceRecord, lifetimes_from_records
-from predict.influx_features import fleet_features_influx
+from predict.influx_features import InfluxWindowCache
 
 
 def maintenance_records(
@@ -37,6 +39,40 @@ def maintenance_records(
         for row in s.values:
             out.append(MaintenanceRecord(s.tags["asset"], int(row[0]) / DAY_MS, rtype))
     return out
+
+
+class EventTimes:
+    """The kind's events in ``[start_ms, end_ms)``, read once, counted per window as
+    :func:`predict.influx_features.event_counts_influx` counts them (events with a ``detail``, by type)."""
+
+    def __init__(
+        self,
+        client: InfluxClient,
+        kind: AssetKind,
+        start_ms: int,
+        end_ms: int,
+        event_types: Sequence[str] = EVENT_TYPES,
+    ) -> None:
+        self.types = tuple(event_types)
+        q = (
+            f'SELECT "detail" FROM "{EVENTS_MEASUREMENT}" WHERE "kind" = $kind AND time >= {start_ms}ms '
+            f'AND time < {end_ms}ms GROUP BY "asset", "type"'
+        )
+        #: (asset, type) -> event times (epoch ms, ascending)
+        self.times: dict[tuple[str, str], np.ndarray] = {}
+        for series in client.query(q, params={"kind": kind.value}):
+            if series.tags["type"] in self.types and series.values:
+                times = np.array([int(row[0]) for row in series.values], dtype=np.int64)
+                self.times[(series.tags["asset"], series.tags["type"])] = np.sort(times)
+
+    def counts(self, asset: str, start_ms: int, end_ms: int) -> dict[str, float]:
+        """``events_{type}``: the asset's events of each type in ``[start_ms, end_ms)``."""
+        out = {}
+        for name in self.types:
+            times = self.times.get((asset, name))
+            n = 0 if times is None else int(np.searchsorted(times, end_ms) - np.searchsorted(times, start_ms))
+            out[f"events_{name}"] = float(n)
+        return out
 
 
 def assets_of_kind(client: InfluxClient, kind: AssetKind) -> list[str]:
@@ -89,14 +125,19 @@ def training_data_influx(
     step_ms = round(step_days * DAY_MS)
     begin = round(min(observed.values()) * DAY_MS)
     first = -(-(begin + round(spec.window * DAY_MS)) // clock_ms) * clock_ms  # ceil to the clock
+    window_ms = round(spec.window * DAY_MS)
+    fields = kind_fields(kind)
+    readings = InfluxWindowCache(client)
+    events = EventTimes(client, kind, first - window_ms, end_ms)
     for t_ms in range(first, end_ms, step_ms):
         t = t_ms / DAY_MS
         active = {life.asset: life for life in lives if life.start + spec.window <= t < life.end}
         if not active:
             continue
-        feats = fleet_features_influx(client, kind, t_ms, spec, sorted(active))
+        feats, _ = readings.window(kind, t_ms, spec, sorted(active), fields)
         for asset, life in active.items():
-            rows.append(feats[asset] | {"since_repair": t - life.start})
+            counts = events.counts(asset, t_ms - window_ms, t_ms)
+            rows.append(feats[asset] | counts | {"since_repair": t - life.start})
             time.append(life.end - t)
             event.append(int(life.event))
             groups.append(asset)
