@@ -162,7 +162,12 @@ def features_from_readings(
         fields,
         event_types=(),
     )
-    return dict(zip(assets, X.to_dict("records"), strict=True))
+    # every column is float: rows as Python floats, as to_dict("records") gives them, without its per-row cost
+    names = [str(c) for c in X.columns]
+    return {
+        a: dict(zip(names, row, strict=True))
+        for a, row in zip(assets, X.to_numpy(float).tolist(), strict=True)
+    }
 
 
 def with_event_counts(

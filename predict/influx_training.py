@@ -23,7 +23,7 @@ from ingest.influx import InfluxClient
 from predict.data import SurvivalData
 from predict.features import DAY_MS, EVENT_TYPES, WindowSpec, kind_fields
 from predict.history import MaintenanceRecord, lifetimes_from_records
-from predict.influx_features import InfluxWindowCache
+from predict.influx_features import features_from_readings, readings_influx
 
 
 def maintenance_records(
@@ -39,6 +39,54 @@ def maintenance_records(
         for row in s.values:
             out.append(MaintenanceRecord(s.tags["asset"], int(row[0]) / DAY_MS, rtype))
     return out
+
+
+class ChunkedReadings:
+    """The readings of one kind for windows ``[start, end)`` that move forward in time, read from InfluxDB in
+    chunks ahead (at least ``chunk_ms`` long, never past ``limit_ms``) and kept from the current window's start
+    on: each reading is read once and a window is a slice of the same points the live query would return
+    (:func:`predict.influx_features.readings_influx`; queries of ``[a, b)`` and ``[b, c)`` return ``[a, c)``)."""
+
+    def __init__(
+        self, client: InfluxClient, kind: AssetKind, fields: Sequence[str], chunk_ms: int, limit_ms: int
+    ) -> None:
+        self.client, self.kind, self.fields = client, kind, list(fields)
+        self.chunk_ms, self.limit_ms = chunk_ms, limit_ms
+        self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.lo = 0
+        self.hi: int | None = None  # self.data holds [lo, hi); None: nothing read yet
+
+    def window(
+        self, start_ms: int, end_ms: int, assets: Sequence[str]
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Each of ``assets``' readings in ``[start_ms, end_ms)`` (assets without any are left out)."""
+        if self.hi is None or start_ms < self.lo:
+            self.lo = self.hi = start_ms
+            self.data = {}
+        if end_ms > self.hi:
+            hi = min(max(end_ms, self.hi + self.chunk_ms), max(self.limit_ms, end_ms))
+            new = readings_influx(self.client, self.kind, self.hi, hi, self.fields)
+            cut = start_ms / DAY_MS
+            merged = {}
+            for asset in self.data.keys() | new.keys():
+                old_t, old_v = self.data.get(asset, self._empty())
+                i = int(np.searchsorted(old_t, cut, side="left"))
+                add_t, add_v = new.get(asset, self._empty())
+                if old_t.size - i + add_t.size:
+                    merged[asset] = (np.concatenate([old_t[i:], add_t]), np.concatenate([old_v[i:], add_v]))
+            self.data, self.lo, self.hi = merged, start_ms, hi
+        bounds = (start_ms / DAY_MS, end_ms / DAY_MS)
+        out = {}
+        for asset in assets:
+            if asset in self.data:
+                t, v = self.data[asset]
+                i, j = np.searchsorted(t, bounds, side="left")
+                if j > i:
+                    out[asset] = (t[i:j], v[i:j])
+        return out
+
+    def _empty(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(0), np.zeros((0, len(self.fields)))
 
 
 class EventTimes:
@@ -127,14 +175,18 @@ def training_data_influx(
     first = -(-(begin + round(spec.window * DAY_MS)) // clock_ms) * clock_ms  # ceil to the clock
     window_ms = round(spec.window * DAY_MS)
     fields = kind_fields(kind)
-    readings = InfluxWindowCache(client)
+    # chunks of a few windows: a few dozen queries a year, and a few windows of readings in memory
+    readings = ChunkedReadings(client, kind, fields, max(4 * window_ms, step_ms), end_ms)
     events = EventTimes(client, kind, first - window_ms, end_ms)
     for t_ms in range(first, end_ms, step_ms):
         t = t_ms / DAY_MS
         active = {life.asset: life for life in lives if life.start + spec.window <= t < life.end}
         if not active:
             continue
-        feats, _ = readings.window(kind, t_ms, spec, sorted(active), fields)
+        wanted = sorted(active)
+        feats = features_from_readings(
+            readings.window(t_ms - window_ms, t_ms, wanted), wanted, t_ms, spec, fields
+        )
         for asset, life in active.items():
             counts = events.counts(asset, t_ms - window_ms, t_ms)
             rows.append(feats[asset] | counts | {"since_repair": t - life.start})
