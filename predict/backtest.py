@@ -76,6 +76,20 @@ def cv_concordance(
     return cv_score(model, data, idx, folds, seed)
 
 
+def subsample_assets(
+    groups: np.ndarray, idx: np.ndarray, max_rows: int | None, seed: int, min_assets: int
+) -> np.ndarray:
+    """The rows ``idx`` of a random subset of assets holding about ``max_rows`` rows (at least ``min_assets``
+    assets); all of ``idx`` when it holds no more than ``max_rows``."""
+    if max_rows is None or idx.size <= max_rows:
+        return idx
+    rng = np.random.default_rng(seed)
+    assets = rng.permutation(pd.unique(groups[idx]))
+    per_asset = pd.Series(groups[idx]).value_counts()
+    n = max(int(np.searchsorted(per_asset[assets].cumsum().to_numpy(), max_rows)), min_assets)
+    return idx[np.isin(groups[idx], list(assets[:n]))]
+
+
 def select_model(
     data: SurvivalData,
     idx: np.ndarray,
@@ -91,14 +105,7 @@ def select_model(
     With more than ``max_rows`` rows, the comparison runs on the rows of a random subset of assets holding
     about ``max_rows`` rows (the chosen model is then fitted on everything by the caller).
     """
-    if max_rows is not None and idx.size > max_rows:
-        rng = np.random.default_rng(seed)
-        assets = rng.permutation(pd.unique(data.groups[idx]))
-        per_asset = pd.Series(data.groups[idx]).value_counts()
-        keep = set(
-            assets[: max(int(np.searchsorted(per_asset[assets].cumsum().to_numpy(), max_rows)), 2 * folds)]
-        )
-        idx = idx[np.isin(data.groups[idx], list(keep))]
+    idx = subsample_assets(data.groups, idx, max_rows, seed, 2 * folds)
     folds = min(folds, int(np.unique(data.groups[idx]).size))
     scores = {name: cv_score(m, data, idx, folds, seed, criterion, horizon) for name, m in candidates.items()}
     best = max(scores, key=lambda k: scores[k])

@@ -103,6 +103,60 @@ def choose_weight(
     }
 
 
+def cross_fitted(
+    p_model: np.ndarray,
+    p_km: np.ndarray,
+    time: np.ndarray,
+    event: np.ndarray,
+    horizon: float,
+    groups: np.ndarray,
+    grid: Sequence[float] = WEIGHT_GRID,
+) -> dict[str, Any]:
+    """The honest held-out figures of :func:`choose_weight`: each asset's rows (``groups``) get the weight chosen
+    on the *other* assets' out-of-fold rows, so neither the model nor its weight saw the rows they are scored
+    on. (Leaving one asset out rather than a fold keeps the weights close to the one served: choosing them
+    on four folds out of five let one poor fold be scored with the weight its four neighbours liked, and the
+    estimate swung by more than the model's gain over Kaplan–Meier.)
+
+    Choosing the weight on the rows it is then scored on flatters the model (on a fleet of 18 lifts per kind
+    the weight chosen that way reported a Brier score of 0.239 against Kaplan–Meier's 0.253 where held-out lifts
+    gave 0.259 against 0.253). Returns the cross-fitted probabilities (``prob``, NaN where the model could not
+    be scored: Kaplan–Meier's there), their Brier score and Kaplan–Meier's on the rows whose outcome at the
+    horizon is known, and ``beats_km``."""
+    failed = (time <= horizon) & (event == 1)
+    known = (failed | (time > horizon)) & np.isfinite(p_model) & np.isfinite(p_km)
+    y_all = failed.astype(float)
+    # the Brier score of every weight on each asset's known rows, summed: one pass, then leave each asset out
+    w = np.asarray(grid, dtype=float)
+    pm, pk = np.nan_to_num(p_model), np.nan_to_num(p_km)
+    sq = (w[None, :] * pm[:, None] + (1.0 - w[None, :]) * pk[:, None] - y_all[:, None]) ** 2 * known[:, None]
+    codes, asset = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    per_asset = np.zeros((codes.size, w.size))
+    np.add.at(per_asset, asset, sq)
+    n_asset = np.bincount(asset, weights=known.astype(float), minlength=codes.size)
+    total, n_total = per_asset.sum(axis=0), n_asset.sum()
+    prob = np.array(p_km, dtype=float, copy=True)
+    weights = np.zeros(codes.size)
+    for a in range(codes.size):
+        rest = (total - per_asset[a]) / max(n_total - n_asset[a], 1.0)
+        weights[a] = w[min(range(w.size), key=lambda j: (round(float(rest[j]), 10), w[j]))]
+    ok = np.isfinite(p_model)
+    prob[ok] = weights[asset[ok]] * p_model[ok] + (1.0 - weights[asset[ok]]) * p_km[ok]
+    y = failed[known].astype(float)
+    if y.size == 0:
+        return {"prob": prob, "weights": weights.tolist(), "rows": 0, "beats_km": False}
+    brier = float(np.mean((prob[known] - y) ** 2))
+    brier_km = float(np.mean((p_km[known] - y) ** 2))
+    return {
+        "prob": prob,
+        "weights": weights.tolist(),
+        "rows": int(y.size),
+        "brier": round(brier, 5),
+        "brier_km": round(brier_km, 5),
+        "beats_km": brier < brier_km,
+    }
+
+
 def reliability(p: np.ndarray, outcome: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
     """Rows sorted by predicted probability, cut into ``bins`` groups of equal size: mean predicted vs observed."""
     order = np.argsort(p, kind="stable")
@@ -120,11 +174,27 @@ def reliability(p: np.ndarray, outcome: np.ndarray, bins: int = 10) -> list[dict
 
 
 def renewal_curve(durations: ArrayLike, events: ArrayLike) -> StepFunction | None:
-    """Kaplan–Meier of lifetimes that began at a repair (None when there are none)."""
+    """The survival curve of lifetimes that began at a repair (None when there are none): their Kaplan–Meier
+    curve smoothed with the exponential model fitted to the same lifetimes, weighted as one observed failure:
+    ``R(t) = (d·KM(t) + exp(−λt)) / (d + 1)``, d the failures among them, λ = d / total time (half a failure
+    when none was seen), tabulated daily to 400 days or three times the longest lifetime.
+
+    Kaplan–Meier alone is flat wherever none of the lifetimes happened to fail — right after a repair,
+    typically: a smart bin repaired 12 days before was shown P(fail within 7 d) = 0.09 % (32 renewals, 8
+    failures, none in their first 10 days) on a fleet whose bins fail at random about once in 1,000 days
+    besides wearing out. A handful of failures says little about the hazard between them; the exponential
+    term keeps the fleet's average hazard there, with the weight of one failure, so it fades as failures
+    accumulate."""
     t = np.maximum(np.asarray(durations, dtype=float), 1e-6)
     if t.size == 0:
         return None
-    return kaplan_meier(t, np.asarray(events, dtype=bool))
+    e = np.asarray(events, dtype=bool)
+    km = kaplan_meier(t, e)
+    failures = float(e.sum())
+    rate = max(failures, 0.5) / float(t.sum())
+    grid = np.union1d(km.x, np.arange(1.0, max(3.0 * float(t.max()), 400.0) + 1.0))
+    values = (failures * km(grid) + np.exp(-rate * grid)) / (failures + 1.0)
+    return StepFunction(grid, np.asarray(values, dtype=float))
 
 
 def renewed_survival(curve: StepFunction, since: np.ndarray, grid: np.ndarray) -> np.ndarray:

@@ -1,5 +1,11 @@
-"""Training: select by cross-validated Brier score at the horizon, fit on all data, shrink toward Kaplan–Meier
-on out-of-fold predictions (:mod:`predict.calibration`), choose the planner threshold, register.
+"""Training: select, fit on all data, shrink toward Kaplan–Meier on out-of-fold predictions
+(:mod:`predict.calibration`), choose the planner threshold, register.
+
+Each candidate's out-of-fold P(T ≤ horizon) (5 folds grouped by asset) is shrunk toward Kaplan–Meier by the weight
+chosen without the scored asset (:func:`predict.calibration.cross_fitted`); the candidate whose shrunk
+probabilities have the lowest Brier score is served, with the weight chosen on all its out-of-fold rows — unless
+the cross-fitted probabilities do not beat Kaplan–Meier, which is then served. The held-out Brier score recorded
+is the cross-fitted one (only the choice among candidates was made on the same rows).
 
 A kind with fewer than ``MIN_FAILED_ASSETS`` assets that failed is served Kaplan–Meier (no covariates): with so
 few failures no covariate model can be checked on held-out rows. When every candidate fails to fit, FitFailed:
@@ -22,8 +28,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold
 
-from predict.backtest import run_backtest, select_model
-from predict.calibration import Calibrated, choose_weight, reliability, renewal_curve
+from predict.backtest import run_backtest, subsample_assets
+from predict.calibration import Calibrated, choose_weight, cross_fitted, reliability, renewal_curve
 from predict.data import DataError, SurvivalData
 from predict.metrics import kaplan_meier
 from predict.models import FitFailed, SurvivalModel, default_candidates
@@ -31,6 +37,11 @@ from predict.registry import ModelRegistry, ModelVersion, new_version
 
 #: below this many assets with a failure, a kind is served Kaplan–Meier
 MIN_FAILED_ASSETS = 5
+#: grouped folds of the out-of-fold predictions the shrinkage weight is chosen and checked on (more folds: fold
+#: models closer to the one fitted on everything, so less shrinkage toward Kaplan–Meier than it needs)
+CALIBRATION_FOLDS = 5
+#: model selection compares candidates on the rows of a random subset of assets holding about this many rows
+SELECTION_ROWS = 6000
 
 
 def out_of_fold_probability(
@@ -45,11 +56,21 @@ def out_of_fold(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold P(T ≤ horizon) of ``model`` and of Kaplan–Meier, each row predicted by fits that did not see
     its asset (NaN where the model failed to fit that fold)."""
+    p_model, p_km, _ = out_of_fold_folds(model, data, horizon, folds, seed)
+    return p_model, p_km
+
+
+def out_of_fold_folds(
+    model: SurvivalModel | None, data: SurvivalData, horizon: float, folds: int = 3, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`out_of_fold` and the fold each row was held out in."""
     y = data.y
     out = np.full(len(data.X), np.nan)
     km = np.full(len(data.X), np.nan)
+    fold = np.zeros(len(data.X), dtype=int)
     cv = GroupKFold(n_splits=max(2, min(folds, data.subjects)), shuffle=True, random_state=seed)
-    for tr, te in cv.split(data.X, groups=data.groups):
+    for k, (tr, te) in enumerate(cv.split(data.X, groups=data.groups)):
+        fold[te] = k
         km[te] = 1.0 - float(kaplan_meier(y["time"][tr], y["event"][tr])(np.array([horizon]))[0])
         if model is None:
             continue
@@ -58,7 +79,7 @@ def out_of_fold(
         except (FitFailed, ValueError):
             continue
         out[te] = 1.0 - fitted.predict_survival(data.X.iloc[te], [horizon])[:, 0]
-    return out, km
+    return out, km, fold
 
 
 def choose_threshold(
@@ -113,18 +134,29 @@ def train_model(
             report = run_backtest(data, splits=splits, seed=seed, candidates=candidates)
         except (DataError, FitFailed) as exc:
             report = {"skipped": str(exc)}
-    selection_info: dict[str, Any] = {"criterion": f"brier_{horizon:g}d"}
-    base, name = _select_and_fit(data, candidates, horizon, seed, selection_info)
-    p_model, p_km = out_of_fold(candidates[name] if base is not None else None, data, horizon, seed=seed)
-    cal = (
-        choose_weight(p_model, p_km, data.time, data.event, horizon) if base is not None else {"weight": 0.0}
-    )
+    selection_info: dict[str, Any] = {"criterion": f"cross_fitted_calibrated_brier_{horizon:g}d"}
+    base, name, oof = _select_and_fit(data, candidates, horizon, seed, selection_info)
+    if oof is None:
+        p_km = out_of_fold_folds(None, data, horizon, CALIBRATION_FOLDS, seed)[1]
+        p_model = np.full(len(data.X), np.nan)
+    else:
+        p_model, p_km = oof
+    cal: dict[str, Any] = {"weight": 0.0}
+    honest: dict[str, Any] = {"prob": p_km}
+    if base is not None:
+        cal = choose_weight(p_model, p_km, data.time, data.event, horizon)
+        honest = cross_fitted(p_model, p_km, data.time, data.event, horizon, data.groups)
+        if cal["weight"] > 0 and not honest["beats_km"]:
+            # the weight looked useful on the rows it was chosen on, not on rows it did not see
+            cal |= {"weight": 0.0, "reason": "the cross-fitted model does not beat Kaplan–Meier"}
     weight = float(cal["weight"])
     model = Calibrated(base, weight).fit(data.X, data.y)
     if data.renewals:
         model.renewal_ = renewal_curve([r[0] for r in data.renewals], [r[1] for r in data.renewals])
-    prob = np.where(np.isfinite(p_model), weight * p_model + (1.0 - weight) * p_km, p_km)
-    threshold = choose_threshold(prob, data.time, data.event, horizon, min_precision)
+    # the planner's threshold is on the served probabilities; held-out figures on the cross-fitted ones
+    served_prob = np.where(np.isfinite(p_model), weight * p_model + (1.0 - weight) * p_km, p_km)
+    prob = honest["prob"] if weight > 0 else p_km
+    threshold = choose_threshold(served_prob, data.time, data.event, horizon, min_precision)
     served = name if model.base_ is not None else "kaplan_meier"
     meta = ModelVersion(
         kind=kind,
@@ -145,35 +177,62 @@ def train_model(
     return registry.save(model, meta)
 
 
+def _subset(data: SurvivalData, idx: np.ndarray) -> SurvivalData:
+    return SurvivalData(
+        data.X.iloc[idx].reset_index(drop=True), data.time[idx], data.event[idx], data.groups[idx]
+    )
+
+
 def _select_and_fit(
     data: SurvivalData,
     candidates: Mapping[str, SurvivalModel],
     horizon: float,
     seed: int,
     info: dict[str, Any],
-) -> tuple[SurvivalModel | None, str]:
-    """The candidate with the best CV Brier score, fitted on every row — or (None, "kaplan_meier") when the data
-    hold too few failures (the reason goes into ``info``). Raises FitFailed when every candidate fails."""
+) -> tuple[SurvivalModel | None, str, tuple[np.ndarray, np.ndarray] | None]:
+    """The candidate whose *calibrated* out-of-fold probabilities have the best cross-fitted Brier score,
+    fitted on every row, with its out-of-fold P(T ≤ horizon) and Kaplan–Meier's on every row — or
+    (None, "kaplan_meier", None) when the data hold too few failures (the reason goes into ``info``).
+    Raises FitFailed when every candidate fails.
+
+    Candidates are compared on what would be served — each one's out-of-fold probabilities shrunk toward
+    Kaplan–Meier by the weight chosen without the scored asset (:func:`predict.calibration.cross_fitted`) —
+    not on their raw probabilities: compared raw, a ridge-penalised Cox model whose probabilities are merely
+    less extreme was chosen over one that ranked better (on a held-out fleet of lifts C 0.64 against the
+    plain Cox model's 0.69), although the shrinkage that follows corrects the extremes. With more than
+    ``SELECTION_ROWS`` rows the comparison runs on a random subset of assets."""
     if data.subject_events < MIN_FAILED_ASSETS:
         info["reason"] = (
             f"{data.subject_events} assets with a failure (fewer than {MIN_FAILED_ASSETS}): Kaplan–Meier is served"
         )
-        return None, "kaplan_meier"
-    # the planner thresholds P(failure within the horizon): choose the model whose probabilities are right, not
-    # only well ranked (concordance cannot tell an overconfident model from a calibrated one); FitFailed when
-    # every candidate fails: the previous version stays in service
-    selection = select_model(
-        data, np.arange(len(data.X)), candidates, seed=seed, criterion="brier", horizon=horizon
-    )
-    info["cv_minus_brier"] = selection.scores
-    for name in sorted(selection.scores, key=lambda n: -selection.scores[n]):
-        if not np.isfinite(selection.scores[name]):
+        return None, "kaplan_meier", None
+    idx = subsample_assets(data.groups, np.arange(len(data.X)), SELECTION_ROWS, seed, 2 * CALIBRATION_FOLDS)
+    sub = data if idx.size == len(data.X) else _subset(data, idx)
+    scores: dict[str, float] = {}
+    oof: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, candidate in candidates.items():
+        p_model, p_km, _ = out_of_fold_folds(candidate, sub, horizon, CALIBRATION_FOLDS, seed)
+        honest = cross_fitted(p_model, p_km, sub.time, sub.event, horizon, sub.groups)
+        # a candidate that failed to fit any fold is out, as in cross-validated selection
+        ok = bool(np.all(np.isfinite(p_model))) and "brier" in honest
+        scores[name] = float(honest["brier"]) if ok else float("inf")
+        oof[name] = (p_model, p_km)
+    info["cross_fitted_brier"] = scores
+    info["rows_compared"] = int(idx.size)
+    for name in sorted(scores, key=lambda n: scores[n]):
+        if not np.isfinite(scores[name]):
             break
         try:
-            return clone(candidates[name]).fit(data.X, data.y), name
+            fitted = clone(candidates[name]).fit(data.X, data.y)
         except FitFailed:
             continue
-    raise FitFailed("every candidate failed to fit on all the rows")
+        if sub is not data:
+            p_model, p_km, _ = out_of_fold_folds(candidates[name], data, horizon, CALIBRATION_FOLDS, seed)
+            oof[name] = (p_model, p_km)
+        return fitted, name, oof[name]
+    raise FitFailed(
+        "every candidate model failed to fit: check the covariates for constant or duplicate columns"
+    )
 
 
 def _held_out(
@@ -196,7 +255,11 @@ def _held_out(
         "weight": cal.get("weight", 0.0),
         "rows": int(y.size),
         "failed": int(y.sum()),
+        # each fold scored with the weight chosen on the other folds (predict.calibration.cross_fitted)
+        "weight_choice": "cross-fitted",
     }
+    if "reason" in cal:
+        out["reason"] = cal["reason"]
     if y.size:
         out |= {
             "brier": round(float(np.mean((p - y) ** 2)), 5),

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from predict.calibration import Calibrated, choose_weight, renewal_curve
+from predict.calibration import Calibrated, choose_weight, cross_fitted, renewal_curve, renewed_survival
 from predict.data import SurvivalData
 from predict.explain import describe
 from predict.forecast import AssetInput, ForecastSettings, forecast_assets
@@ -155,3 +155,34 @@ def test_survival_y_of_the_renewals_is_valid(fleet: SurvivalData) -> None:
     y = survival_y([r[0] for r in fleet.renewals], [int(r[1]) for r in fleet.renewals])
     curve = renewal_curve(y["time"], y["event"])
     assert curve is not None and float(curve(np.array([0.0]))[0]) == 1.0
+
+
+def test_a_weight_that_only_its_own_rows_like_is_not_served() -> None:
+    """One asset with many rows where the model is right outweighs twenty where it is wrong: chosen on all the
+    rows, the weight "beats" Kaplan–Meier; each asset scored with the weight the others chose, it does not."""
+    groups = np.array(["big"] * 200 + [f"s{i}" for i in range(20) for _ in range(5)], dtype=object)
+    rng = np.random.default_rng(2)
+    failed = rng.random(groups.size) < 0.3
+    time = np.where(failed, 10.0, 60.0)
+    event = np.ones(groups.size, dtype=int)
+    p_km = np.full(groups.size, 0.3)
+    p_model = np.where(failed, 0.9, 0.1)
+    p_model[200:] = 1.0 - p_model[200:]  # wrong on every small asset
+    tuned = choose_weight(p_model, p_km, time, event, 30.0)
+    assert tuned["weight"] > 0 and tuned["beats_km"]
+    honest = cross_fitted(p_model, p_km, time, event, 30.0, groups)
+    assert not honest["beats_km"] and honest["brier"] > honest["brier_km"] == tuned["brier_km"]
+    assert honest["weights"][list(np.unique(groups.astype(str))).index("big")] == 0.0  # the others' choice
+
+
+def test_the_renewal_curve_is_never_certain_where_no_renewal_failed() -> None:
+    """Forty lifetimes after a repair, none failing in its first 40 days: Kaplan–Meier alone would say
+    P(fail within 7 d) = 0 right after a repair; the renewal curve keeps a small hazard there, and still
+    says a fresh repair is safer than a worn unit."""
+    durations = np.linspace(40.0, 120.0, 40)
+    failed = np.arange(40) % 2 == 0
+    curve = renewal_curve(durations, failed)
+    assert curve is not None
+    p = 1.0 - renewed_survival(curve, np.array([0.0, 5.0]), np.array([7.0, 30.0, 90.0]))
+    assert np.all(p[:, 0] > 0.001) and np.all(p[:, 0] < 0.05)  # small but not zero
+    assert np.all(np.diff(p, axis=1) > 0) and np.all(p < 1.0)

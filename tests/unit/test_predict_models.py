@@ -197,3 +197,20 @@ def test_training_selects_by_brier_at_the_horizon_so_an_overconfident_model_lose
     assert -0.25 < km < by_brier.scores["cox"] < 0
     with pytest.raises(ValueError, match="unknown selection criterion 'auc'"):
         cv_score(CoxPH(), data, rows, 3, criterion="auc")
+
+
+def test_weibull_aft_is_lifelines_model_fitted_in_numpy() -> None:
+    """Same model and objective as lifelines' WeibullAFTFitter (mean negative log-likelihood + ridge on the
+    slopes), fitted with an analytic gradient: the coefficients agree."""
+    from lifelines import WeibullAFTFitter
+
+    X, y = weibull_data(400, seed=4)
+    ours = WeibullAFT(penalizer=0.01).fit(X, y)
+    z = ours.prep_.transform(X)
+    frame = z.assign(_time=y["time"], _event=y["event"].astype(int))
+    ref = WeibullAFTFitter(penalizer=0.01).fit(frame, "_time", "_event")
+    coef = ref.params_.loc["lambda_"].reindex(z.columns).to_numpy()
+    assert np.allclose(ours.coef_, coef, atol=0.01)
+    assert ours.intercept_ == pytest.approx(float(ref.params_.loc[("lambda_", "Intercept")]), abs=0.01)
+    assert ours.rho_ == pytest.approx(float(np.exp(ref.params_.loc[("rho_", "Intercept")])), rel=0.01)
+    assert ours.coef_[list(z.columns).index("x1")] == pytest.approx(-0.8, abs=0.15)  # t ∝ exp(−0.8·x1)
