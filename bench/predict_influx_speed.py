@@ -3,7 +3,8 @@
     .venv/bin/python bench/predict_influx_speed.py [--buildings 500] [--every-minutes 60] [--model weibull|hazard]
                                                    [--breakdown] [--no-aggregates]
 
-A throwaway influxd (data in a temp dir) gets a simulated 14-day window of telemetry and events for
+A throwaway influxd (data in a temp dir) gets a simulated window (``--window``, default the product's
+``predict.features.DEFAULT_WINDOW_DAYS``) of telemetry and events for
 ``20 × buildings`` assets (default 10,000: 6 lifts, 2 fire panels, 4 pumps, 8 bins per building), one reading
 per asset every ``--every-minutes``, ending at the current hour (the feature store keeps 30 days); drivers are
 computed for the riskiest ``--explain-top`` per kind (50, as ``ForecastService.ranking``). Models are
@@ -48,7 +49,7 @@ from facility.services.ports import free_port  # noqa: E402
 from facility.settings import Settings  # noqa: E402
 from ingest.influx import InfluxClient  # noqa: E402
 from ingest.lineprotocol import to_line  # noqa: E402
-from predict.features import kind_fields, spec_for_kind  # noqa: E402
+from predict.features import DEFAULT_BUCKETS, DEFAULT_WINDOW_DAYS, kind_fields, spec_for_kind  # noqa: E402
 from predict.forecast import ForecastSettings  # noqa: E402
 from predict.influx_features import fleet_features_influx  # noqa: E402
 from predict.models import DiscreteHazard, SurvivalModel, WeibullAFT, survival_y  # noqa: E402
@@ -75,6 +76,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--buildings", type=int, default=500)
     ap.add_argument("--every-minutes", type=float, default=60.0)
+    ap.add_argument("--window", type=float, default=DEFAULT_WINDOW_DAYS, help="feature window, days")
     ap.add_argument("--model", choices=["weibull", "hazard"], default="weibull")
     ap.add_argument(
         "--explain-top",
@@ -97,7 +99,7 @@ def main() -> None:
         fleet,
         seed=5,
         end_ms=end_ms + HOUR_MS - 1,
-        days=14.6,
+        days=args.window + 0.6,
         step_s=args.every_minutes * 60,
         health_every_s=0,
     )
@@ -124,16 +126,16 @@ def main() -> None:
             client.write(batch)
             points += len(batch)
             t_write = time.perf_counter() - t0
-            result = score(client, fleet, now, args.model, later, args.explain_top)
+            result = score(client, fleet, now, args.model, later, args.explain_top, args.window)
             if args.breakdown:
-                result |= breakdown(client, fleet, now, not args.no_aggregates)
+                result |= breakdown(client, fleet, now, not args.no_aggregates, args.window)
         finally:
             server.stop()
     print(
         json.dumps(
             {
                 "assets": len(fleet.assets),
-                "window_days": 14,
+                "window_days": args.window,
                 "reading_every_minutes": args.every_minutes,
                 "points_written": points,
                 "simulate_seconds": round(t_sim, 2),
@@ -147,15 +149,17 @@ def main() -> None:
     )
 
 
-def fit_models(client: InfluxClient, fleet, now_ms: int, model: str) -> dict[AssetKind, SurvivalModel]:
+def fit_models(
+    client: InfluxClient, fleet, now_ms: int, model: str, window: float
+) -> dict[AssetKind, SurvivalModel]:
     rng = np.random.default_rng(0)
     out: dict[AssetKind, SurvivalModel] = {}
     import pandas as pd
 
     for kind in AssetKind:
         ids = [a.id for a in fleet.assets if a.kind is kind][:3000]
-        feats = fleet_features_influx(client, kind, now_ms, spec_for_kind(kind), ids)
-        X = pd.DataFrame([feats[a] for a in ids]).assign(since_repair=rng.uniform(14, 400, len(ids)))
+        feats = fleet_features_influx(client, kind, now_ms, spec_for_kind(kind, window), ids)
+        X = pd.DataFrame([feats[a] for a in ids]).assign(since_repair=rng.uniform(window, 400, len(ids)))
         z = X.iloc[:, 2].fillna(X.iloc[:, 2].median()).to_numpy()
         scale = 60 * np.exp(-(z - z.mean()) / (z.std() or 1.0) * 0.5)
         t = rng.weibull(1.5, len(ids)) * scale
@@ -169,9 +173,12 @@ def fit_models(client: InfluxClient, fleet, now_ms: int, model: str) -> dict[Ass
 class BenchService(ForecastService):
     """ForecastService with in-memory models instead of the registry."""
 
-    def __init__(self, client: InfluxClient, fleet, models: dict[AssetKind, SurvivalModel]) -> None:
+    def __init__(
+        self, client: InfluxClient, fleet, models: dict[AssetKind, SurvivalModel], window: float
+    ) -> None:
         super().__init__(Settings(), client, fleet)
         self.bench_models = models
+        self.window = window
 
     def model(self, kind: AssetKind) -> tuple[SurvivalModel, ModelVersion]:
         meta = ModelVersion(
@@ -180,16 +187,22 @@ class BenchService(ForecastService):
             "bench",
             "",
             (),
-            features_spec={"source": "telemetry", "window": 14, "buckets": 7},
+            features_spec={"source": "telemetry", "window": self.window, "buckets": DEFAULT_BUCKETS},
         )
         return self.bench_models[kind], meta
 
 
 def score(
-    client: InfluxClient, fleet, now: dt.datetime, model: str, later: list[str], explain_top: int
+    client: InfluxClient,
+    fleet,
+    now: dt.datetime,
+    model: str,
+    later: list[str],
+    explain_top: int,
+    window: float,
 ) -> dict:
     now_ms = int(now.timestamp() * 1000)
-    models = fit_models(client, fleet, now_ms, model)
+    models = fit_models(client, fleet, now_ms, model, window)
     cfg = ForecastSettings(explain_top=explain_top)
     assets = list(fleet.assets)
     hour = dt.timedelta(hours=1)
@@ -199,13 +212,13 @@ def score(
         out = f()
         return out, time.perf_counter() - t0
 
-    job = BenchService(client, fleet, models)
+    job = BenchService(client, fleet, models, window)
     first, t_refresh_first = timed(lambda: refresh_features(job, now))
-    api = BenchService(client, fleet, models)
+    api = BenchService(client, fleet, models, window)
     forecasts, t_new_process = timed(lambda: api.forecasts(assets, now + dt.timedelta(minutes=20), cfg))
     _, t_same_hour = timed(lambda: api.forecasts(assets, now + dt.timedelta(minutes=40), cfg))
     client.write(later)  # one more hour of telemetry arrives
-    early = BenchService(client, fleet, models)
+    early = BenchService(client, fleet, models, window)
     _, t_before_refresh = timed(lambda: early.forecasts(assets, now + hour, cfg))
     second, t_refresh_next = timed(lambda: refresh_features(job, now + hour))
     _, t_next_hour = timed(lambda: api.forecasts(assets, now + hour + dt.timedelta(minutes=5), cfg))
@@ -222,7 +235,7 @@ def score(
     }
 
 
-def breakdown(client: InfluxClient, fleet, now: dt.datetime, aggregates: bool) -> dict:
+def breakdown(client: InfluxClient, fleet, now: dt.datetime, aggregates: bool, window: float) -> dict:
     """Per kind: the raw-window query (what a cold refresh runs) — HTTP round trip (server + transfer), JSON
     parsing (stdlib, as InfluxClient.query does, and orjson) — and, for comparison, the server-side
     bucket-aggregate query (6 aggregates × fields, GROUP BY time)."""
@@ -231,7 +244,7 @@ def breakdown(client: InfluxClient, fleet, now: dt.datetime, aggregates: bool) -
     now_ms = int(now.timestamp() * 1000)
     fig = {k: 0.0 for k in ("raw_http", "raw_json_stdlib", "raw_orjson", "raw_mb", "agg_http", "events_http")}
     for kind in AssetKind:
-        spec = spec_for_kind(kind)
+        spec = spec_for_kind(kind, window)
         start, width, offset = _bounds(now_ms, spec)
         fields = kind_fields(kind)
         where = f"time >= {start}ms AND time < {now_ms}ms"
