@@ -47,6 +47,7 @@ from policy_loop import (
     utc_ms,
 )
 from policy_predictive import (
+    WINDOW_DAYS,
     KindModel,
     Predictive,
     calibration_rows,
@@ -63,7 +64,7 @@ REPO = Path(__file__).resolve().parent.parent
 GRIDS: dict[str, tuple[float, ...]] = {
     "fixed_interval": (30.0, 45.0, 60.0, 90.0, 120.0),
     "oracle": (0.1, 0.15, 0.25, 0.35, 0.5),
-    "predictive": (0.15, 0.2, 0.25, 0.3, 0.4),
+    "predictive": (0.2, 0.25, 0.3, 0.35, 0.4),
 }
 POLICIES = ("reactive", *GRIDS)
 #: not tuned: lifts on the regulated 15-day calendar (TSG T5002), the other kinds on their tuned fixed intervals;
@@ -227,13 +228,21 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--fleet", type=Path, default=REPO / "simulators" / "fleets" / "demo.yaml")
     ap.add_argument("--train-seeds", default="1,2")
-    ap.add_argument("--tune-seeds", default="1,2,3,4,5")
-    ap.add_argument("--test-seeds", default="101,102,103,104,105,106,107,108")
+    ap.add_argument("--tune-seeds", default=",".join(map(str, range(1, 11))))
+    ap.add_argument("--test-seeds", default=",".join(map(str, range(101, 117))))
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--capacity", type=int, default=3, help="preventive visits a day, all crews together")
     ap.add_argument("--preventive-cost", type=float, default=1.0)
     ap.add_argument("--corrective-cost", type=float, default=5.0)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--warmup-days",
+        type=int,
+        default=int(WINDOW_DAYS) + 7,
+        help="days the fleet runs before each counted year with no policy deciding, so that every policy "
+        "starts from the same fleet and a policy that reads telemetry has one feature window of it "
+        "(default: the feature window + 7 days; 0 = the year starts cold)",
+    )
     ap.add_argument(
         "--use-criticality",
         action="store_true",
@@ -256,6 +265,7 @@ def main() -> None:
         failure_weight={a: c / REFERENCE_CRITICALITY for a, c in crit.items()}
         if args.use_criticality
         else {},
+        warmup_days=args.warmup_days,
     )
     seeds = {k: [int(s) for s in getattr(args, f"{k}_seeds").split(",")] for k in ("train", "tune", "test")}
     if set(seeds["test"]) & (set(seeds["train"]) | set(seeds["tune"])):
@@ -384,6 +394,7 @@ def main() -> None:
     out = {
         "fleet_assets": len(fleet.assets),
         "days": args.days,
+        "warmup_days": args.warmup_days,
         "train_seeds": seeds["train"],
         "tune_seeds": seeds["tune"],
         "test_seeds": seeds["test"],

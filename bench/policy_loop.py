@@ -51,6 +51,13 @@ class LoopConfig:
     corrective_cost: float = 5.0
     #: consequence weight of a failure per asset id (absent = 1)
     failure_weight: Mapping[str, float] = field(default_factory=dict)
+    #: days the fleet runs before ``start_ms`` with no policy deciding (failures repaired on call-out) and
+    #: nothing counted: the state every policy starts the year from, and the telemetry a policy that reads it
+    #: has at the year's first decision — a deployed product has the readings of the weeks before any given
+    #: day, and without them the predictive policy was blind for its first feature window of every year
+    #: while the calendar and the oracle acted from day 0. The run before ``start_ms`` is the same for every
+    #: policy on a seed (nothing decides there), so they all start from the same fleet.
+    warmup_days: int = 0
 
     def weight(self, asset: str) -> float:
         return float(self.failure_weight.get(asset, 1.0))
@@ -61,10 +68,12 @@ class LoopState:
 
     def __init__(self, fleet: Fleet, seed: int, cfg: LoopConfig, policy: Policy) -> None:
         self.cfg = cfg
+        #: where the simulation starts: ``warmup_days`` before the counted period
+        self.sim_start_ms = cfg.start_ms - cfg.warmup_days * DAY_MS
         self.sim = FleetSimulator(
             fleet,
             seed,
-            cfg.start_ms,
+            self.sim_start_ms,
             auto_repair_after_s=cfg.corrective_delay_h * 3600.0,
             health_every_s=policy.health_every_s,
         )
@@ -72,7 +81,7 @@ class LoopState:
         self.kind = {a: s.kind.value for a, s in self.assets.items()}
         self.start_ms = cfg.start_ms
         self.now_ms = cfg.start_ms
-        self.last_service_ms: dict[str, int] = dict.fromkeys(self.assets, cfg.start_ms)
+        self.last_service_ms: dict[str, int] = dict.fromkeys(self.assets, self.sim_start_ms)
         self.down: set[str] = set()  # failed, waiting for the corrective repair
         self.truth: list[TruthRecord] = []  # failures and repairs (each asset's in time order)
         self.health: dict[str, list[TruthRecord]] = {a: [] for a in self.assets}
@@ -130,6 +139,8 @@ class Policy:
 
 def simulate(fleet: Fleet, seed: int, cfg: LoopConfig, policy: Policy) -> LoopState:
     state = LoopState(fleet, seed, cfg, policy)
+    if cfg.warmup_days:
+        state.sync()  # the warm-up in one run per asset: the same random numbers, whatever policy follows
     for day in range(cfg.days):
         state.now_ms = cfg.start_ms + day * DAY_MS
         chosen: list[str] = []
@@ -161,11 +172,15 @@ def figures(state: LoopState) -> dict:
     weighted_down_h = 0.0
     failed_at: dict[str, int] = {}
     for r in state.truth:
+        if r.ts < cfg.start_ms:
+            continue  # the warm-up: the same for every policy, not counted
         row = per[r.kind]
         if r.type == "failure":
             row["failures"] += 1
             failed_at[r.asset] = r.ts
         elif r.was_down:
+            if r.asset not in failed_at:
+                continue  # the repair of a failure in the warm-up (the same for every policy)
             down_h = (r.ts - failed_at.pop(r.asset)) / HOUR_MS
             row["corrective_repairs"] += 1
             row["downtime_hours"] += down_h
@@ -220,8 +235,9 @@ class FixedInterval(Policy):
     def _next(self, state: LoopState, asset: str) -> int:
         period = int(per_kind(self.interval_days, state.kind[asset]) * DAY_MS)
         last = state.last_service_ms[asset]
-        first = last == state.start_ms
-        return last + (zlib.crc32(asset.encode()) % period if first else period)
+        if last == state.sim_start_ms:  # never serviced: first visits phase-spread over the counted period
+            return state.start_ms + zlib.crc32(asset.encode()) % period
+        return last + period
 
     def decide(self, state: LoopState, capacity: int) -> list[str]:
         # what is known may be stale: a repair since the last look only moves the due date later, so only

@@ -189,9 +189,11 @@ class Predictive(Policy):
     ``max_interval``: per kind, a calendar under the predictions (days since the last visit; the planner's
     ``max_interval_days``).
 
-    ``p_thresholds``: per kind, the P(failure within 30 d) at which a typical asset of the kind gets an order;
-    the planner's kind threshold is that × the kind's criticality (``criticality`` given: P × criticality is
-    the risk the planner ranks by), or × 3 for every asset when ``criticality`` is None (equal weights)."""
+    ``p_thresholds``: per kind (or one for all), the P(failure within 30 d) at which an asset of the reference
+    criticality (3) gets an order. The planner thresholds risk = P × criticality at p × 3, so an asset of
+    criticality c is visited from P ≥ 3p / c: the expected failure cost a visit averts, P × 5 × c / 3, is weighed
+    against the visit's, as the cost model weighs them (a fire panel from P ≥ 0.6p, a bin from P ≥ 1.5p). With
+    ``criticality`` None every asset has the reference criticality (equal weights): P ≥ p."""
 
     telemetry = True
 
@@ -212,12 +214,9 @@ class Predictive(Policy):
         self.crit = (
             dict(criticality) if criticality is not None else dict.fromkeys(ids, REFERENCE_CRITICALITY)
         )
-        kind_crit = {
-            k.value: float(np.median([self.crit[a.id] for a in fleet.assets if a.kind is k]))
-            for k in {a.kind for a in fleet.assets}
-        }
-        p = {k: (p_thresholds[k] if isinstance(p_thresholds, Mapping) else p_thresholds) for k in kind_crit}
-        self.kind_thresholds = {k: round(float(p[k]) * kind_crit[k], 6) for k in kind_crit}
+        kinds = {a.kind.value for a in fleet.assets}
+        p = {k: (p_thresholds[k] if isinstance(p_thresholds, Mapping) else p_thresholds) for k in kinds}
+        self.kind_thresholds = {k: round(float(p[k]) * REFERENCE_CRITICALITY, 6) for k in sorted(kinds)}
         self.planner = PlannerSettings(
             risk_threshold=min(self.kind_thresholds.values()),
             kind_thresholds=self.kind_thresholds,
