@@ -33,7 +33,8 @@ import datetime as dt
 import io
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -103,6 +104,17 @@ def _stored(client: InfluxClient) -> int:
     return n
 
 
+def _wait(done: Callable[[], bool], bound_s: float = 120.0) -> None:
+    """Until ``done()`` (a bound for a loaded machine, not a speed requirement)."""
+    deadline = time.monotonic() + bound_s
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _acked(ing: Ingester, n: int) -> bool:
+    return bool(ing.metrics.n_acked >= n)
+
+
 def _send(history: History, broker: DynsecBroker, settings: Settings, client: InfluxClient) -> int:
     """Every unit publishes its history with its own account; returns the points the ingester stored."""
     specs = [AccountSpec.device(u.ref) for u in history.units]
@@ -112,13 +124,15 @@ def _send(history: History, broker: DynsecBroker, settings: Settings, client: In
     ing = Ingester(settings)
     ing.start()
     try:
+        sent = 0
         for u in history.units:
             name = u.ref.asset
-            publish(broker.host, broker.port, _messages(history, name), client_id=name, username=name,
-                    password=passwords[name])  # fmt: skip
-        deadline = time.monotonic() + 60
-        while _stored(client) < expected and time.monotonic() < deadline:
-            time.sleep(0.3)
+            sent += publish(broker.host, broker.port, _messages(history, name), client_id=name, username=name,
+                            password=passwords[name])  # fmt: skip
+            # devices come one after another, as a fleet joins: the broker holds at most one device's upload
+            # for the ingester (mosquitto drops QoS 1 messages beyond a slow subscriber's queue of 1,000)
+            _wait(partial(_acked, ing, sent))
+        _wait(lambda: _stored(client) >= expected)
     finally:
         ing.stop()
         with DynsecAccounts.for_broker(broker) as accounts:
