@@ -141,6 +141,8 @@ def simulate(fleet: Fleet, seed: int, cfg: LoopConfig, policy: Policy) -> LoopSt
     state = LoopState(fleet, seed, cfg, policy)
     if cfg.warmup_days:
         state.sync()  # the warm-up in one run per asset: the same random numbers, whatever policy follows
+        for samples in state.health.values():
+            samples.clear()  # ground truth from before anyone decides is nobody's late check
     for day in range(cfg.days):
         state.now_ms = cfg.start_ms + day * DAY_MS
         chosen: list[str] = []

@@ -11,7 +11,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
-from policy_loop import DAY_MS, FixedInterval, LoopConfig, Policy, figures, simulate, utc_ms  # noqa: E402
+from policy_loop import DAY_MS, FixedInterval, LoopConfig, Oracle, Policy, figures, simulate, utc_ms  # noqa: E402
 from policy_predictive import Predictive  # noqa: E402
 
 from facility.fleet import load_fleet  # noqa: E402
@@ -39,6 +39,15 @@ def test_every_policy_starts_the_year_from_the_same_fleet_and_the_warm_up_is_not
     assert visits and min(visits) >= START
     first_day = sum(1 for t in visits if t < START + DAY_MS)
     assert first_day <= cfg.capacity < len(visits)
+
+
+def test_the_oracle_is_never_late_after_a_warm_up() -> None:
+    """The oracle looks at an asset only when it could have reached its threshold; the daily ground truth
+    checks that bound, and what happened in the warm-up, before anyone decides, is no late look."""
+    oracle = Oracle(0.25)
+    state = simulate(FLEET, 7, LoopConfig(start_ms=START, days=60, warmup_days=60), oracle)
+    assert oracle.late_checks == 0
+    assert figures(state)["preventive_visits"] > 0
 
 
 def test_without_a_warm_up_the_counted_period_is_the_whole_run() -> None:
