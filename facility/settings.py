@@ -119,6 +119,13 @@ class Settings(BaseSettings):
     mqtt_admin_username: str = "admin"
     mqtt_admin_password: str | None = None
 
+    # --- preventive planner (added by the threshold helper, issue 12): the cost-optimal P(fail within 30 d) for an
+    # asset of reference criticality 3 that the closed-loop policy benchmark measured with a visit:failure cost of
+    # 1:5 (bench/policy.py: per-kind tuned values 0.25-0.35 on 10 tuning seeds; docs/benchmarks.md "Issue 12").
+    # A kind's probability threshold is the smallest P whose held-out failure rate reaches max(this, the kind's
+    # Kaplan-Meier 30-day rate) (predict/threshold.py); the planner visits at risk = P x criticality >= 3 x that.
+    plan_reference_probability: float = 0.3
+
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'facility.db').resolve()}"

@@ -339,9 +339,27 @@ def _models(args: argparse.Namespace) -> int:
             else "no held-out figures"
         )
         print(f"{row['kind']}: {row['version']} serves {row['served']} ({figures})")
+        print(f"    {_threshold_line(row.get('plan_threshold') or {})}")
         for r in row["reliability"]:
             print(f"    predicted {r['predicted']:.3f}  observed {r['observed']:.3f}  (n={r['n']})")
     return 0
+
+
+def _threshold_line(t: dict[str, Any]) -> str:
+    """The planner threshold of a model as `facility models` prints it."""
+    if not t:
+        return "planner threshold: none recorded (retrain)"
+    basis = (
+        f"target rate {t.get('target_rate')} = max(reference {t.get('reference_probability')}, "
+        f"Kaplan-Meier {t.get('km_rate')}); {t.get('known_rows')} held-out rows with a known outcome "
+        f"({t.get('known_failed')} failed, {t.get('excluded_near_end')} near the data end left out)"
+    )
+    if t.get("probability") is None:
+        return f"planner threshold: none, no predictive proposals ({t.get('reason')}); {basis}"
+    return (
+        f"planner threshold: P(fail in 30 d) >= {t['probability']:.3f} at criticality 3 "
+        f"(held-out rate there {t.get('rate_at_threshold')}); {basis}"
+    )
 
 
 def _no_orders_arg(p: argparse.ArgumentParser) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from facility.contract import AssetKind
 from facility.fleet import Fleet
@@ -19,6 +20,7 @@ from predict.planner import CrewSpec, PlannedOrder, PlannerSettings, plan_work_o
 from predict.registry import ModelRegistry, ModelVersion
 from predict.repairs import RepairLog, down_source, repair_source
 from predict.service import ForecastService
+from predict.threshold import REFERENCE_PROBABILITY, probability_for_target
 from predict.train import train_model
 
 if TYPE_CHECKING:
@@ -42,13 +44,15 @@ def train_from_telemetry(
     splits: int = 3,
     seed: int = 0,
     repairs: RepairLog | None = None,
+    reference_probability: float | None = None,
 ) -> ModelVersion:
     """Landmark training data from ``days`` of telemetry and fault events before ``now``; selects, fits and
     registers a model. Raises FitFailed (the previous model stays current), DataError or InfluxError.
 
     ``repairs`` (:func:`predict.repairs.order_log`): the work-order store's repairs, added to InfluxDB's
     ``recovery`` events — without them a preventive visit (it sends no event) neither censors a lifetime nor
-    restarts ``since_repair``."""
+    restarts ``since_repair``. ``reference_probability``: ``Settings.plan_reference_probability`` (default: the
+    setting's default; the planner reads p* again for the live setting, :func:`kind_thresholds`)."""
     if days <= window:
         raise ValueError(f"--days ({days}) must exceed the feature --window ({window})")
     end_ms = int(now.timestamp() * 1000)
@@ -79,6 +83,9 @@ def train_from_telemetry(
             "repairs": "events+orders" if repairs is not None else "events",
         },
         seed=seed,
+        reference_probability=REFERENCE_PROBABILITY
+        if reference_probability is None
+        else reference_probability,
     )
 
 
@@ -94,14 +101,46 @@ class PlanResult:
     created: list[int] = field(default_factory=list)
 
 
-def kind_thresholds(registry: ModelRegistry, kinds: Iterable[str]) -> dict[str, float]:
-    """Each kind's planner threshold: its model's backtest probability threshold × the typical criticality."""
+def kind_thresholds(
+    registry: ModelRegistry, kinds: Iterable[str], reference_probability: float | None = None
+) -> dict[str, float]:
+    """Each kind's planner risk threshold: its probability threshold p* × the reference criticality (3), so a
+    critical asset is visited at a proportionally lower P (the cost weighting the policy benchmark validated).
+    A kind whose model has no threshold (weak model, Kaplan–Meier served: the reason is in its model version)
+    gets ∞: no predictive proposals. ``reference_probability`` other than the one the model was trained with:
+    p* is read again off the model's isotonic curve (:func:`predict.threshold.probability_for_target`)."""
     out = {}
     for kind in kinds:
         meta = registry.current(kind)
-        p = (meta.threshold or {}).get("probability") if meta else None
-        if p:
-            out[kind] = threshold_from_backtest(float(p))
+        if meta is None:
+            continue
+        p = _probability_threshold(meta.threshold or {}, reference_probability)
+        out[kind] = threshold_from_backtest(p) if p else math.inf
+    return out
+
+
+def _probability_threshold(threshold: Mapping[str, Any], reference: float | None) -> float | None:
+    p = threshold.get("probability")
+    curve, km = threshold.get("curve"), threshold.get("km_rate")
+    if (
+        reference is None
+        or curve is None
+        or km is None
+        or reference == threshold.get("reference_probability")
+    ):
+        return float(p) if p else None
+    return probability_for_target(curve, max(reference, float(km)))
+
+
+def kind_floors(registry: ModelRegistry, kinds: Iterable[str]) -> dict[str, float]:
+    """Each kind's Kaplan–Meier P(failure within 30 d) from its model version: no asset is proposed at a lower
+    P (a proposal must single the asset out, not describe the typical one)."""
+    out = {}
+    for kind in kinds:
+        meta = registry.current(kind)
+        km = (meta.threshold or {}).get("km_rate") if meta else None
+        if km is not None:
+            out[kind] = float(km)
     return out
 
 
@@ -143,12 +182,17 @@ def kind_windows(service: ForecastService, kinds: Iterable[str]) -> dict[str, fl
 def planner_settings(
     base: PlannerSettings, service: ForecastService, kinds: Iterable[str], *, auto_approve: bool = False
 ) -> PlannerSettings:
-    """``base`` with the kinds' backtest thresholds and, as cool-downs, their models' feature windows (kinds
-    that ``base`` lists keep its values)."""
+    """``base`` with the kinds' model thresholds (:func:`kind_thresholds`, with the settings'
+    ``plan_reference_probability``), their Kaplan–Meier rates as minimum probabilities (:func:`kind_floors`)
+    and, as cool-downs, their models' feature windows. Kinds whose threshold ``base`` lists keep its values and
+    get no floor from the model (an explicit threshold is the caller's)."""
     kinds = sorted(kinds)
+    reference = service.settings.plan_reference_probability
+    floors = {k: v for k, v in kind_floors(service.registry, kinds).items() if k not in base.kind_thresholds}
     return replace(
         base,
-        kind_thresholds=kind_thresholds(service.registry, kinds) | dict(base.kind_thresholds),
+        kind_thresholds=kind_thresholds(service.registry, kinds, reference) | dict(base.kind_thresholds),
+        min_probability=floors | dict(base.min_probability),
         cooldown_days=kind_windows(service, kinds) | dict(base.cooldown_days),
         auto_approve=auto_approve or base.auto_approve,
     )

@@ -6,7 +6,8 @@ Rules, in order:
    ``settings.risk_threshold`` — or, where ``max_interval_days`` gives its kind a calendar, when its last visit
    (``last_visits``) is that long ago: predictive maintenance on top of a calendar (a backstop for what the
    telemetry does not show, or a regulated interval such as TSG T5002's 15 days for lifts). The threshold comes from backtests (:func:`threshold_from_backtest`), not a
-   guess: flooding crews with false alarms is how such planners fail.
+   guess: flooding crews with false alarms is how such planners fail. Whatever its criticality, an asset is no
+   predictive candidate below its kind's ``min_probability`` (the kind's Kaplan–Meier rate: the typical asset).
 2. No duplicate: an asset with an open order (any type) gets none, and each asset at most one. No proposal
    within the kind's cool-down after a visit (``last_visits``; ``cooldown_days``, default one feature window:
    the forecast of a freshly repaired asset is the renewal curve, not news) unless new evidence — an alarm or a
@@ -27,6 +28,7 @@ Rules, in order:
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -64,12 +66,18 @@ class PlannerSettings:
     #: per kind: a visit is due this many days after the last one whatever the risk (a calendar under the
     #: predictions); kinds not listed have none
     max_interval_days: Mapping[str, float] = field(default_factory=dict)
+    #: per kind: no predictive proposal below this P(failure within the risk horizon), whatever the criticality
+    #: (the kind's Kaplan–Meier rate: a proposal singles the asset out; :func:`predict.jobs.planner_settings`)
+    min_probability: Mapping[str, float] = field(default_factory=dict)
 
     def cooldown(self, kind: str) -> dt.timedelta:
         return dt.timedelta(days=float(self.cooldown_days.get(kind, self.default_cooldown_days)))
 
     def threshold(self, kind: str) -> float:
         return float(self.kind_thresholds.get(kind, self.risk_threshold))
+
+    def floor(self, kind: str) -> float:
+        return float(self.min_probability.get(kind, 0.0))
 
     def __post_init__(self) -> None:
         start, end = self.work_hours
@@ -136,6 +144,11 @@ def threshold_from_backtest(probability: float, reference_criticality: int = REF
     if not 0 < probability <= 1:
         raise ValueError(f"probability threshold must be in (0, 1], but was {probability!r}")
     return probability * reference_criticality
+
+
+def _number(value: float) -> str:
+    """A threshold for the reasons: ∞ when the kind has none (no predictive proposals)."""
+    return f"{value:.2f}" if math.isfinite(value) else "∞"
 
 
 def _ranges(hours: tuple[int, int]) -> list[tuple[int, int]]:
@@ -225,7 +238,7 @@ def _reasons(f: Forecast, cfg: PlannerSettings, by_calendar: bool, late: bool) -
     if by_calendar:
         days = f"{cfg.max_interval_days[f.kind]:g}"
         out.append(
-            reason("calendar", days=days, risk=f"{f.risk:.2f}", threshold=f"{cfg.threshold(f.kind):.2f}")
+            reason("calendar", days=days, risk=f"{f.risk:.2f}", threshold=_number(cfg.threshold(f.kind)))
         )
     else:
         out.append(
@@ -288,7 +301,7 @@ def plan_work_orders(
     best: dict[str, Forecast] = {}
     due_by_calendar: set[str] = set()
     for f in forecasts:
-        at_risk = f.risk >= cfg.threshold(f.kind)
+        at_risk = f.risk >= cfg.threshold(f.kind) and f.probability(f.risk_horizon_days) >= cfg.floor(f.kind)
         if not at_risk and calendar_due(f):
             due_by_calendar.add(f.asset)
         eligible = (at_risk or calendar_due(f)) and f.asset not in blocked and not cooling(f)

@@ -35,7 +35,7 @@ class ModelVersion:
     data: dict[str, Any] = field(default_factory=dict)
     #: the window spec and landmark step used to build features (empty for static covariates)
     features_spec: dict[str, Any] = field(default_factory=dict)
-    #: planner threshold chosen from backtests (see predict.threshold)
+    #: the planner's probability threshold and the numbers behind it (predict.threshold.choose_threshold)
     threshold: dict[str, Any] = field(default_factory=dict)
     #: time unit of durations, e.g. "days" or "cycles"
     time_unit: str = "days"
@@ -124,4 +124,29 @@ def model_summary(meta: ModelVersion) -> dict[str, Any]:
         ),
         "held_out_rows": held.get("rows"),
         "reliability": held.get("reliability", []),
+        "plan_threshold": threshold_summary(meta.threshold or {}),
     }
+
+
+#: the figures of a threshold record shown beside the model (the isotonic curve stays in the record)
+THRESHOLD_FIELDS = (
+    "rule",
+    "probability",
+    "target_rate",
+    "reference_probability",
+    "km_rate",
+    "rate_at_threshold",
+    "known_rows",
+    "known_failed",
+    "base_rate",
+    "excluded_near_end",
+    "rows_at_or_above",
+    "observed_rate_at_or_above",
+    "reason",
+)
+
+
+def threshold_summary(threshold: dict[str, Any]) -> dict[str, Any]:
+    """The planner threshold of a version as shown: P(fail within 30 d) p* (None: no predictive proposals, with
+    the reason), the target rate it reaches and why (reference P, Kaplan–Meier rate), the held-out rows."""
+    return {k: threshold[k] for k in THRESHOLD_FIELDS if k in threshold}

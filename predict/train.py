@@ -12,10 +12,13 @@ few failures no covariate model can be checked on held-out rows. When every cand
 nothing is registered and the previous version stays in service.
 A backtest that cannot run (too few assets or failures for its splits) is recorded as skipped, not an error.
 
-The planner threshold comes from out-of-fold predictions, not a guess: for horizon H, each held-out row has
-p = P(T ≤ H | x) = 1 − S(H | x) and a known outcome where it can be known (failed by H: 1; still running at H:
-0; censored before H: unknown, skipped). The threshold is the smallest p at which at least ``min_precision``
-of the rows flagged failed within H (few false alarms), among thresholds flagging at least one row.
+The outcome at the horizon of a row whose landmark is less than the horizon before the data end is known only
+when it failed, so such rows are left out of every held-out figure — the shrinkage weight, the held-out Brier
+score and reliability table, the threshold (:func:`predict.threshold.known_at_end`).
+
+The planner threshold comes from the served out-of-fold probabilities: the smallest P whose isotonic fitted
+30-day failure rate reaches max(``reference_probability``, the kind's Kaplan–Meier rate)
+(:func:`predict.threshold.choose_threshold`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from predict.data import DataError, SurvivalData
 from predict.metrics import kaplan_meier
 from predict.models import FitFailed, SurvivalModel, default_candidates
 from predict.registry import ModelRegistry, ModelVersion, new_version
+from predict.threshold import REFERENCE_PROBABILITY, choose_threshold, kaplan_meier_rate, outcome_event
 
 #: below this many assets with a failure, a kind is served Kaplan–Meier
 MIN_FAILED_ASSETS = 5
@@ -82,31 +86,6 @@ def out_of_fold_folds(
     return out, km, fold
 
 
-def choose_threshold(
-    prob: np.ndarray, time: np.ndarray, event: np.ndarray, horizon: float, min_precision: float = 0.5
-) -> dict[str, Any]:
-    """The smallest probability threshold with precision ≥ ``min_precision`` (see the module docstring)."""
-    failed = (time <= horizon) & (event == 1)
-    known = failed | (time > horizon)
-    p, outcome = prob[known], failed[known].astype(float)
-    result: dict[str, Any] = {"horizon": horizon, "min_precision": min_precision, "rows": int(known.sum())}
-    if outcome.sum() == 0:
-        return result | {"probability": None, "reason": "no failures within the horizon in the data"}
-    order = np.argsort(-p)
-    hits = np.cumsum(outcome[order])
-    flagged = np.arange(1, p.size + 1)
-    precision = hits / flagged
-    ok = np.flatnonzero(precision >= min_precision)
-    if ok.size == 0:
-        return result | {"probability": None, "reason": f"no threshold reaches precision {min_precision}"}
-    k = int(ok.max())  # the most rows flagged while keeping the precision
-    return result | {
-        "probability": round(float(p[order][k]), 4),
-        "precision": round(float(precision[k]), 4),
-        "recall": round(float(hits[k] / outcome.sum()), 4),
-    }
-
-
 def train_model(
     data: SurvivalData,
     kind: str,
@@ -119,10 +98,11 @@ def train_model(
     data_range: Mapping[str, Any] | None = None,
     features_spec: Mapping[str, Any] | None = None,
     time_unit: str = "days",
-    min_precision: float = 0.5,
+    reference_probability: float = REFERENCE_PROBABILITY,
     seed: int = 0,
 ) -> ModelVersion:
-    """Backtest, select, fit on everything, calibrate and register; raises DataError when there are no rows."""
+    """Backtest, select, fit on everything, calibrate and register; raises DataError when there are no rows.
+    ``reference_probability``: ``Settings.plan_reference_probability`` (the threshold's target rate)."""
     if len(data.X) == 0:
         raise DataError(f"no training rows for {kind}: ingest telemetry and fault events first")
     candidates = dict(candidates or default_candidates())
@@ -135,7 +115,9 @@ def train_model(
         except (DataError, FitFailed) as exc:
             report = {"skipped": str(exc)}
     selection_info: dict[str, Any] = {"criterion": f"cross_fitted_calibrated_brier_{horizon:g}d"}
-    base, name, oof = _select_and_fit(data, candidates, horizon, seed, selection_info)
+    # held-out figures count only rows whose outcome at the horizon would be known whatever it was
+    event_known = outcome_event(data.time, data.event, horizon)
+    base, name, oof = _select_and_fit(data, candidates, horizon, seed, selection_info, event_known)
     if oof is None:
         p_km = out_of_fold_folds(None, data, horizon, CALIBRATION_FOLDS, seed)[1]
         p_model = np.full(len(data.X), np.nan)
@@ -144,8 +126,8 @@ def train_model(
     cal: dict[str, Any] = {"weight": 0.0}
     honest: dict[str, Any] = {"prob": p_km}
     if base is not None:
-        cal = choose_weight(p_model, p_km, data.time, data.event, horizon)
-        honest = cross_fitted(p_model, p_km, data.time, data.event, horizon, data.groups)
+        cal = choose_weight(p_model, p_km, data.time, event_known, horizon)
+        honest = cross_fitted(p_model, p_km, data.time, event_known, horizon, data.groups)
         if cal["weight"] > 0 and not honest["beats_km"]:
             # the weight looked useful on the rows it was chosen on, not on rows it did not see
             cal |= {"weight": 0.0, "reason": "the cross-fitted model does not beat Kaplan–Meier"}
@@ -153,11 +135,18 @@ def train_model(
     model = Calibrated(base, weight).fit(data.X, data.y)
     if data.renewals:
         model.renewal_ = renewal_curve([r[0] for r in data.renewals], [r[1] for r in data.renewals])
-    # the planner's threshold is on the served probabilities; held-out figures on the cross-fitted ones
-    served_prob = np.where(np.isfinite(p_model), weight * p_model + (1.0 - weight) * p_km, p_km)
+    # held-out figures and the planner's threshold on the cross-fitted probabilities (as served: shrunk)
     prob = honest["prob"] if weight > 0 else p_km
-    threshold = choose_threshold(served_prob, data.time, data.event, horizon, min_precision)
     served = name if model.base_ is not None else "kaplan_meier"
+    threshold = choose_threshold(
+        prob,
+        data.time,
+        data.event,
+        horizon,
+        reference_probability=reference_probability,
+        km_rate=kaplan_meier_rate(data.time, data.event, horizon),
+        served_km=served == "kaplan_meier",
+    )
     meta = ModelVersion(
         kind=kind,
         version=new_version(now),
@@ -166,7 +155,7 @@ def train_model(
         features=tuple(str(c) for c in data.X.columns),
         metrics={
             "selection": selection_info,
-            "held_out": _held_out(prob, p_km, data, horizon, cal, served),
+            "held_out": _held_out(prob, p_km, data, event_known, horizon, cal, served),
             "backtest": report,
         },
         data={"n": data.subjects, "rows": len(data.X), "events": data.subject_events, **(data_range or {})},
@@ -189,6 +178,7 @@ def _select_and_fit(
     horizon: float,
     seed: int,
     info: dict[str, Any],
+    event_known: np.ndarray,
 ) -> tuple[SurvivalModel | None, str, tuple[np.ndarray, np.ndarray] | None]:
     """The candidate whose *calibrated* out-of-fold probabilities have the best cross-fitted Brier score,
     fitted on every row, with its out-of-fold P(T ≤ horizon) and Kaplan–Meier's on every row — or
@@ -200,7 +190,8 @@ def _select_and_fit(
     not on their raw probabilities: compared raw, a ridge-penalised Cox model whose probabilities are merely
     less extreme was chosen over one that ranked better (on a held-out fleet of lifts C 0.64 against the
     plain Cox model's 0.69), although the shrinkage that follows corrects the extremes. With more than
-    ``SELECTION_ROWS`` rows the comparison runs on a random subset of assets."""
+    ``SELECTION_ROWS`` rows the comparison runs on a random subset of assets. ``event_known``: the events with
+    the failures of rows less than the horizon before the data end censored (the scoring's outcomes)."""
     if data.subject_events < MIN_FAILED_ASSETS:
         info["reason"] = (
             f"{data.subject_events} assets with a failure (fewer than {MIN_FAILED_ASSETS}): Kaplan–Meier is served"
@@ -212,7 +203,7 @@ def _select_and_fit(
     oof: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, candidate in candidates.items():
         p_model, p_km, _ = out_of_fold_folds(candidate, sub, horizon, CALIBRATION_FOLDS, seed)
-        honest = cross_fitted(p_model, p_km, sub.time, sub.event, horizon, sub.groups)
+        honest = cross_fitted(p_model, p_km, sub.time, event_known[idx], horizon, sub.groups)
         # a candidate that failed to fit any fold is out, as in cross-validated selection
         ok = bool(np.all(np.isfinite(p_model))) and "brier" in honest
         scores[name] = float(honest["brier"]) if ok else float("inf")
@@ -239,13 +230,15 @@ def _held_out(
     prob: np.ndarray,
     p_km: np.ndarray,
     data: SurvivalData,
+    event_known: np.ndarray,
     horizon: float,
     cal: Mapping[str, Any],
     served: str,
 ) -> dict[str, Any]:
     """Out-of-fold Brier score at the horizon of what is served and of the Kaplan–Meier constant, and the
-    reliability table of the served probabilities (rows whose outcome at the horizon is known)."""
-    failed = (data.time <= horizon) & (data.event == 1)
+    reliability table of the served probabilities (rows whose outcome at the horizon is known whatever it was:
+    ``event_known``, :func:`predict.threshold.outcome_event`)."""
+    failed = (data.time <= horizon) & (event_known == 1)
     known = failed | (data.time > horizon)
     y = failed[known].astype(float)
     p = prob[known]
@@ -255,6 +248,8 @@ def _held_out(
         "weight": cal.get("weight", 0.0),
         "rows": int(y.size),
         "failed": int(y.sum()),
+        # failures within the horizon less than the horizon before the data end (outcome known only as failed)
+        "excluded_near_end": int(((data.time <= horizon) & (data.event == 1) & (event_known == 0)).sum()),
         # each fold scored with the weight chosen on the other folds (predict.calibration.cross_fitted)
         "weight_choice": "cross-fitted",
     }

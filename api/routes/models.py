@@ -38,6 +38,9 @@ class ModelOut(BaseModel):
     beats_kaplan_meier: bool | None = None
     #: rows sorted by predicted probability in ten equal groups: mean predicted vs observed
     reliability: list[dict[str, float]] = []
+    #: the planner's threshold: P(fail within 30 d) p* (None: no predictive proposals, ``reason`` says why), the
+    #: target rate = max(reference P, Kaplan-Meier rate) its held-out rate reaches, and the rows behind it
+    plan_threshold: dict[str, Any] = {}
 
 
 @router.get("/models", response_model=list[ModelOut])
@@ -69,6 +72,7 @@ def current_models(ctx: ContextDep) -> list[ModelOut]:
                 kaplan_meier_brier_30d=summary["kaplan_meier_brier_30d"],
                 beats_kaplan_meier=summary["beats_kaplan_meier"],
                 reliability=summary["reliability"],
+                plan_threshold=summary["plan_threshold"],
             )
         )
     return out

@@ -14,7 +14,7 @@ from predict.features import Lifetime, WindowSpec, landmark_table, window_featur
 from predict.forecast import AssetInput, ForecastSettings, forecast_assets
 from predict.models import CoxPH, FitFailed, WeibullAFT, survival_y
 from predict.registry import ModelRegistry
-from predict.train import choose_threshold, train_model
+from predict.train import train_model
 from tests.unit.test_predict_models import weibull_data
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
@@ -109,7 +109,8 @@ def test_train_registers_a_version_with_metrics_range_and_threshold(tmp_path: Pa
     assert loaded.version == "v20261123T120000" and loaded.model == "cox"
     assert loaded.data["first"] == "2025-11-01" and loaded.data["n"] == 300
     assert loaded.metrics["backtest"]["c_index_harrell"] > 0.65
-    assert 0 < loaded.threshold["probability"] < 1 and loaded.threshold["precision"] >= 0.5
+    t = loaded.threshold
+    assert 0 < t["probability"] < 1 and t["rate_at_threshold"] >= t["target_rate"] >= max(0.3, t["km_rate"])
     X, _ = weibull_data()
     assert np.allclose(model.predict(X.iloc[:5]), registry.load("water_pump")[0].predict(X.iloc[:5]))
 
@@ -132,15 +133,6 @@ def test_a_failed_fit_keeps_the_previous_model_in_service(tmp_path: Path) -> Non
     assert len(registry.versions("pump")) == 1
     with pytest.raises(LookupError, match="no trained model for 'lift': run `facility train --kind lift"):
         registry.load("lift")
-
-
-def test_choose_threshold_keeps_precision() -> None:
-    prob = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.1])
-    time = np.array([5.0, 50, 10, 60, 20, 70])
-    event = np.array([1, 1, 1, 0, 1, 1])
-    # sorted by p: outcomes within 30 d are 1, 0, 1, 0, 1, 0 → precision 1, .5, .67, .5, .6, .5
-    out = choose_threshold(prob, time, event, horizon=30, min_precision=0.6)
-    assert out["probability"] == 0.5 and out["precision"] == 0.6 and out["recall"] == 1.0
 
 
 def test_landmark_rows_do_not_change_when_data_after_the_landmark_is_added() -> None:

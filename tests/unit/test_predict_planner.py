@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -218,3 +219,29 @@ def test_a_calendar_under_the_predictions_makes_an_asset_due_whatever_its_risk()
     assert [o.asset for o in orders] == ["due"] and orders[0].reasons[1].text("en").startswith(
         "calendar: the last visit"
     )
+
+
+def test_no_predictive_proposal_below_the_kinds_kaplan_meier_rate_whatever_the_criticality() -> None:
+    # risk threshold 3 x 0.30: a criticality-5 lift passes at P 0.19 by risk alone; the floor 0.27 (the kind's
+    # Kaplan-Meier 30-day rate) keeps it out, a criticality-5 lift at P 0.28 (above the typical lift) gets one
+    cfg = PlannerSettings(
+        kind_thresholds={"elevator": 0.9}, min_probability={"elevator": 0.27}, tz="Asia/Shanghai"
+    )
+    forecasts = [fc("below", 0.19, crit=5), fc("above", 0.28, crit=5), fc("typical", 0.31)]
+    orders = plan_work_orders(forecasts, [], {"crew1": 4}, NOW, cfg)
+    assert sorted(o.asset for o in orders) == ["above", "typical"]
+    assert cfg.floor("elevator") == 0.27 and cfg.floor("water_pump") == 0.0
+    # without the floor the first is proposed: the check is what keeps it out
+    assert len(plan_work_orders(forecasts, [], {"crew1": 4}, NOW, replace(cfg, min_probability={}))) == 3
+
+
+def test_a_kind_without_a_threshold_gets_no_predictive_proposals_but_keeps_its_calendar() -> None:
+    cfg = PlannerSettings(
+        kind_thresholds={"elevator": math.inf}, max_interval_days={"elevator": 15.0}, tz="Asia/Shanghai"
+    )
+    last = {"due": NOW - dt.timedelta(days=16), "sure": NOW - dt.timedelta(days=2)}
+    orders = plan_work_orders(
+        [fc("sure", 0.99, crit=5), fc("due", 0.1)], [], {"crew1": 4}, NOW, cfg, last_visits=last
+    )
+    assert [o.asset for o in orders] == ["due"]
+    assert "∞" in orders[0].reasons[1].text("en")
