@@ -13,19 +13,16 @@ returns ``self``, fitted attributes end in ``_``. After fitting:
 Covariates are scored clipped to the range they had in training (no extrapolation; see ``_Prep``).
 
 A fit that does not converge raises :class:`FitFailed` (lifelines' CoxPH can diverge with only a
-ConvergenceWarning and return a near-random model; we treat the warning as the failure it is), so the
-caller keeps the previous model in service.
+ConvergenceWarning and return a near-random model; our Cox fit, which follows lifelines' algorithm, treats every
+such case as the failure it is), so the caller keeps the previous model in service.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Self
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
-from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
@@ -33,6 +30,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
+from predict.cox_fit import CoxDiverged, fit_cox
 from predict.metrics import harrell_c, kaplan_meier
 
 FloatArray = NDArray[np.float64]
@@ -172,32 +170,14 @@ class KaplanMeierModel(SurvivalModel):
         return pd.DataFrame(index=range(len(_frame(X))))
 
 
-def _lifelines_fit(fitter: Any, df: pd.DataFrame) -> None:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            fitter.fit(df, duration_col="_time", event_col="_event")
-        except (ConvergenceError, np.linalg.LinAlgError, ValueError) as exc:
-            first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-            raise FitFailed(f"{type(fitter).__name__} did not converge: {first}") from exc
-    bad = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
-    if bad:
-        raise FitFailed(f"{type(fitter).__name__} did not converge: {str(bad[0].message).splitlines()[0]}")
-    if not np.all(np.isfinite(np.asarray(fitter.params_, dtype=float))):
-        raise FitFailed(f"{type(fitter).__name__} returned non-finite coefficients")
-
-
-def _training_frame(z: pd.DataFrame, y: NDArray[Any]) -> pd.DataFrame:
-    df = z.copy()
-    df["_time"] = np.maximum(y["time"], 1e-6)
-    df["_event"] = y["event"].astype(int)
-    return df
-
-
 class CoxPH(SurvivalModel):
-    """Cox proportional hazards (lifelines): h(t|x) = h₀(t)·exp(βᵀz), z the standardised covariates.
+    """Cox proportional hazards: h(t|x) = h₀(t)·exp(βᵀz), z the standardised covariates.
 
-    ``penalizer`` is lifelines' ridge/elastic-net strength (0 = the plain, unpenalised Cox model).
+    ``penalizer`` and ``l1_ratio`` are lifelines' ridge/elastic-net strength and mix (0 = the plain,
+    unpenalised Cox model). Fitted by :func:`predict.cox_fit.fit_cox`: lifelines' ``CoxPHFitter`` model,
+    objective (Efron's ties, the penalty on the coefficients of the sample-standardised columns), Newton–Raphson
+    and Breslow baseline, written out in numpy with the risk-set sums as cumulative sums; a fit that lifelines
+    would report as not converged raises FitFailed.
     """
 
     def __init__(self, penalizer: float = 0.0, l1_ratio: float = 0.0) -> None:
@@ -208,14 +188,24 @@ class CoxPH(SurvivalModel):
         if self.penalizer < 0:
             raise ValueError(f"penalizer must be non-negative, but was {self.penalizer!r}")
         z = self._fit_prep(X)
-        fitter = CoxPHFitter(penalizer=self.penalizer, l1_ratio=self.l1_ratio)
-        _lifelines_fit(fitter, _training_frame(z, y))
-        self.coef_ = fitter.params_.reindex(z.columns).to_numpy(dtype=float)
-        # lifelines' baseline is at the covariate mean, which is 0 after standardising
-        h0 = fitter.baseline_cumulative_hazard_.iloc[:, 0]
-        self.baseline_times_ = h0.index.to_numpy(dtype=float)
-        self.baseline_cumhaz_ = h0.to_numpy(dtype=float)
-        self.mean_offset_ = float(np.asarray(fitter._norm_mean.reindex(z.columns)) @ self.coef_)
+        time = np.maximum(np.asarray(y["time"], dtype=float), 1e-6)
+        try:
+            fit = fit_cox(
+                z.to_numpy(dtype=float),
+                time,
+                np.asarray(y["event"], dtype=bool),
+                self.penalizer,
+                self.l1_ratio,
+            )
+        except CoxDiverged as exc:
+            raise FitFailed(f"CoxPH did not converge: {exc}") from exc
+        if not np.all(np.isfinite(fit.coef)):
+            raise FitFailed("CoxPH returned non-finite coefficients")
+        self.coef_ = fit.coef
+        # the baseline is at the covariates' training mean (≈ 0 after standardising)
+        self.baseline_times_ = fit.baseline_times
+        self.baseline_cumhaz_ = fit.baseline_cumhaz
+        self.mean_offset_ = float(fit.mean @ self.coef_)
         return self
 
     def _risk(self, z: pd.DataFrame) -> FloatArray:

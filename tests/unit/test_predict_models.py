@@ -214,3 +214,93 @@ def test_weibull_aft_is_lifelines_model_fitted_in_numpy() -> None:
     assert ours.intercept_ == pytest.approx(float(ref.params_.loc[("lambda_", "Intercept")]), abs=0.01)
     assert ours.rho_ == pytest.approx(float(np.exp(ref.params_.loc[("rho_", "Intercept")])), rel=0.01)
     assert ours.coef_[list(z.columns).index("x1")] == pytest.approx(-0.8, abs=0.15)  # t ∝ exp(−0.8·x1)
+
+
+def lifelines_cox(model: CoxPH, X: pd.DataFrame, y: np.ndarray) -> tuple[object, pd.DataFrame]:
+    """lifelines' CoxPHFitter on the covariates our model was fitted on (standardised, constant columns dropped)."""
+    import warnings
+
+    from lifelines import CoxPHFitter
+
+    z = model.prep_.transform(X)
+    frame = z.assign(_time=np.maximum(y["time"], 1e-6), _event=y["event"].astype(int))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a ConvergenceWarning would make the comparison meaningless
+        ref = CoxPHFitter(penalizer=model.penalizer, l1_ratio=model.l1_ratio).fit(frame, "_time", "_event")
+    return ref, z
+
+
+def cox_datasets() -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    from predict.data import load_series, series_table
+    from predict.features import WindowSpec
+    from tests.conftest import SHARED_DATA
+
+    X, y = weibull_data(400, seed=4)
+    tx, ty = weibull_data(600, seed=5)  # times rounded up to 5 days: many tied failures
+    tied = survival_y(np.ceil(ty["time"] / 5) * 5, ty["event"].astype(int))
+    maint = pd.read_csv(SHARED_DATA / "pysurvival" / "maintenance.csv", sep=";")
+    mx = pd.get_dummies(maint.drop(columns=["lifetime", "broken"]), dtype=float)
+    series = load_series(SHARED_DATA / "cmapss" / "train_FD001.txt", "c1", "c2", sep="ws", header=False)
+    cmapss = series_table(series, WindowSpec(30, 5, stats=("level", "trend")), step=20)
+    return {
+        "weibull": (X, y),
+        "tied_times": (tx, tied),
+        "maintenance": (mx, survival_y(maint["lifetime"], maint["broken"])),  # integer lifetimes, ties
+        "cmapss": (cmapss.X, survival_y(cmapss.time, cmapss.event)),  # landmark rows, integer cycles
+    }
+
+
+@pytest.mark.parametrize(("penalizer", "l1_ratio"), [(0.001, 0.0), (0.1, 0.0), (0.1, 0.5)])
+def test_cox_is_lifelines_model_fitted_in_numpy(penalizer: float, l1_ratio: float) -> None:
+    """Same model, objective, Newton-Raphson and Breslow baseline as lifelines' CoxPHFitter (Efron's ties, the
+    penalty on the sample-standardised columns): coefficients and survival curves agree on simulated data with
+    and without ties, maintenance.csv and C-MAPSS landmark rows."""
+    for name, (X, y) in cox_datasets().items():
+        ours = CoxPH(penalizer=penalizer, l1_ratio=l1_ratio).fit(X, y)
+        ref, z = lifelines_cox(ours, X, y)
+        coef = ref.params_.reindex(z.columns).to_numpy()
+        np.testing.assert_allclose(ours.coef_, coef, atol=1e-6, err_msg=name)
+        base = ref.baseline_cumulative_hazard_.iloc[:, 0]
+        np.testing.assert_allclose(ours.baseline_times_, base.index.to_numpy(), err_msg=name)
+        np.testing.assert_allclose(ours.baseline_cumhaz_, base.to_numpy(), rtol=1e-6, atol=1e-9, err_msg=name)
+        # at observed times (lifelines interpolates linearly between them, ours is the step function)
+        times = np.unique(y["time"])[:: max(1, np.unique(y["time"]).size // 25)]
+        rows = z.iloc[:: max(1, len(z) // 50)]
+        expected = ref.predict_survival_function(rows, times=times).to_numpy().T
+        np.testing.assert_allclose(ours.predict_survival(X.iloc[rows.index], times), expected, atol=1e-6)
+        assert np.all(ours.predict(X) == pytest.approx(np.log(ref.predict_partial_hazard(z).to_numpy())))
+
+
+def test_cox_fails_where_lifelines_fails_and_converges_with_a_penalty() -> None:
+    """Separable data (x orders the failures exactly): lifelines' Newton-Raphson stalls and only warns; ours
+    raises FitFailed. With a ridge penalty the optimum is finite and both find it."""
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceWarning
+
+    x = np.arange(40, dtype=float)
+    X = pd.DataFrame({"x": x})
+    y = survival_y(100 - x, np.ones(40, dtype=int))
+    with pytest.raises(FitFailed, match="CoxPH did not converge: the Newton step shrank"):
+        CoxPH().fit(X, y)
+    z = (x - x.mean()) / x.std()
+    with pytest.warns(ConvergenceWarning, match="failed to converge"):
+        CoxPHFitter().fit(pd.DataFrame({"x": z, "t": 100 - x, "e": 1}), "t", "e")
+    ridge = CoxPH(penalizer=0.1).fit(X, y)
+    ref, _ = lifelines_cox(ridge, X, y)
+    assert ridge.coef_[0] == pytest.approx(float(ref.params_["x"]), abs=1e-9)
+    assert ridge.coef_[0] > 0.5  # the later the row, the earlier it failed
+
+
+def test_cox_without_a_penalty_on_collinear_dummies_fails_as_lifelines_does() -> None:
+    """maintenance.csv's one-hot team and provider columns each sum to 1: the unpenalised Hessian is
+    singular, lifelines raises ConvergenceError, we raise FitFailed (the backtest then uses the smallest ridge)."""
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError
+
+    X, y = cox_datasets()["maintenance"]
+    with pytest.raises(FitFailed, match="Hessian is singular"):
+        CoxPH().fit(X, y)
+    model = CoxPH(penalizer=0.001)
+    z = model._fit_prep(X)
+    with pytest.raises(ConvergenceError):
+        CoxPHFitter().fit(z.assign(_time=y["time"], _event=y["event"].astype(int)), "_time", "_event")
