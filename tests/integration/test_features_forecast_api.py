@@ -160,6 +160,11 @@ def test_train_from_influx_and_serve_forecasts(
         assert bins["held_out_brier_30d"] is not None and bins["kaplan_meier_brier_30d"] is not None
         assert bins["beats_kaplan_meier"] == (bins["held_out_brier_30d"] < bins["kaplan_meier_brier_30d"])
         assert sum(r["n"] for r in bins["reliability"]) == meta.metrics["held_out"]["rows"]
+        # the planner threshold and the numbers behind it (issue 12): rows with a known outcome, target rate
+        shown = bins["plan_threshold"]
+        assert shown["known_rows"] == meta.threshold["known_rows"] == meta.metrics["held_out"]["rows"]
+        assert shown["target_rate"] == max(shown["reference_probability"], shown["km_rate"])
+        assert (shown["probability"] is None) == ("reason" in shown)
 
         missing = client.get("/api/v1/assets/est-b1-wp1/forecast", params={"at": END.isoformat()})
         assert missing.status_code == 409
@@ -212,7 +217,7 @@ def test_train_from_influx_and_serve_forecasts(
             at=END - dt.timedelta(days=1),
         )
     args = parser.parse_args(["plan", "--at", END.isoformat(), "--threshold", "0", "--open", "est-b1-sb2"])
-    # a backtest threshold for bins (when training found one) overrides --threshold
+    # the bins' model threshold overrides --threshold (none: the kind gets no predictive proposals)
     meta_p = meta.threshold.get("probability")
     assert args.func(args) == 0
     orders = json.loads(capsys.readouterr().out)
@@ -223,9 +228,10 @@ def test_train_from_influx_and_serve_forecasts(
     days = [o["start"][:10] for o in orders]
     assert all(days.count(d) <= 3 for d in days)
     if meta_p:
-        assert all(o["risk"] >= 3 * meta_p for o in orders)
+        km_rate = meta.threshold["km_rate"]
+        assert all(o["risk"] >= 3 * meta_p and o["probability"] >= km_rate for o in orders)
     else:
-        assert len(orders) == 6  # 10 bins in the store, two with an open order, two down
+        assert orders == []  # no threshold (weak model or Kaplan-Meier served): no predictive proposals
 
     # the worker's job: proposals are planned work (no response clock until approved)
     every_bin = PlannerSettings(kind_thresholds={"smart_bin": 0.0})
