@@ -17,7 +17,7 @@ from sklearn.model_selection import GroupKFold
 from facility.contract import AssetKind
 from facility.fleet import Fleet
 from predict.data import SurvivalData
-from predict.features import WindowSpec, kind_fields, spec_for_kind
+from predict.features import DEFAULT_BUCKETS, DEFAULT_WINDOW_DAYS, WindowSpec, kind_fields, spec_for_kind
 from predict.forecast import AssetInput, Forecast, ForecastSettings, forecast_assets
 from predict.history import (
     FrameStore,
@@ -31,9 +31,9 @@ from predict.models import CoxPH, DiscreteHazard, FitFailed, SurvivalModel
 from predict.planner import REFERENCE_CRITICALITY, PlannerSettings, plan_work_orders
 from simulators.asset import Batch
 
-#: the feature window: 28 days (4-day buckets) measured better than the product's default 14 on the training
-#: seeds (docs/benchmarks.md, "Issue 12"): a slope over four weeks shows a unit's wear rate, over two it is noise
-WINDOW_DAYS = 28.0
+#: the product's feature window (28 days in 7 buckets): it measured better than 14 days here
+#: (docs/benchmarks.md, "Issue 12"): a slope over four weeks shows a unit's wear rate, over two it is noise
+WINDOW_DAYS = DEFAULT_WINDOW_DAYS
 STEP_DAYS = 3.0
 HORIZON_DAYS = 30
 CANDIDATES: dict[str, SurvivalModel] = {
@@ -79,7 +79,7 @@ def training_part(fleet: Fleet, seed: int, end_ms: int, days: int = 365) -> dict
     lives = lifetimes_from_records(records, cfg.start_ms / DAY_MS, end_ms / DAY_MS, store.assets())
     out = {}
     for kind in AssetKind:
-        data = training_data(kind, store, lives, spec_for_kind(kind, WINDOW_DAYS, 7), STEP_DAYS)
+        data = training_data(kind, store, lives, spec_for_kind(kind, WINDOW_DAYS, DEFAULT_BUCKETS), STEP_DAYS)
         groups = np.array([f"{seed}:{g}" for g in data.groups], dtype=object)
         out[kind] = SurvivalData(data.X, data.time, data.event, groups)
     return out
@@ -117,7 +117,9 @@ def fit_kind(kind: AssetKind, parts: Sequence[SurvivalData]) -> KindModel:
     km = kaplan_meier(data.time, data.event)
     p30 = float(1.0 - km(np.array([float(HORIZON_DAYS)]))[0])
     cv = {n: {"brier_30d": round(b, 4), "concordance": round(c, 4)} for n, (b, c) in scores.items()}
-    return KindModel(kind, model, spec_for_kind(kind, WINDOW_DAYS, 7), best, scores[best][1], p30, cv)
+    return KindModel(
+        kind, model, spec_for_kind(kind, WINDOW_DAYS, DEFAULT_BUCKETS), best, scores[best][1], p30, cv
+    )
 
 
 def train_models(
