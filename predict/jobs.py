@@ -121,27 +121,10 @@ def kind_thresholds(
 
 def _probability_threshold(threshold: Mapping[str, Any], reference: float | None) -> float | None:
     p = threshold.get("probability")
-    curve, km = threshold.get("curve"), threshold.get("km_rate")
-    if (
-        reference is None
-        or curve is None
-        or km is None
-        or reference == threshold.get("reference_probability")
-    ):
+    curve = threshold.get("curve")
+    if reference is None or curve is None or reference == threshold.get("reference_probability"):
         return float(p) if p else None
-    return probability_for_target(curve, max(reference, float(km)))
-
-
-def kind_floors(registry: ModelRegistry, kinds: Iterable[str]) -> dict[str, float]:
-    """Each kind's Kaplan–Meier P(failure within 30 d) from its model version: no asset is proposed at a lower
-    P (a proposal must single the asset out, not describe the typical one)."""
-    out = {}
-    for kind in kinds:
-        meta = registry.current(kind)
-        km = (meta.threshold or {}).get("km_rate") if meta else None
-        if km is not None:
-            out[kind] = float(km)
-    return out
+    return probability_for_target(curve, reference)
 
 
 def store_crews(db: Database, capacity: int = CREW_CAPACITY_PER_DAY) -> list[CrewSpec]:
@@ -183,16 +166,15 @@ def planner_settings(
     base: PlannerSettings, service: ForecastService, kinds: Iterable[str], *, auto_approve: bool = False
 ) -> PlannerSettings:
     """``base`` with the kinds' model thresholds (:func:`kind_thresholds`, with the settings'
-    ``plan_reference_probability``), their Kaplan–Meier rates as minimum probabilities (:func:`kind_floors`)
-    and, as cool-downs, their models' feature windows. Kinds whose threshold ``base`` lists keep its values and
-    get no floor from the model (an explicit threshold is the caller's)."""
+    ``plan_reference_probability``) and, as cool-downs, their models' feature windows. Kinds whose threshold
+    ``base`` lists keep its values (an explicit threshold is the caller's). No Kaplan–Meier floor: in the policy
+    benchmark it raised failures at the same cost (:mod:`predict.threshold`); ``base.min_probability`` is kept
+    for a deployment that wants one."""
     kinds = sorted(kinds)
     reference = service.settings.plan_reference_probability
-    floors = {k: v for k, v in kind_floors(service.registry, kinds).items() if k not in base.kind_thresholds}
     return replace(
         base,
         kind_thresholds=kind_thresholds(service.registry, kinds, reference) | dict(base.kind_thresholds),
-        min_probability=floors | dict(base.min_probability),
         cooldown_days=kind_windows(service, kinds) | dict(base.cooldown_days),
         auto_approve=auto_approve or base.auto_approve,
     )

@@ -10,11 +10,13 @@ used (:func:`known_at_end`), for the threshold as for the shrinkage weight and t
 
 **Marginal, not cumulative.** The observed 30-day failure rate is fitted on P isotonically (non-decreasing in P,
 :class:`sklearn.isotonic.IsotonicRegression`); the threshold p* is the smallest P whose *fitted* rate reaches the
-target r* = max(p_ref, the kind's Kaplan–Meier P(T ≤ H)). So the rows at the threshold fail at r* or more
-themselves — a cumulative precision ("≥ 50 % of all rows above p failed") lets rows that fail at 8 % in because
-the rows far above them fail at 63 %. ``p_ref`` (``Settings.plan_reference_probability``, 0.3) is the
-cost-optimal P for an asset of reference criticality 3 that the closed-loop policy benchmark measured (visit :
-failure cost 1 : 5); the Kaplan–Meier term keeps the threshold above the typical asset's risk. When no P reaches
+target r* = p_ref. So the rows at the threshold fail at r* or more themselves — a cumulative precision ("≥ 50 %
+of all rows above p failed") lets rows that fail at 8 % in because the rows far above them fail at 63 %.
+``p_ref`` (``Settings.plan_reference_probability``, 0.3) is the cost-optimal P for an asset of reference
+criticality 3 that the closed-loop policy benchmark measured (visit : failure cost 1 : 5; per-kind tuned values
+0.25–0.35, docs/benchmarks.md "Issue 12"). The kind's Kaplan–Meier rate is recorded beside it but is not a floor:
+it is the risk of the run-to-failure history, well above a maintained asset's, and in the benchmark a floor at it
+(0.31–0.38 per kind) raised lift failures from 146 to 208 on ten tuning years at the same cost. When no P reaches
 r* (a weak model), or Kaplan–Meier itself is served (P says nothing about the asset), there is no threshold and
 the kind gets no predictive proposals; the reason is recorded.
 """
@@ -85,7 +87,7 @@ def choose_threshold(
     rows). ``probability`` is None, with a ``reason``, when the kind should get no predictive proposals."""
     prob, time, event = np.asarray(prob, dtype=float), np.asarray(time, dtype=float), np.asarray(event)
     km = kaplan_meier_rate(time, event, horizon) if km_rate is None else float(km_rate)
-    target = max(float(reference_probability), km)
+    target = float(reference_probability)
     failed = (time <= horizon) & (event == 1)
     at_end = known_at_end(time, horizon)
     known = (failed | (time > horizon)) & at_end & np.isfinite(prob)
