@@ -339,6 +339,8 @@ def _models(args: argparse.Namespace) -> int:
             else "no held-out figures"
         )
         print(f"{row['kind']}: {row['version']} serves {row['served']} ({figures})")
+        if row.get("served_reason"):
+            print(f"    why: {row['served_reason']}")
         print(f"    {_threshold_line(row.get('plan_threshold') or {})}")
         for r in row["reliability"]:
             print(f"    predicted {r['predicted']:.3f}  observed {r['observed']:.3f}  (n={r['n']})")
@@ -350,8 +352,8 @@ def _threshold_line(t: dict[str, Any]) -> str:
     if not t:
         return "planner threshold: none recorded (retrain)"
     basis = (
-        f"target rate {t.get('target_rate')} = max(reference {t.get('reference_probability')}, "
-        f"Kaplan-Meier {t.get('km_rate')}); {t.get('known_rows')} held-out rows with a known outcome "
+        f"target rate {t.get('target_rate')} = the reference probability (Kaplan-Meier rate "
+        f"{t.get('km_rate')}, shown, not a floor); {t.get('known_rows')} held-out rows with a known outcome "
         f"({t.get('known_failed')} failed, {t.get('excluded_near_end')} near the data end left out)"
     )
     if t.get("probability") is None:

@@ -111,11 +111,13 @@ def model_summary(meta: ModelVersion) -> dict[str, Any]:
     """What `facility models` and GET /api/v1/models show of a version: what is served, its held-out Brier
     score at 30 d beside the Kaplan–Meier constant's, and the reliability table."""
     held = (meta.metrics or {}).get("held_out", {})
+    served = held.get("served", meta.model)
     return {
+        "served_reason": _served_reason(meta, held, served),
         "kind": meta.kind,
         "version": meta.version,
         "model": meta.model,
-        "served": held.get("served", meta.model),
+        "served": served,
         "shrinkage_weight": held.get("weight"),
         "held_out_brier_30d": held.get("brier"),
         "kaplan_meier_brier_30d": held.get("brier_km"),
@@ -126,6 +128,18 @@ def model_summary(meta: ModelVersion) -> dict[str, Any]:
         "reliability": held.get("reliability", []),
         "plan_threshold": threshold_summary(meta.threshold or {}),
     }
+
+
+def _served_reason(meta: ModelVersion, held: dict[str, Any], served: str) -> str | None:
+    """Why Kaplan–Meier is served instead of a model (None when a model is served)."""
+    if served != "kaplan_meier":
+        return None
+    reason = ((meta.metrics or {}).get("selection") or {}).get("reason")
+    if reason:
+        return str(reason)
+    if "brier" in held and "brier_km" in held:
+        return f"the model's held-out Brier {held['brier']} did not beat Kaplan–Meier's {held['brier_km']}"
+    return None
 
 
 #: the figures of a threshold record shown beside the model (the isotonic curve stays in the record)

@@ -38,8 +38,10 @@ class ModelOut(BaseModel):
     beats_kaplan_meier: bool | None = None
     #: rows sorted by predicted probability in ten equal groups: mean predicted vs observed
     reliability: list[dict[str, float]] = []
+    #: why Kaplan-Meier is served instead of a model (too few failed assets, or no better on held-out rows)
+    served_reason: str | None = None
     #: the planner's threshold: P(fail within 30 d) p* (None: no predictive proposals, ``reason`` says why), the
-    #: target rate = max(reference P, Kaplan-Meier rate) its held-out rate reaches, and the rows behind it
+    #: target rate (the reference P) its held-out rate reaches, and the rows behind it
     plan_threshold: dict[str, Any] = {}
 
 
@@ -67,6 +69,7 @@ def current_models(ctx: ContextDep) -> list[ModelOut]:
                 features_spec=meta.features_spec,
                 threshold=meta.threshold,
                 served=summary["served"],
+                served_reason=summary["served_reason"],
                 shrinkage_weight=summary["shrinkage_weight"],
                 held_out_brier_30d=summary["held_out_brier_30d"],
                 kaplan_meier_brier_30d=summary["kaplan_meier_brier_30d"],

@@ -133,6 +133,21 @@ def test_training_leaves_out_failures_near_the_data_end_everywhere(tmp_path: Pat
         assert t["rate_at_threshold"] >= t["target_rate"] == 0.3
     assert model_summary(meta)["plan_threshold"]["known_rows"] == t["known_rows"]
     assert "curve" not in model_summary(meta)["plan_threshold"]
+    assert model_summary(meta)["served_reason"] is None  # a model is served
+
+
+def test_the_summary_says_why_kaplan_meier_is_served(tmp_path: Path) -> None:
+    data = landmark_data(n_assets=12, seed=3)
+    few = SurvivalData(
+        data.X, data.time, np.where(np.isin(data.groups, ["a0", "a1", "a2"]), data.event, 0), data.groups
+    )
+    meta = train_model(few, "fire_alarm", ModelRegistry(tmp_path), NOW, splits=0, candidates={"cox": CoxPH()})
+    summary = model_summary(meta)
+    assert summary["served"] == "kaplan_meier"
+    assert (
+        summary["served_reason"]
+        == f"{few.subject_events} assets with a failure (fewer than 5): Kaplan–Meier is served"
+    )
 
 
 def save(registry: ModelRegistry, kind: str, threshold: dict[str, object]) -> None:
