@@ -238,6 +238,8 @@ class AckingConsumer:
         self.subscribed = threading.Event()
         #: the broker's reason when it refused the connection (bad credentials, client id not allowed)
         self.refused: str | None = None
+        #: set when a connection attempt failed (broker down) or was refused; cleared when subscribed
+        self.failed = threading.Event()
         self._on_state = on_state
         self._session_expiry_s = session_expiry_s
         self._receive_maximum = receive_maximum if receive_maximum is not None else min(queue_max, 65535)
@@ -246,10 +248,21 @@ class AckingConsumer:
         c.on_disconnect = self._on_disconnect
         c.on_subscribe = self._on_subscribe
         c.on_message = self._on_message
+        c.on_connect_fail = self._on_connect_fail
         self.client = c
 
     def __len__(self) -> int:
         return len(self.buffer)
+
+    def wait_subscribed(self, timeout_s: float) -> bool:
+        """Wait until the broker granted the subscriptions; False at once if it refused us or could not be
+        reached, or after ``timeout_s``. Until the first grant the broker holds no session for us: what
+        devices publish before it is not queued for this consumer (nothing tells them)."""
+        deadline = time.monotonic() + timeout_s
+        while not self.subscribed.wait(0.01):
+            if self.failed.is_set() or time.monotonic() >= deadline:
+                return False
+        return True
 
     def start(self) -> None:
         connect_async(
@@ -308,6 +321,7 @@ class AckingConsumer:
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
             self.refused = str(reason)
+            self.failed.set()
             log.error("MQTT broker refused client %s: %s", self.client_id, reason)
             return
         self.refused = None
@@ -329,9 +343,14 @@ class AckingConsumer:
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
         bad = [str(r) for r in reasons if r.is_failure]
         if bad:
+            self.failed.set()
             log.error("MQTT %s: the broker refused subscriptions %s: %s", self.client_id, self.filters, bad)
             return
+        self.failed.clear()
         self.subscribed.set()
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        self.failed.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self.connected = False

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 IDLE_GAP_S = 0.002
 RETRY_MIN_S, RETRY_MAX_S = 0.25, 5.0
 LOUD_EVERY_S = 5.0
+#: how long ``start()`` waits for the broker to grant the subscription (the session that queues readings)
+READY_TIMEOUT_S = 15.0
 
 
 def ingest_dir(settings: Settings) -> Path:
@@ -140,7 +142,14 @@ class Ingester:
         self._next_stats = 0.0
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> None:
+    def start(self, ready_timeout_s: float = READY_TIMEOUT_S) -> bool:
+        """Start the threads and wait until the broker granted our subscription (True), at most
+        ``ready_timeout_s``; False at once if the broker is down or refused us (we keep trying).
+
+        Waiting matters: until the first grant the broker has no session for this client id, so what devices
+        publish meanwhile is queued for no one and lost without a trace (their PUBACK says success as soon as
+        any other subscriber, e.g. the retain guard, matches). Returning earlier raced a burst of 120 devices.
+        """
         try:
             self.influx.create_database()
             self.metrics.influx_up.set(1)
@@ -156,6 +165,18 @@ class Ingester:
         self._thread = threading.Thread(target=self._run, name=f"ingest-writer-{self.client_id}", daemon=True)
         self._thread.start()
         self.mqtt.start()
+        if self.mqtt.wait_subscribed(ready_timeout_s):
+            return True
+        log.error(
+            "NOT SUBSCRIBED: the broker at %s:%d has not granted %s its subscription (%s); if it holds no session "
+            "for this client id yet, readings published meanwhile are kept for no one. Check the broker and the "
+            "ingest account; retrying.",
+            self.settings.mqtt_host,
+            self.settings.mqtt_port,
+            self.client_id,
+            self.mqtt.refused or "no answer",
+        )
+        return False
 
     def stop(self, timeout_s: float = 30.0) -> None:
         self._stop.set()

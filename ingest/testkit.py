@@ -4,7 +4,9 @@ publisher, and reading back what InfluxDB holds. Not used by the service itself.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import paho.mqtt.client as mqtt
@@ -55,6 +57,28 @@ def _values(kind: AssetKind, rng: np.random.Generator) -> dict[str, float]:
 
 def _key(ref: AssetRef, ts: int, values: dict[str, float]) -> PointKey:
     return (ref.kind.value, ref.asset, ts, tuple(sorted((k, float(v)) for k, v in values.items())))
+
+
+def uploads(
+    devices: list[AssetRef], per_device: int, chunk: int, rng: np.random.Generator, start_ms: int
+) -> tuple[dict[str, list[Outgoing]], list[PointKey]]:
+    """Each device's history as contract list payloads of ``chunk`` readings (each with its ``seq``, 60 s
+    apart from ``start_ms``), as a device uploads after an outage; returns the messages per asset and every
+    point they must become."""
+    out: dict[str, list[Outgoing]] = {}
+    keys: list[PointKey] = []
+    for ref in devices:
+        readings = [(start_ms + i * 60_000, i, _values(ref.kind, rng)) for i in range(per_device)]
+        keys += [_key(ref, ts, v) for ts, _, v in readings]
+        out[ref.asset] = [
+            Outgoing(
+                ref.topic(Channel.TELEMETRY),
+                b"[" + b",".join(encode_reading(v, ts, seq) for ts, seq, v in readings[i : i + chunk]) + b"]",
+                None,
+            )
+            for i in range(0, per_device, chunk)
+        ]
+    return out, keys
 
 
 def malformed(ref: AssetRef, reason: str, ts: int, rng: np.random.Generator) -> tuple[str, bytes]:
@@ -129,26 +153,48 @@ def make_messages(
     return out
 
 
-def publish(
-    host: str,
-    port: int,
-    msgs: list[Outgoing],
-    *,
-    client_id: str = "testkit-publisher",
-    username: str | None = None,
-    password: str | None = None,
-    timeout_s: float = 120.0,
-) -> int:
-    """Publish at QoS 1, checking every return code (slowing down on MQTT_ERR_QUEUE_SIZE); returns when
-    the broker has acknowledged every message. Returns how many were published."""
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    if username:
-        c.username_pw_set(username, password)
-    c.max_inflight_messages_set(1000)
-    c.max_queued_messages_set(20_000)
-    c.connect(host, port, keepalive=30)
-    c.loop_start()
-    try:
+class PublishRefused(RuntimeError):
+    """The broker answered publishes with a PUBACK reason code that is not plain success."""
+
+
+class Uplink:
+    """One device's QoS 1 connection: :meth:`send` checks every ``publish()`` return code (slowing down on
+    MQTT_ERR_QUEUE_SIZE) and every PUBACK's reason code: paho counts a refused publish (0x87 not authorised,
+    0x95 too large, 0x97 quota) as published; here it raises :class:`PublishRefused`. 0x10 (no matching
+    subscribers: nobody keeps the message) is counted in :attr:`unrouted`, not raised."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        client_id: str = "testkit-publisher",
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        if username:
+            c.username_pw_set(username, password)
+        c.max_inflight_messages_set(1000)
+        c.max_queued_messages_set(20_000)
+        #: PUBACK reason (name) -> how many publishes got it, for every reason that is not success
+        self.refused: Counter[str] = Counter()
+        #: publishes the broker routed to no subscriber (PUBACK 0x10)
+        self.unrouted = 0
+        c.on_publish = self._on_publish
+        c.connect(host, port, keepalive=30)
+        c.loop_start()
+        self.client = c
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            self.refused[str(reason)] += 1
+        elif reason.value == 0x10:
+            self.unrouted += 1
+
+    def send(self, msgs: list[Outgoing], timeout_s: float = 120.0) -> int:
+        """Publish ``msgs`` in order; returns when the broker acknowledged each (raises otherwise)."""
+        c = self.client
         infos = []
         for m in msgs:
             while True:
@@ -164,10 +210,32 @@ def publish(
             info.wait_for_publish(max(0.1, deadline - time.monotonic()))
             if not info.is_published():
                 raise TimeoutError("the broker did not acknowledge every publish in time")
+        if self.refused:
+            raise PublishRefused(f"the broker refused publishes: {dict(self.refused)}")
         return len(infos)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def publish(
+    host: str,
+    port: int,
+    msgs: list[Outgoing],
+    *,
+    client_id: str = "testkit-publisher",
+    username: str | None = None,
+    password: str | None = None,
+    timeout_s: float = 120.0,
+) -> int:
+    """Connect, publish at QoS 1 with every return code and PUBACK checked (:class:`Uplink`), disconnect;
+    returns how many were published once the broker has acknowledged every message."""
+    up = Uplink(host, port, client_id=client_id, username=username, password=password)
+    try:
+        return up.send(msgs, timeout_s)
     finally:
-        c.disconnect()
-        c.loop_stop()
+        up.close()
 
 
 def stored_points(influx: InfluxClient) -> list[PointKey]:
