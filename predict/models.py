@@ -19,6 +19,7 @@ such case as the failure it is), so the caller keeps the previous model in servi
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Self
 
 import numpy as np
@@ -68,16 +69,25 @@ class _Prep:
     """
 
     def fit(self, X: pd.DataFrame) -> _Prep:
-        num = X.astype(float)
-        sd = num.std(ddof=0)
-        self.columns = [c for c in num.columns if np.isfinite(sd[c]) and sd[c] > 1e-12]
+        num = X.astype(float).to_numpy()  # reduced in numpy: pandas took ~50 ms a fit on 50,000 rows
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter(
+                "ignore", RuntimeWarning
+            )  # all-NaN columns: their sd is NaN, they are dropped
+            sd = np.nanstd(num, axis=0)
+        keep = np.isfinite(sd) & (sd > 1e-12)
+        self.columns = [c for c, k in zip(X.columns, keep, strict=True) if k]
         if not self.columns:
             raise ValueError("every covariate is constant: a model needs at least one that varies")
-        self.median = num[self.columns].median()
-        filled = num[self.columns].fillna(self.median)
-        self.lo, self.hi = filled.min(), filled.max()
-        self.mean = filled.mean()
-        self.sd = filled.std(ddof=0).replace(0.0, 1.0)
+        kept = num[:, keep]
+        median = np.nanmedian(kept, axis=0)
+        filled = np.where(np.isnan(kept), median, kept)
+        sd_filled = filled.std(axis=0)
+        series = {"index": self.columns, "dtype": float}
+        self.median = pd.Series(median, **series)
+        self.lo, self.hi = pd.Series(filled.min(axis=0), **series), pd.Series(filled.max(axis=0), **series)
+        self.mean = pd.Series(filled.mean(axis=0), **series)
+        self.sd = pd.Series(np.where(sd_filled == 0.0, 1.0, sd_filled), **series)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
