@@ -5,7 +5,9 @@ tests call it. Rules:
 
 - fault: the asset becomes *faulted*; a corrective order opens for (asset, fault code) unless one is open
   (repeated events change nothing). A fault whose previous order for the same code was resolved less than
-  30 days earlier reopens that order (rework) instead. New and reopened orders are assigned automatically.
+  30 days earlier reopens that order (rework) instead. New and reopened orders are assigned automatically,
+  and the asset's preventive proposals not started yet are cancelled as superseded by the corrective order
+  (maintenance.preventive.supersede_proposals).
 - recovery: recorded on the open order (``recovered_at``); the asset is back *in service* unless another
   fault of it is still active or a crew is working on it.
 - status offline/online: the asset goes *offline* / back to the state it had before.
@@ -36,6 +38,7 @@ from maintenance.domain import (
 )
 from maintenance.models import Asset, Order
 from maintenance.orders import auto_assign, create_order, fault_title, first_at, transition
+from maintenance.preventive import supersede_proposals
 
 SYSTEM_ACTOR = "system:events"
 
@@ -80,6 +83,7 @@ def _on_fault(session: Session, asset: Asset, event: Event, at: dt.datetime) -> 
             )
             crew = auto_assign(session, last, SYSTEM_ACTOR, at)
             link_alarms(session, asset.id, event.code, last)
+            supersede_proposals(session, last, SYSTEM_ACTOR, at)
             return Outcome("reopened", last.id, crew.id if crew else None)
     kind = AssetKind(asset.kind)
     order = create_order(
@@ -95,6 +99,7 @@ def _on_fault(session: Session, asset: Asset, event: Event, at: dt.datetime) -> 
     )
     crew = auto_assign(session, order, SYSTEM_ACTOR, at)
     link_alarms(session, asset.id, event.code, order)
+    supersede_proposals(session, order, SYSTEM_ACTOR, at)
     return Outcome("opened", order.id, crew.id if crew else None)
 
 

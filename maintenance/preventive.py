@@ -6,12 +6,18 @@ maintenance/sla.py). By default it waits in ``created`` for an engineer to appro
 when the planner was set to auto-approve, it is assigned to the planned crew at once. An asset that already
 has an open preventive or inspection order gets no second one.
 The reasons are stored in Chinese and English (:func:`stored_description`); the order page and the API show the
-reader's language.
+reader's language. "Awaiting approval" is not part of them: the order page says it while the order is a proposal.
+
+A fault that opens a corrective order for an asset supersedes its preventive proposals that are not started yet
+(:func:`supersede_proposals`): they are cancelled with the note ``superseded by #<corrective id>: fault <code>``
+(read in words by :func:`superseded_text`, catalogue key ``note.superseded``), so nobody approves a visit to a
+broken lift.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -84,10 +90,7 @@ def _reason_lines(reasons: Sequence[ReasonText | str], lang: str) -> list[str]:
 
 def description(p: Proposal, lang: str = DEFAULT_LANGUAGE) -> str:
     """The proposal's reasons in ``lang``: probability, risk against the threshold, window, drivers with units."""
-    lines = [t("plan.why", lang), *(f"- {r}" for r in _reason_lines(p.reasons, lang))]
-    if p.requires_approval:
-        lines.append(t("plan.awaiting_approval", lang))
-    return "\n".join(lines)
+    return "\n".join([t("plan.why", lang), *(f"- {r}" for r in _reason_lines(p.reasons, lang))])
 
 
 def stored_description(p: Proposal) -> str:
@@ -123,3 +126,39 @@ def create_preventive_orders(session: Session, proposals: Sequence[Proposal], no
         blocked.add(p.asset)
         created.append(order.id)
     return created
+
+
+#: preventive orders a fault supersedes: a proposal awaiting approval, or approved but not started
+SUPERSEDED_STATES = (OrderState.CREATED, OrderState.ASSIGNED, OrderState.ACKNOWLEDGED, OrderState.REJECTED)
+_SUPERSEDED = re.compile(r"^superseded by #(?P<order>\d+): fault (?P<code>\S+)$")
+
+
+def superseded_note(corrective: Order) -> str:
+    """The stored (language-neutral) note of a proposal cancelled because of ``corrective``."""
+    return f"superseded by #{corrective.id}: fault {corrective.fault_code or '?'}"
+
+
+def superseded_text(note: str, lang: str = DEFAULT_LANGUAGE) -> str | None:
+    """A :func:`superseded_note` in words (``note.superseded``), or None for any other note."""
+    m = _SUPERSEDED.match(note)
+    if m is None:
+        return None
+    code = t(f"code.{m['code']}", lang)
+    return t(
+        "note.superseded", lang, order=m["order"], code=code if code != f"code.{m['code']}" else m["code"]
+    )
+
+
+def supersede_proposals(session: Session, corrective: Order, actor: str, at: dt.datetime) -> list[int]:
+    """Cancel the asset's preventive orders not yet started, superseded by ``corrective``; their ids."""
+    q = sa.select(Order).where(
+        Order.asset_id == corrective.asset_id,
+        Order.type == OrderType.PREVENTIVE.value,
+        Order.state.in_([s.value for s in SUPERSEDED_STATES]),
+        Order.id != corrective.id,
+    )
+    done: list[int] = []
+    for order in session.scalars(q.order_by(Order.id)):
+        transition(session, order, OrderState.CANCELLED, actor, at, superseded_note(corrective))
+        done.append(order.id)
+    return done

@@ -7,7 +7,12 @@ import {
 
 const id = config.order;
 const OPEN = new Set(["created", "assigned", "acknowledged", "in_progress", "rejected", "reopened"]);
+const PLANNED = new Set(["preventive", "inspection"]);
 
+// a proposal: planned work still waiting in "created" for an engineer's approval
+const isProposal = (o) => o.state === "created" && PLANNED.has(o.type);
+
+// a proposal has no response clock before approval: only its planned completion (the end of its window)
 function slaSection(o) {
   const s = o.sla;
   const clock = (label, due, took, unit, breached) =>
@@ -22,16 +27,23 @@ function slaSection(o) {
     h(
       "div",
       { class: "kpis", id: "sla" },
-      clock("respond_due", s.respond_due, s.response_minutes, t("dur.min", { n: "" }).trim(), s.response_breached),
-      clock("resolve_due", s.resolve_due, s.resolution_hours, t("dur.h", { n: "" }).trim(), s.resolution_breached),
+      isProposal(o) ? null : clock("respond_due", s.respond_due, s.response_minutes, t("dur.min", { n: "" }).trim(), s.response_breached),
+      clock(isProposal(o) ? "planned_due" : "resolve_due", s.resolve_due, s.resolution_hours, t("dur.h", { n: "" }).trim(), s.resolution_breached),
     ),
   );
 }
 
 // the system's own notes ("approved", "declined: …") in the page's language; people's notes as written
+// "superseded by #86: fault door_fault" (maintenance/preventive.py superseded_note): the reason and a link
+const SUPERSEDED = /^superseded by #(\d+): fault (\S+)$/;
+
 function noteText(note) {
   if (!note) return "";
   if (note.startsWith("declined: ")) return t("note.declined", { reason: note.slice(10) });
+  const sup = SUPERSEDED.exec(note);
+  if (sup) {
+    return h("span", { dataset: { superseded: sup[1] } }, t("note.superseded", { order: sup[1], code: tr("code", sup[2]) }), " ", h("a", { href: `/orders/${sup[1]}` }, t("order.open_order", { id: sup[1] })));
+  }
   return t(`note.${note}`) === `note.${note}` ? note : t(`note.${note}`);
 }
 
@@ -39,6 +51,14 @@ function noteText(note) {
 function stepBadge(o, state) {
   if (state !== "created" || o.type === "preventive") return badge(state);
   return h("span", { class: "badge state-created", dataset: { value: state } }, t("order.step.created"));
+}
+
+// the system's own actors in words (planner, system:events, …); people's names as they are
+function actorName(who) {
+  if (!who) return "";
+  const own = t(`actor.${who}`);
+  if (own !== `actor.${who}`) return own;
+  return who.startsWith("system:") ? t("actor.system") : who;
 }
 
 function timeline(o, card) {
@@ -50,7 +70,7 @@ function timeline(o, card) {
     t("order.timeline"),
     table(
       [t("col.time"), t("col.state"), t("col.actor"), t("col.note")],
-      rows.map((r) => h("tr", {}, h("td", {}, fmt.time(r.at)), h("td", {}, r.what, r.crew ? ` → ${r.crew}` : ""), h("td", {}, r.who), h("td", { class: "pre" }, noteText(r.note)))),
+      rows.map((r) => h("tr", {}, h("td", {}, fmt.time(r.at)), h("td", {}, r.what, r.crew ? ` → ${r.crew}` : ""), h("td", { dataset: { actor: r.who || "" } }, actorName(r.who)), h("td", { class: "pre" }, noteText(r.note)))),
     ),
   );
 }
@@ -137,6 +157,14 @@ async function linkedAlarms() {
   );
 }
 
+// the description without the "awaiting approval" line older proposals stored; that line only while it is true
+function description(o) {
+  const waiting = t("plan.awaiting_approval");
+  const text = (o.description || "").split("\n").filter((line) => line.trim() !== waiting).join("\n").trim();
+  const lines = [text, isProposal(o) ? waiting : ""].filter(Boolean);
+  return lines.length ? h("p", { class: "pre muted", id: "description" }, lines.join("\n")) : null;
+}
+
 async function render() {
   if (needToken(t("page.order", { id }), render)) return;
   try {
@@ -157,13 +185,13 @@ async function render() {
               [t("asset.place"), `${o.estate_name || o.estate_id} / ${o.building_name || o.building}${o.floor !== null && o.floor !== undefined ? " · " + t("crew.floor", { n: o.floor }) : ""}`],
               [t("asset.location"), o.location || "—"],
               [t("col.type"), tr("order.type", o.type)],
-              [t("col.crew"), o.crew_id || (o.suggested_crew ? `${o.suggested_crew} (?)` : "—")],
+              [t("col.crew"), o.crew_id || (isProposal(o) && o.suggested_crew ? t("order.planned_crew", { crew: o.suggested_crew }) : "—")],
               [t("col.scheduled"), fmt.time(o.scheduled_for)],
               [t("col.opened"), fmt.time(o.opened_at)],
               [t("order.linked"), h("span", {}, h("a", { href: `/assets/${encodeURIComponent(o.asset_id)}#forecast` }, t("order.forecast_link")), o.fault_code ? ` · ${t("order.alarm_link", { code: tr("code", o.fault_code) })}` : "")],
             ].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
           ),
-          o.description ? h("p", { class: "pre muted", id: "description" }, o.description) : null,
+          description(o),
         ),
         slaSection(o),
       ),
