@@ -7,9 +7,17 @@ Conversion rules (docs/evaluation.md, "Inputs from the store"):
 * A maintenance interval still running (``ongoing``) has no end.
 * An ``under_maintenance`` interval belongs to the order that went ``in_progress`` on that asset at the
   interval's start.
-* A preventive or inspection order's window is ``[scheduled_for, scheduled_for + resolve target]``, the
+* A preventive or inspection order's window is ``[scheduled_for, window_end]``: ``window_end`` is the order's own
+  due time (the end of its scheduled window, planned work of maintenance/sla.py ``[planned]``). An order without
+  a stored ``window_end`` (older or manual orders) has ``[scheduled_for, scheduled_for + resolve target]``, the
   resolve target of its kind and priority in ``maintenance/sla.toml`` (48 h target when ``complex``).
-* ``respond_by`` / ``resolve_by`` are the order's SLA due times from the same targets.
+* ``respond_by`` / ``resolve_by`` are the order's SLA due times from the same targets. Planned work (a stored
+  ``window_end``): ``resolve_by`` = ``window_end``; ``respond_by`` = approval + ``[planned] respond_hours``.
+* **A proposal never approved is not work**: planned work (a stored ``window_end``) that was never assigned,
+  acknowledged, started or resolved has no window and no due times, so ``preventive_on_time_rate`` does not
+  count it — not as late while it awaits approval, and not as "preventive work done late" once its window
+  passed (it was never accepted as work). Its record stays (type, created, cancelled, rejected) for the other
+  figures; once approved it counts against its window like any preventive order.
 * ``rejected`` is the first transition to ``rejected``; ``reopened`` = ``rework_count``; ``rework`` =
   ``rework_count > 0``; ``followed_up`` and ``resident_rating`` are taken from the record when the store
   provides them, else unknown.
@@ -94,6 +102,24 @@ def intervals_from_maintenance(records: Iterable[Any], orders: Sequence[Any]) ->
     return out
 
 
+def approved_at(r: Any) -> dt.datetime | None:
+    """When planned work was accepted: its first assignment (approval), else its first sign of work."""
+    steps = (r.assigned_at, r.acknowledged_at, r.started_at, r.resolved_at)
+    return min((at for at in steps if at is not None), default=None)
+
+
+def _window(r: Any, resolve: dt.timedelta) -> tuple[dt.datetime, dt.datetime] | None:
+    """A preventive or inspection order's planned window (module docstring); None: no window."""
+    if r.type not in (OrderType.PREVENTIVE.value, OrderType.INSPECTION.value) or not r.scheduled_for:
+        return None
+    due: dt.datetime | None = getattr(r, "window_end", None)
+    if due is None:
+        return r.scheduled_for, r.scheduled_for + resolve
+    if approved_at(r) is None:  # a proposal never approved: not (yet) work
+        return None
+    return r.scheduled_for, due
+
+
 def orders_from_maintenance(records: Iterable[Any], targets: Any | None = None) -> list[OrderRecord]:
     """``maintenance.queries.OrderRecord`` → ours; ``targets``: maintenance SlaTargets (default: sla.toml)."""
     from maintenance.domain import Priority
@@ -105,7 +131,12 @@ def orders_from_maintenance(records: Iterable[Any], targets: Any | None = None) 
         target = targets.for_(AssetKind(r.kind), Priority(r.priority))
         resolve = target.complex_resolve if r.complex else target.resolve
         rejected = next((t.at for t in r.transitions if t.to_state == "rejected"), None)
-        planned = r.type in (OrderType.PREVENTIVE.value, OrderType.INSPECTION.value) and r.scheduled_for
+        window = _window(r, resolve)
+        respond_by, resolve_by = r.opened_at + target.respond, r.opened_at + resolve
+        if getattr(r, "window_end", None) is not None:  # planned work (module docstring)
+            approved = approved_at(r)
+            respond_by = None if approved is None else approved + targets.planned_respond
+            resolve_by = None if window is None else window[1]
         out.append(
             OrderRecord(
                 order_id=str(r.id),
@@ -123,10 +154,10 @@ def orders_from_maintenance(records: Iterable[Any], targets: Any | None = None) 
                 reopened=int(r.rework_count),
                 rework=r.rework_count > 0,
                 followed_up=getattr(r, "followed_up", None),
-                window_start=r.scheduled_for if planned else None,
-                window_end=r.scheduled_for + resolve if planned else None,
-                respond_by=r.opened_at + target.respond,
-                resolve_by=r.opened_at + resolve,
+                window_start=None if window is None else window[0],
+                window_end=None if window is None else window[1],
+                respond_by=respond_by,
+                resolve_by=resolve_by,
                 fault_code=r.fault_code or "",
                 resident_rating=getattr(r, "resident_rating", None),
             )

@@ -85,6 +85,8 @@ class OrderRecord:
     followed_up_at: dt.datetime | None
     resident_rating: int | None  # 1..5 when the resident rated the fix
     transitions: tuple[TransitionRecord, ...]
+    #: planned work (preventive proposals, issue 12): the end of its scheduled window, the order's own due time
+    window_end: dt.datetime | None = None
 
 
 def _window(start: dt.datetime, end: dt.datetime) -> None:
@@ -159,6 +161,7 @@ def order_record(o: Order) -> OrderRecord:
         followed_up=(o.followed_up_at is not None) if o.state == OrderState.CLOSED.value else None,
         followed_up_at=o.followed_up_at,
         resident_rating=o.resident_rating,
+        window_end=o.window_end,
         transitions=tuple(
             TransitionRecord(x.from_state, x.to_state, x.actor, x.at, x.note, x.crew_id) for x in t
         ),

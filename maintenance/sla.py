@@ -4,8 +4,10 @@ Both clocks start when the order opens (``opened_at``: the fault's device timest
 the report time otherwise) — except for **planned work** (an order with a scheduled window, ``window_end``: the
 planner's preventive proposals). Planned work has no response clock until an engineer approves it
 (``approved_at``, its first assignment); then it must be acknowledged within ``[planned] respond_hours`` of the
-approval. Its resolution is due at the end of its window: "done within its window". Response time = first acknowledgement − opened; resolution time = first
-resolution − opened. A clock is *breached* when it stopped after its due time, or is still running at
+approval. Its resolution is due at the end of its window: "done within its window".
+Response time = first acknowledgement − opened; for planned work, first acknowledgement − approval (the time a
+proposal waited for approval is nobody's response time). Resolution time = first resolution − opened, for planned
+work too (it is judged by its window, not by this figure). A clock is *breached* when it stopped after its due time, or is still running at
 ``now`` past its due time — so breaches are seen while they happen, not only afterwards.
 """
 
@@ -129,7 +131,7 @@ class OrderClock:
 class SlaStatus:
     respond_due: dt.datetime
     resolve_due: dt.datetime
-    #: minutes from opening to the first acknowledgement (None while unacknowledged)
+    #: minutes from opening (planned work: from approval) to the first acknowledgement (None while unacknowledged)
     response_minutes: float | None
     #: hours from opening to the first resolution (None while unresolved)
     resolution_hours: float | None
@@ -156,7 +158,7 @@ def _planned_status(order: OrderClock, now: dt.datetime, targets: SlaTargets) ->
     return SlaStatus(
         respond_due,
         due,
-        None if ack is None else (ack - order.opened_at).total_seconds() / 60,
+        None if ack is None else (ack - (order.approved_at or order.opened_at)).total_seconds() / 60,
         None if done is None else (done - order.opened_at).total_seconds() / 3600,
         response_breached,
         (done if done is not None else now) > due,

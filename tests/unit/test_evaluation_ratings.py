@@ -172,6 +172,37 @@ def test_maintenance_records_convert_with_sla_deadlines_and_planned_windows():
     assert ivs[1].end is None and ivs[1].order_id is None
 
 
+def test_a_proposals_window_is_its_own_due_time_and_unapproved_proposals_are_not_late_work():
+    """Issue 12: the window ends at the order's ``window_end`` (scheduled + up to 7 days), not scheduled + 24 h;
+    a proposal never approved is not preventive work — not late while waiting, not late after its window."""
+    from evaluation.metric_types import MetricSettings
+    from evaluation.service import preventive_on_time_rate
+
+    tr = mq.TransitionRecord
+    due = t(9, 8)  # scheduled t(2, 8) + 7 days
+    base = dict(scheduled_for=t(2, 8), window_end=due)
+    waiting = _morder(1, "preventive", t(1), state="created", **base)
+    approved = tr("created", "assigned", "engineer", t(1, 10), "", "c1")
+    done = _morder(2, "preventive", t(1), assigned_at=t(1, 10), acknowledged_at=t(1, 11), resolved_at=t(6),
+                   transitions=(approved,), **base)  # fmt: skip
+    running = _morder(
+        3, "preventive", t(1), state="assigned", assigned_at=t(1, 10), transitions=(approved,), **base
+    )
+    lapsed = _morder(4, "preventive", t(1), state="created", **base)
+    w, d, r, lapsed_ = orders_from_maintenance([waiting, done, running, lapsed])
+    assert (d.window_start, d.window_end, d.resolve_by) == (t(2, 8), due, due)
+    assert d.respond_by == t(1, 10) + dt.timedelta(hours=24)  # approval + [planned] respond_hours
+    assert (w.window_end, w.resolve_by, w.respond_by) == (None, None, None)  # never approved: not work
+    oct_ = parse_period("2026-10")
+    # four days after scheduling (old window end: t(3, 8)): done on time, the rest neither late nor due
+    m = preventive_on_time_rate([w, d, r], oct_, MetricSettings(t(6, 12)))
+    assert (m.numerator, m.denominator, m.value) == (1, 1, 1.0)
+    # after the window: the approved, unresolved order is late; the lapsed proposal is not counted
+    m = preventive_on_time_rate([w, d, r, lapsed_], oct_, MetricSettings(t(10)))
+    assert (m.numerator, m.denominator, m.evidence) == (1, 2, ("2", "3"))
+    assert m.note == "late: 3"
+
+
 def test_dashboard_rows_carry_company_estate_group_colour(ratings):
     from evaluation.analytics import dashboard_rows
 

@@ -177,3 +177,25 @@ def test_working_hours_are_local_to_the_crews_time_zone() -> None:
     assert not c.on_duty(dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC))  # 20:00 in Shanghai
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Base'"):
         CrewProfile("x", frozenset(), frozenset(), timezone="Mars/Base")
+
+
+def test_planned_work_response_time_runs_from_approval_not_from_the_proposal() -> None:
+    # order #70 of the trial: proposed at T0, approved 2 h later, acknowledged 12 min after the approval —
+    # the response is 12 minutes (measured from opening it was 132, mostly the wait for approval)
+    targets = default_targets()
+    approved = T0 + 2 * H
+    clock = OrderClock(
+        AssetKind.ELEVATOR,
+        Priority.P3,
+        T0,
+        acknowledged_at=approved + 12 * M,
+        resolved_at=T0 + 30 * H,
+        window_end=T0 + 7 * 24 * H,
+        approved_at=approved,
+    )
+    s = sla_status(clock, T0 + 40 * H, targets)
+    assert (s.response_minutes, s.resolution_hours, s.breached) == (12.0, 30.0, False)
+    assert s.respond_due == approved + 24 * H  # [planned] respond_hours
+    # an unplanned order keeps its clock from opening
+    unplanned = OrderClock(AssetKind.ELEVATOR, Priority.P3, T0, acknowledged_at=approved + 12 * M)
+    assert sla_status(unplanned, T0 + 40 * H, targets).response_minutes == 132.0
