@@ -120,7 +120,7 @@ def train_all(
 ) -> dict:
     """Each kind as `facility train-telemetry --kind KIND --splits SPLITS` trains it, timed in two parts."""
     datasets: dict[AssetKind, SurvivalData] = {}
-    parts = {"features": [], "select_fit_calibrate": []}
+    parts: dict[str, list[dict[str, float]]] = {"features": [], "select_fit_calibrate": []}
     inner = (predict.jobs.training_data_influx, predict.jobs.train_model)
 
     def features(*args, **kwargs):
