@@ -129,9 +129,9 @@ def _send(history: History, broker: DynsecBroker, settings: Settings, client: In
             name = u.ref.asset
             sent += publish(broker.host, broker.port, _messages(history, name), client_id=name, username=name,
                             password=passwords[name])  # fmt: skip
-            # devices come one after another, as a fleet joins, each upload taken before the next: with all 120
-            # uploads queued at once on a loaded machine (load 4-5 on 2 cores) the ingester twice had not
-            # stored them all after 60 s and then 240 s (cause not found; the broker's queue is 1,000,000 deep)
+            # devices come one after another, as a fleet joins, each upload taken before the next. With all 120
+            # queued at once, uploads published before the ingester's subscription was granted went to no one
+            # (fixed: Ingester.start() waits for it; tests/integration/test_ingest_burst.py sends a burst)
             _wait(partial(_acked, ing, sent))
         _wait(lambda: _stored(client) >= expected)
     finally:
