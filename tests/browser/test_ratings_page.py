@@ -34,10 +34,24 @@ def test_ratings_page_title_weights_and_report_links(site, page) -> None:
     assert page.locator("#ratings-title").inner_text() == "物业服务企业考核评级"
     colours = page.locator("tr[data-id] td.colour").all_inner_texts()
     assert colours and all(c.split() == ["蓝牌", "暂定"] for c in colours), colours  # H2 #6
-    # the running month (the seeded alarms are in it), even while it has no score yet
+    # the running month (the seeded alarms are in it), even while it has no score yet. The companies' list of
+    # that month is held back until the estates' list is drawn: a late answer to an earlier choice must not be
+    # drawn over the last one (the estates' rows were replaced by the companies' and the click never landed)
+    held = []
+    companies = re.compile(r".*/api/v1/ratings/rankings/[^/?]+\?entity=company$")
+    page.route(companies, lambda route: held.append(route))
     page.select_option("select[name='month']", index=0)
+    page.wait_for_function("() => true")  # let the month's request reach the route
     page.select_option("select[name='entity']", "estate")
     page.wait_for_function("document.getElementById('ratings-title').textContent === '小区考核评级'")
+    assert held, "the companies' list of the month was not asked for"
+    with page.expect_response(companies):
+        for route in held:
+            route.continue_()
+    page.unroute(companies)
+    page.wait_for_function("document.body.dataset.ready === '1'")
+    assert page.locator("#ratings-title").inner_text() == "小区考核评级"
+    assert page.locator("tr[data-entity='company']").count() == 0
     # the estates' rows, not the companies' still on screen while the estates load
     page.locator("tr[data-entity='estate']").first.click()
     page.wait_for_selector("#drill tr[data-indicator]")

@@ -358,10 +358,15 @@ function reportsSection(quarter) {
   );
 }
 
+let renders = 0;
+
 async function render() {
   // the entity these rows are drawn for: a click on a row still on screen while the next list loads drills
   // into what that row is, not into whatever the selector says now
   const entity = state.entity;
+  // the last choice wins: a list asked for earlier (another month, the other entity) that arrives later is
+  // dropped, not drawn over the one the user asked for last
+  const mine = ++renders;
   const titleText = entity === "estate" ? W.title_estate : W.title_company;
   const title = h("h1", { id: "ratings-title" }, titleText);
   // signed in (the session cookie) or holding a token; else the way in: sign-in link and token form
@@ -373,6 +378,7 @@ async function render() {
       api(`/ratings/quarterly/${quarter}`).catch(() => []),
       state.scheme ? Promise.resolve(state.scheme) : api("/ratings/scheme").catch(() => null),
     ]);
+    if (mine !== renders) return;
     state.scheme = scheme;
     if (!state.chosen && state.month === months[0] && ranked.every((r) => r.score === null || r.score === undefined)) {
       state.chosen = true;
@@ -414,6 +420,7 @@ async function render() {
       h("div", { id: "drill" }),
     );
   } catch (err) {
+    if (mine !== renders) return;
     if (err instanceof ApiError && err.status === 401) {
       needToken(titleText, render, err, W.refused);
       return;
