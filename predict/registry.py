@@ -112,8 +112,11 @@ def model_summary(meta: ModelVersion) -> dict[str, Any]:
     score at 30 d beside the Kaplan–Meier constant's, and the reliability table."""
     held = (meta.metrics or {}).get("held_out", {})
     served = held.get("served", meta.model)
+    why = _served_why(meta, held, served)
     return {
         "served_reason": _served_reason(meta, held, served),
+        #: the same as data for the pages (catalogue key models.why.<code> with these parameters)
+        "served_why": why,
         "kind": meta.kind,
         "version": meta.version,
         "model": meta.model,
@@ -139,6 +142,18 @@ def _served_reason(meta: ModelVersion, held: dict[str, Any], served: str) -> str
         return str(reason)
     if "brier" in held and "brier_km" in held:
         return f"the model's held-out Brier {held['brier']} did not beat Kaplan–Meier's {held['brier_km']}"
+    return None
+
+
+def _served_why(meta: ModelVersion, held: dict[str, Any], served: str) -> dict[str, Any] | None:
+    if served != "kaplan_meier":
+        return None
+    selection = (meta.metrics or {}).get("selection") or {}
+    if selection.get("reason"):
+        n, least = (meta.data or {}).get("events"), selection.get("min_failed_assets", 5)
+        return {"code": "few_failed_assets", "n": n, "min": least}
+    if "brier" in held and "brier_km" in held:
+        return {"code": "not_better", "brier": held["brier"], "brier_km": held["brier_km"]}
     return None
 
 

@@ -106,7 +106,9 @@ def choose_threshold(
         "probability": None,
     }
     if served_km:
-        return result | {"reason": "Kaplan–Meier is served: its probability is the same for every asset"}
+        return result | {
+            "reason": "Kaplan–Meier is served: it does not tell one asset of the kind from another"
+        }
     if y.sum() == 0:
         return result | {"reason": "no failures within the horizon among the rows with a known outcome"}
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip").fit(p, y)

@@ -196,6 +196,7 @@ def _select_and_fit(
         info["reason"] = (
             f"{data.subject_events} assets with a failure (fewer than {MIN_FAILED_ASSETS}): Kaplan–Meier is served"
         )
+        info["min_failed_assets"] = MIN_FAILED_ASSETS
         return None, "kaplan_meier", None
     idx = subsample_assets(data.groups, np.arange(len(data.X)), SELECTION_ROWS, seed, 2 * CALIBRATION_FOLDS)
     sub = data if idx.size == len(data.X) else _subset(data, idx)

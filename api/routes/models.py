@@ -40,6 +40,9 @@ class ModelOut(BaseModel):
     reliability: list[dict[str, float]] = []
     #: why Kaplan-Meier is served instead of a model (too few failed assets, or no better on held-out rows)
     served_reason: str | None = None
+    #: the same as data: ``code`` (few_failed_assets: ``n`` failed assets, fewer than ``min``; not_better:
+    #: held-out ``brier`` against ``brier_km``), for the pages' words (catalogue ``models.why.<code>``)
+    served_why: dict[str, Any] | None = None
     #: the planner's threshold: P(fail within 30 d) p* (None: no predictive proposals, ``reason`` says why), the
     #: target rate (the reference P) its held-out rate reaches, and the rows behind it
     plan_threshold: dict[str, Any] = {}
@@ -70,6 +73,7 @@ def current_models(ctx: ContextDep) -> list[ModelOut]:
                 threshold=meta.threshold,
                 served=summary["served"],
                 served_reason=summary["served_reason"],
+                served_why=summary["served_why"],
                 shrinkage_weight=summary["shrinkage_weight"],
                 held_out_brier_30d=summary["held_out_brier_30d"],
                 kaplan_meier_brier_30d=summary["kaplan_meier_brier_30d"],

@@ -3,6 +3,9 @@ changes the order's state in the database. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from facility.contract import SCHEMAS, AssetKind
@@ -169,3 +172,28 @@ def test_crew_acknowledges_starts_and_resolves_on_a_phone(site, browser) -> None
         assert errors == []
     finally:
         context.close()
+
+
+def test_models_page_says_what_is_served_and_why_the_average_curve(site, page) -> None:
+    """A kind served Kaplan–Meier says so and why, in Chinese (a new user found the reason only in meta.json)."""
+
+    def one_on_the_average_curve(route) -> None:
+        body = route.fetch().json()
+        body[0]["served"], body[0]["served_why"] = (
+            "kaplan_meier",
+            {"code": "few_failed_assets", "n": 3, "min": 5},
+        )
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page.route(re.compile(r".*/api/v1/models$"), one_on_the_average_curve)
+    _open(page, f"{site.url}/models?token={site.engineer_token}&lang=zh")
+    cells = page.locator("td[data-served]")
+    assert cells.count() >= 2
+    km = page.locator("td[data-served='kaplan_meier']")
+    assert km.count() == 1
+    assert km.inner_text().splitlines() == [
+        "平均曲线（Kaplan–Meier）",
+        "3 台设备有过故障（少于 5 台）：按同类设备的平均曲线（Kaplan–Meier）预测",
+    ]
+    others = page.locator("td[data-served]:not([data-served='kaplan_meier'])").all_inner_texts()
+    assert others and all(text == "cox_ridge" for text in others), others

@@ -134,6 +134,7 @@ def test_training_leaves_out_failures_near_the_data_end_everywhere(tmp_path: Pat
     assert model_summary(meta)["plan_threshold"]["known_rows"] == t["known_rows"]
     assert "curve" not in model_summary(meta)["plan_threshold"]
     assert model_summary(meta)["served_reason"] is None  # a model is served
+    assert model_summary(meta)["served_why"] is None
 
 
 def test_the_summary_says_why_kaplan_meier_is_served(tmp_path: Path) -> None:
@@ -148,6 +149,7 @@ def test_the_summary_says_why_kaplan_meier_is_served(tmp_path: Path) -> None:
         summary["served_reason"]
         == f"{few.subject_events} assets with a failure (fewer than 5): Kaplan–Meier is served"
     )
+    assert summary["served_why"] == {"code": "few_failed_assets", "n": few.subject_events, "min": 5}
 
 
 def save(registry: ModelRegistry, kind: str, threshold: dict[str, object]) -> None:

@@ -10,6 +10,13 @@ function metric(m, ...paths) {
   return "—";
 }
 
+// what the forecasts come from: the model, or the kind's average curve and why (Kaplan–Meier is served)
+function served(m) {
+  if (m.served !== "kaplan_meier") return m.served || m.model;
+  const why = m.served_why;
+  return [t("models.km"), why ? h("div", { class: "muted small why" }, t(`models.why.${why.code}`, why)) : null];
+}
+
 async function render() {
   if (needToken(t("page.models"), render)) return;
   try {
@@ -20,13 +27,14 @@ async function render() {
         "",
         models.length
           ? table(
-              ["kind", "model", "version", "trained", "concordance", "brier", "brier_km", "data"].map((k) => t(`col.${k}`)).concat([""]),
+              ["kind", "model", "served", "version", "trained", "concordance", "brier", "brier_km", "data"].map((k) => t(`col.${k}`)).concat([""]),
               models.map((m) =>
                 h(
                   "tr",
                   { dataset: { kind: m.kind } },
                   h("td", {}, tr("kind", m.kind)),
                   h("td", {}, m.model),
+                  h("td", { dataset: { served: m.served } }, served(m)),
                   h("td", { class: "small" }, m.version),
                   h("td", {}, fmt.time(m.created)),
                   h("td", {}, metric(m.metrics, "backtest.concordance", "held_out.concordance", "concordance")),
