@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facility.fleet import Fleet
+from facility.fleet import Fleet, parse_fleet
 from facility.settings import Settings
 from maintenance.db import Database
 from maintenance.registry import import_file, load_fleet
@@ -20,3 +20,22 @@ def import_fleet(settings: Settings, fleet: Path | Fleet) -> int:
             return import_file(s, fleet.name, fleet.read_text(encoding="utf-8"))
     finally:
         db.dispose()
+
+
+def one_building_fleet(counts: dict[str, int]) -> Fleet:
+    """One estate ``est`` (company ``pc``, installed 2012) with one 18-floor building ``b1`` of ``counts``."""
+    return parse_fleet(
+        {
+            "estates": [
+                {
+                    "id": "est",
+                    "name": "Test estate",
+                    "group": "old",
+                    "company": "pc",
+                    "company_name": "PC",
+                    "installed": "2012-01-01",
+                    "buildings": [{"id": "b1", "floors": 18, "counts": counts}],
+                }
+            ]
+        }
+    )

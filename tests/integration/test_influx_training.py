@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from facility.contract import AssetKind, Event, EventType
-from facility.fleet import parse_fleet
 from ingest.influx import InfluxClient
 from ingest.lineprotocol import to_lines
 from predict.features import DAY_MS, spec_for_kind
@@ -18,23 +17,11 @@ from predict.history import lifetimes_from_records
 from predict.influx_features import fleet_features_influx
 from predict.influx_training import first_readings, maintenance_records, training_data_influx
 from simulators.history import generate_history
+from tests.registry_support import one_building_fleet
 
 pytestmark = pytest.mark.integration
 
 END = dt.datetime(2026, 11, 2, 1, tzinfo=dt.UTC)
-FLEET = {
-    "estates": [
-        {
-            "id": "est",
-            "name": "Test estate",
-            "group": "old",
-            "company": "pc",
-            "company_name": "PC",
-            "installed": "2012-01-01",
-            "buildings": [{"id": "b1", "floors": 18, "counts": {"water_pump": 4}}],
-        }
-    ]
-}
 
 
 def first_landmark(client: InfluxClient, kind: AssetKind, start_ms: int, end_ms: int, window: float) -> int:
@@ -65,7 +52,7 @@ def reference_rows(
 
 def test_training_rows_equal_the_live_query_at_every_landmark(influx: InfluxClient) -> None:
     end_ms = int(END.timestamp() * 1000)
-    fleet = parse_fleet(FLEET)
+    fleet = one_building_fleet({"water_pump": 4})
     history = generate_history(fleet, seed=3, end_ms=end_ms, days=90, step_s=3600)
     influx.write(to_lines(list(history.messages())))
     kind = AssetKind.WATER_PUMP

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from facility.contract import AssetKind
-from facility.fleet import parse_fleet
 from facility.settings import Settings
 from ingest.influx import InfluxClient
 from ingest.lineprotocol import to_lines
@@ -24,31 +23,17 @@ from predict.planner import PlannerSettings
 from predict.registry import ModelRegistry
 from predict.service import LEGACY_WINDOW_DAYS, ForecastService
 from simulators.history import generate_history
+from tests.registry_support import one_building_fleet
 
 pytestmark = pytest.mark.integration
 
 END = dt.datetime(2026, 11, 2, 1, tzinfo=dt.UTC)
-FLEET = {
-    "estates": [
-        {
-            "id": "est",
-            "name": "Test estate",
-            "group": "old",
-            "company": "pc",
-            "company_name": "PC",
-            "installed": "2012-01-01",
-            "buildings": [
-                {"id": "b1", "floors": 18, "counts": {"elevator": 2, "fire_alarm": 2, "water_pump": 2}}
-            ],
-        }
-    ]
-}
 
 
 def test_train_telemetry_without_flags_on_180_days(
     influx: InfluxClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fleet = parse_fleet(FLEET)
+    fleet = one_building_fleet({"elevator": 2, "fire_alarm": 2, "water_pump": 2})
     end_ms = int(END.timestamp() * 1000)
     # seed 2: the two fire panels fail 3 times in 180 days
     history = generate_history(fleet, seed=2, end_ms=end_ms, days=180, step_s=3600, health_every_s=0)
