@@ -114,7 +114,7 @@ def model_summary(meta: ModelVersion) -> dict[str, Any]:
     served = held.get("served", meta.model)
     why = _served_why(meta, held, served)
     return {
-        "served_reason": _served_reason(meta, held, served),
+        "served_reason": _served_words(meta, why),
         #: the same as data for the pages (catalogue key models.why.<code> with these parameters)
         "served_why": why,
         "kind": meta.kind,
@@ -133,19 +133,8 @@ def model_summary(meta: ModelVersion) -> dict[str, Any]:
     }
 
 
-def _served_reason(meta: ModelVersion, held: dict[str, Any], served: str) -> str | None:
-    """Why Kaplan–Meier is served instead of a model (None when a model is served)."""
-    if served != "kaplan_meier":
-        return None
-    reason = ((meta.metrics or {}).get("selection") or {}).get("reason")
-    if reason:
-        return str(reason)
-    if "brier" in held and "brier_km" in held:
-        return f"the model's held-out Brier {held['brier']} did not beat Kaplan–Meier's {held['brier_km']}"
-    return None
-
-
 def _served_why(meta: ModelVersion, held: dict[str, Any], served: str) -> dict[str, Any] | None:
+    """Why Kaplan–Meier is served instead of a model, as data (None when a model is served)."""
     if served != "kaplan_meier":
         return None
     selection = (meta.metrics or {}).get("selection") or {}
@@ -155,6 +144,15 @@ def _served_why(meta: ModelVersion, held: dict[str, Any], served: str) -> dict[s
     if "brier" in held and "brier_km" in held:
         return {"code": "not_better", "brier": held["brier"], "brier_km": held["brier_km"]}
     return None
+
+
+def _served_words(meta: ModelVersion, why: dict[str, Any] | None) -> str | None:
+    """:func:`_served_why` in words (English, as training recorded it; the pages word it from the catalogue)."""
+    if why is None:
+        return None
+    if why["code"] == "few_failed_assets":
+        return str(meta.metrics["selection"]["reason"])
+    return f"the model's held-out Brier {why['brier']} did not beat Kaplan–Meier's {why['brier_km']}"
 
 
 #: the figures of a threshold record shown beside the model (the isotonic curve stays in the record)
